@@ -1,0 +1,71 @@
+# The two commands: `make run` (embedded default: SQLite, server-less broker, demo data)
+# and `make test` (the suite against PostgreSQL and Redis). Both set themselves up.
+
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+# Python 3.13: pyenv's .python-version selects it through the `python3.13`/`python3`
+# shims; otherwise the first python3.13 or python3 on the PATH that is 3.13.
+PYTHON_313 := $(shell for p in python3.13 python3; do \
+	if command -v $$p >/dev/null 2>&1 && [ "$$($$p -c 'import sys; print(sys.version_info[:2] == (3, 13))' 2>/dev/null)" = "True" ]; then \
+	command -v $$p; break; fi; done)
+
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/statuspage
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
+TEST_SECRET_KEY := test-only-secret-key-not-for-production-0123456789abcdefghij
+# Tests run with production static settings (hashed manifest), so they collect first.
+TEST_STATIC_ROOT := var/test-static
+PYTEST_ARGS ?=
+
+.PHONY: install run test test-embedded migrate lint format lock bench-engine clean
+
+install: $(STAMP)
+
+$(STAMP): requirements/dev.txt
+	@if [ -z "$(PYTHON_313)" ]; then \
+		echo "error: Python 3.13 not found. Install it (e.g. 'pyenv install 3.13.0', which the"; \
+		echo "       .python-version file here selects) or put python3.13 on the PATH."; exit 1; fi
+	@echo "==> virtualenv in $(VENV) with $(PYTHON_313)"
+	@[ -x $(PY) ] || $(PYTHON_313) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@echo "==> installing the locked dependencies (requirements/dev.txt, hash-checked)"
+	@$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements/dev.txt
+	@touch $(STAMP)
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+run: install
+	@DEBUG=$${DEBUG:-true} $(PY) manage.py runstack
+
+test: install
+	@DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+		$(PY) scripts/check_services.py
+	@DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+		SECRET_KEY=$(TEST_SECRET_KEY) STATIC_ROOT=$(TEST_STATIC_ROOT) DJANGO_ALLOW_ASYNC_UNSAFE=true \
+		sh -c '$(PY) manage.py collectstatic --noinput -v0 && $(VENV)/bin/pytest $(PYTEST_ARGS)'
+
+# The same suite on the embedded default (SQLite, file cache, filesystem broker).
+test-embedded: install
+	@env -u DATABASE_URL -u REDIS_URL STATUSPAGE_VAR_DIR=$$(mktemp -d) \
+		SECRET_KEY=$(TEST_SECRET_KEY) STATIC_ROOT=$(TEST_STATIC_ROOT) DJANGO_ALLOW_ASYNC_UNSAFE=true \
+		sh -c '$(PY) manage.py collectstatic --noinput -v0 && $(VENV)/bin/pytest $(PYTEST_ARGS)'
+
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+# Re-resolve the locks from pyproject.toml (hashes included, no index address written).
+lock: install
+	$(VENV)/bin/uv pip compile pyproject.toml --python-version 3.13 --generate-hashes -q -o requirements/main.txt
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --python-version 3.13 --generate-hashes -q -o requirements/dev.txt
+
+clean:
+	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,144 @@
+"""Every write to the catalog. The admin, management commands and the API call these."""
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from statuspage.catalog.models import (
+    Deployment,
+    DeploymentSource,
+    OwnerNote,
+    Service,
+    Team,
+)
+from statuspage.catalog.permissions import can_edit_owner_note
+
+security_log = logging.getLogger("statuspage.security")
+
+OWNER_NOTE_FIELDS = ("expected_result", "rollback_note", "runbook", "links")
+
+
+def _apply(instance: Any, values: dict[str, Any]) -> list[str]:
+    """Set changed attributes; return the names of the fields that changed."""
+    changed = []
+    for field, value in values.items():
+        if getattr(instance, field) != value:
+            setattr(instance, field, value)
+            changed.append(field)
+    return changed
+
+
+def team_upsert(*, slug: str, values: dict[str, Any], reason: str = "") -> tuple[Team, str]:
+    """Create or update a team by slug. Returns the team and 'created', 'updated' or 'same'."""
+    team = Team.objects.filter(slug=slug).first()
+    if team is None:
+        team = Team(slug=slug, **values)
+        team._change_reason = reason
+        team.full_clean()
+        team.save()
+        return team, "created"
+    if not _apply(team, values):
+        return team, "same"
+    team._change_reason = reason
+    team.full_clean()
+    team.save()
+    return team, "updated"
+
+
+def service_upsert(
+    *, slug: str, team: Team, values: dict[str, Any], reason: str = ""
+) -> tuple[Service, str]:
+    """Create or update a service by slug; a new service gets empty owner notes."""
+    service = Service.objects.filter(slug=slug).first()
+    if service is None:
+        service = Service(slug=slug, team=team, **values)
+        service._change_reason = reason
+        service.full_clean()
+        service.save()
+        OwnerNote.objects.create(service=service)
+        return service, "created"
+    changed = _apply(service, {"team_id": team.pk, **values})
+    if not changed:
+        return service, "same"
+    service._change_reason = reason
+    service.full_clean()
+    service.save()
+    return service, "updated"
+
+
+def owner_note_update(
+    *,
+    service: Service,
+    editor: AbstractBaseUser | None,
+    values: dict[str, str],
+    reason: str = "",
+) -> tuple[OwnerNote, list[str]]:
+    """Change a service's owner notes; returns the note and the fields that changed.
+
+    1. Check that ``editor`` may edit this service's notes (None: a trusted system
+       caller such as ``sync_catalog``).
+    2. Apply only the fields that differ; an unchanged note writes no history row.
+    3. Save with the editor and reason recorded in the note's history.
+    4. Log the edit (who, which service, which fields, never the text).
+    """
+    if editor is not None and not can_edit_owner_note(editor, service):
+        security_log.warning(
+            "event=owner_note.denied user_id=%s service=%s", editor.pk, service.slug
+        )
+        raise PermissionDenied("you may only edit the owner notes of your own team's services")
+    unknown = set(values) - set(OWNER_NOTE_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown owner note fields: {sorted(unknown)}")
+    note, _ = OwnerNote.objects.get_or_create(service=service)
+    changed = _apply(note, values)
+    if not changed:
+        return note, []
+    note.updated_by = editor
+    note._history_user = editor
+    note._change_reason = reason
+    note.full_clean()
+    note.save()
+    security_log.info(
+        "event=owner_note.updated user_id=%s service=%s fields=%s",
+        editor.pk if editor else "-",
+        service.slug,
+        ",".join(changed),
+    )
+    return note, changed
+
+
+@transaction.atomic
+def deployment_record(
+    *,
+    service: Service,
+    version: str,
+    deployed_by: str,
+    ref: str = "",
+    deployed_at: datetime | None = None,
+    reason: str = "",
+    files_touched: str = "",
+    command: str = "",
+    expected_metric: str = "",
+    source: str = DeploymentSource.ADMIN,
+) -> Deployment:
+    """Record a deployment (change record) of a service."""
+    deployment = Deployment(
+        service=service,
+        version=version,
+        ref=ref,
+        deployed_at=deployed_at or timezone.now(),
+        deployed_by=deployed_by,
+        reason=reason,
+        files_touched=files_touched,
+        command=command,
+        expected_metric=expected_metric,
+        source=source,
+    )
+    deployment.full_clean()
+    deployment.save()
+    return deployment

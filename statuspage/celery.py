@@ -1,0 +1,46 @@
+"""The Celery application shared by the web process, the worker and the scheduler.
+
+The broker always comes from Django settings (REDIS_URL, CELERY_BROKER_URL, or the
+embedded filesystem transport); a process that somehow lacks it stops with an error
+instead of silently talking to a default broker on localhost.
+"""
+
+import os
+
+from celery import Celery
+from django.core.exceptions import ImproperlyConfigured
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "statuspage.settings")
+
+app = Celery("statuspage")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+
+
+@app.on_configure.connect
+def _require_broker(sender: Celery, **_: object) -> None:
+    from django.conf import settings
+
+    if not settings.CELERY_BROKER_URL:
+        raise ImproperlyConfigured("No Celery broker configured (REDIS_URL or CELERY_BROKER_URL)")
+
+
+app.conf.update(
+    # JSON only: no pickle, so a message can never run code on the worker.
+    task_serializer="json",
+    accept_content=["json"],
+    result_serializer="json",
+    # No result backend: tasks write their outcome to the database themselves.
+    task_ignore_result=True,
+    result_backend=None,
+    # Acknowledge after the task ran, and requeue if the worker process died, so a killed
+    # worker loses nothing. Every task is safe to run twice (see each task's docstring).
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    worker_hijack_root_logger=False,
+    broker_connection_retry_on_startup=True,
+    timezone="UTC",
+    enable_utc=True,
+    beat_scheduler="statuspage.core.beat:HeartbeatScheduler",
+)
+app.autodiscover_tasks()

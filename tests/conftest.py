@@ -1,0 +1,68 @@
+import os
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+
+from tests.factories import make_service, make_team, make_user
+
+
+def pytest_collection_modifyitems(config, items):
+    """PostgreSQL-only and Redis-only tests are skipped, with the reason, elsewhere."""
+    on_postgres = os.environ.get("DATABASE_URL", "").startswith(("postgres", "pgsql"))
+    on_redis = bool(os.environ.get("REDIS_URL"))
+    for item in items:
+        if "postgres" in item.keywords and not on_postgres:
+            item.add_marker(pytest.mark.skip(reason="needs PostgreSQL (DATABASE_URL)"))
+        if "redis" in item.keywords and not on_redis:
+            item.add_marker(pytest.mark.skip(reason="needs Redis (REDIS_URL)"))
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    """Each test starts with an empty cache (a dedicated Redis database in `make test`)."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def db_vendor(db) -> str:
+    return connection.vendor
+
+
+@pytest.fixture
+def team(db):
+    return make_team("payments")
+
+
+@pytest.fixture
+def other_team(db):
+    return make_team("search")
+
+
+@pytest.fixture
+def service(team):
+    return make_service("checkout-api", team=team)
+
+
+@pytest.fixture
+def other_service(other_team):
+    return make_service("search-api", team=other_team)
+
+
+@pytest.fixture
+def admin_user(db):
+    return make_user("root-admin", superuser=True)
+
+
+@pytest.fixture
+def editor(team):
+    user = make_user("erin", role="Editors")
+    team.members.add(user)
+    return user
+
+
+@pytest.fixture
+def viewer(db):
+    return make_user("vic")
