@@ -1,0 +1,258 @@
+"""Check definitions, their results, state changes, heartbeat pings and rollups.
+
+Idempotency lives in the constraints: a result is unique on (check, slot), a rollup on
+(check, period start). Everything that writes relies on them instead of asking first.
+"""
+
+import uuid
+
+from django.db import models
+
+from statuspage.catalog.models import Service
+
+
+class Kind(models.TextChoices):
+    HTTP = "http", "HTTP"
+    TCP = "tcp", "TCP connect"
+    TLS = "tls", "TLS certificate"
+    DNS = "dns", "DNS"
+    HEARTBEAT = "heartbeat", "Heartbeat (the job pings us)"
+
+
+class State(models.TextChoices):
+    UP = "up", "Up"
+    DEGRADED = "degraded", "Degraded"
+    DOWN = "down", "Down"
+    PAUSED = "paused", "Paused"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class Outcome(models.IntegerChoices):
+    """A single result. Stored as a small integer: results are the biggest table."""
+
+    UP = 1, "up"
+    DEGRADED = 2, "degraded"
+    DOWN = 3, "down"
+
+
+MIN_INTERVAL_S = 10
+
+
+class Check(models.Model):
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="checks")
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.HTTP)
+    # Kind-specific settings (URL, method, expected statuses, host/port, ...), validated by
+    # checks.definitions for the admin, the YAML import and the API alike.
+    config = models.JSONField(default=dict, blank=True)
+    interval_s = models.PositiveIntegerField("interval (s)", default=60)
+    timeout_s = models.FloatField("timeout (s)", default=10.0)
+    degraded_ms = models.PositiveIntegerField(
+        "degraded above (ms)", null=True, blank=True, help_text="Slower than this is degraded."
+    )
+    failures_before_down = models.PositiveSmallIntegerField(default=2)
+    successes_before_up = models.PositiveSmallIntegerField(default=1)
+    is_enabled = models.BooleanField("enabled", default=True)
+    is_paused = models.BooleanField("paused", default=False)
+
+    # Heartbeat checks: the job pings /ping/<ping_uuid>; it is late after period + grace.
+    ping_uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    grace_s = models.PositiveIntegerField("grace (s)", default=300)
+    cron = models.CharField(
+        max_length=100, blank=True, help_text="Cron expression instead of a fixed period."
+    )
+
+    # Scheduling. Slots of one interval are spread by a per-check offset so that checks of
+    # the same interval do not all fire in the same second.
+    next_due_at = models.DateTimeField(null=True, blank=True)
+
+    # Current state, maintained by checks.services.results_record only.
+    state = models.CharField(max_length=10, choices=State.choices, default=State.UNKNOWN)
+    state_changed_at = models.DateTimeField(null=True, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    consecutive_successes = models.PositiveIntegerField(default=0)
+    last_slot = models.BigIntegerField(null=True, blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    last_outcome = models.PositiveSmallIntegerField(choices=Outcome.choices, null=True, blank=True)
+    last_latency_ms = models.FloatField(null=True, blank=True)
+    last_detail = models.CharField(max_length=500, blank=True)
+    last_ping_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["service_id", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["service", "name"], name="check_unique_name"),
+            models.CheckConstraint(
+                condition=models.Q(interval_s__gte=MIN_INTERVAL_S), name="check_min_interval"
+            ),
+        ]
+        indexes = [
+            # dispatch_due: enabled checks whose next slot is due, oldest first.
+            models.Index(
+                fields=["next_due_at"],
+                name="check_due",
+                condition=models.Q(is_enabled=True, is_paused=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Result(models.Model):
+    """One probe outcome for one slot of a check. Pruned after RESULT_RETENTION_DAYS."""
+
+    check_ref = models.ForeignKey(
+        Check,
+        # Django deletes these with one DELETE ... WHERE check_id IN (...) ("fast delete":
+        # no signals, no further relations), never row by row.
+        on_delete=models.CASCADE,
+        related_name="results",
+        db_column="check_id",
+        db_index=False,  # the composite index below starts with check_id
+    )
+    # The slot's scheduled time in epoch seconds: unique per check, so a task delivered
+    # twice or two racing schedulers still store one result.
+    slot = models.BigIntegerField()
+    checked_at = models.DateTimeField()
+    outcome = models.PositiveSmallIntegerField(choices=Outcome.choices)
+    latency_ms = models.FloatField(null=True)
+    status_code = models.PositiveSmallIntegerField(null=True)
+    detail = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [
+            # Exactly one result per slot; inserts use ON CONFLICT DO NOTHING on it. It also
+            # serves "latest results of a check" (check_id, slot DESC).
+            models.UniqueConstraint(fields=["check_ref", "slot"], name="result_check_slot"),
+        ]
+        indexes = [
+            # Rollup recomputation and retention pruning scan by time.
+            models.Index(fields=["checked_at"], name="result_checked_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.check_ref_id}@{self.slot}: {self.get_outcome_display()}"
+
+
+class Transition(models.Model):
+    """A state change of a check: from, to, when and why."""
+
+    check_ref = models.ForeignKey(
+        Check,
+        # Django deletes these with one DELETE ... WHERE check_id IN (...) ("fast delete":
+        # no signals, no further relations), never row by row.
+        on_delete=models.CASCADE,
+        related_name="transitions",
+        db_column="check_id",
+        db_index=False,  # the composite index below starts with check_id
+    )
+    from_state = models.CharField(max_length=10, choices=State.choices)
+    to_state = models.CharField(max_length=10, choices=State.choices)
+    at = models.DateTimeField()
+    slot = models.BigIntegerField(null=True)
+    reason = models.CharField(max_length=500)
+
+    class Meta:
+        ordering = ["-at"]
+        constraints = [
+            # A slot drives at most one transition of a check, however often it is processed.
+            models.UniqueConstraint(
+                fields=["check_ref", "slot"],
+                name="transition_check_slot",
+                condition=models.Q(slot__isnull=False),
+            ),
+        ]
+        indexes = [
+            # Recent status changes of a check (service page) newest first.
+            models.Index(fields=["check_ref", "-at"], name="transition_check_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_state} -> {self.to_state}"
+
+
+class PingKind(models.TextChoices):
+    SUCCESS = "success", "Success"
+    START = "start", "Start"
+    FAIL = "fail", "Fail"
+    EXIT = "exit", "Exit status"
+
+
+class Ping(models.Model):
+    """A request to a heartbeat check's ping URL."""
+
+    check_ref = models.ForeignKey(
+        Check,
+        # Django deletes these with one DELETE ... WHERE check_id IN (...) ("fast delete":
+        # no signals, no further relations), never row by row.
+        on_delete=models.CASCADE,
+        related_name="pings",
+        db_column="check_id",
+        db_index=False,  # the composite index below starts with check_id
+    )
+    kind = models.CharField(max_length=10, choices=PingKind.choices)
+    exit_status = models.PositiveSmallIntegerField(null=True)
+    received_at = models.DateTimeField()
+    rid = models.CharField("run id", max_length=64, blank=True)
+    duration_ms = models.FloatField(null=True)
+    method = models.CharField(max_length=8)
+    remote_addr = models.GenericIPAddressField(null=True)
+    user_agent = models.CharField(max_length=200, blank=True)
+    body = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [
+            # Latest pings of a check, and pairing a finish with its start by run id.
+            models.Index(fields=["check_ref", "-received_at"], name="ping_check_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} ping at {self.received_at:%Y-%m-%d %H:%M:%S}"
+
+
+class Rollup(models.Model):
+    """Counts and a latency histogram of one check over one hour or one day."""
+
+    class Period(models.TextChoices):
+        HOUR = "hour", "Hour"
+        DAY = "day", "Day"
+
+    check_ref = models.ForeignKey(
+        Check,
+        # Django deletes these with one DELETE ... WHERE check_id IN (...) ("fast delete":
+        # no signals, no further relations), never row by row.
+        on_delete=models.CASCADE,
+        related_name="rollups",
+        db_column="check_id",
+        db_index=False,  # the composite index below starts with check_id
+    )
+    period = models.CharField(max_length=4, choices=Period.choices)
+    start = models.DateTimeField()
+    up = models.PositiveIntegerField(default=0)
+    degraded = models.PositiveIntegerField(default=0)
+    down = models.PositiveIntegerField(default=0)
+    # Results inside a maintenance window: shown, but not counted against uptime.
+    maintenance = models.PositiveIntegerField(default=0)
+    latency_sum_ms = models.FloatField(default=0)
+    latency_count = models.PositiveIntegerField(default=0)
+    # Counts per latency bucket (checks.histogram.BUCKET_BOUNDS_MS), for p50/p95/p99.
+    histogram = models.JSONField(default=list)
+
+    class Meta:
+        constraints = [
+            # Recomputing a period replaces its row (INSERT ... ON CONFLICT DO UPDATE).
+            # The index also serves "one check's days/hours in a time range".
+            models.UniqueConstraint(
+                fields=["check_ref", "period", "start"], name="rollup_check_period_start"
+            ),
+        ]
+        indexes = [
+            # All checks' rollups of one period kind in a time range (all-services uptime).
+            models.Index(fields=["period", "start"], name="rollup_period_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.period} from {self.start:%Y-%m-%d %H:%M}"

@@ -1,0 +1,173 @@
+"""Writes of the engine: results, state changes. Tasks and commands call these."""
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+
+from checks.models import Check, Transition
+from checks.scheduling import as_datetime
+from checks.state import CheckState, state_step
+
+logger = logging.getLogger(__name__)
+
+_INSERT_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What a probe (or the heartbeat sweep, or a ping) saw for one slot of one check."""
+
+    check_id: int
+    slot: int
+    checked_at: float  # epoch seconds when the probe started
+    outcome: int  # checks.models.Outcome
+    latency_ms: float | None = None
+    status_code: int | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class RecordSummary:
+    received: int
+    inserted: int
+    transitions: int
+
+    @property
+    def duplicates(self) -> int:
+        return self.received - self.inserted
+
+
+def _insert_results(observations: list[Observation]) -> set[tuple[int, int]]:
+    """Insert results, ignoring slots already stored; return the (check, slot) inserted."""
+    inserted: set[tuple[int, int]] = set()
+    with connection.cursor() as cursor:
+        for start in range(0, len(observations), _INSERT_CHUNK):
+            chunk = observations[start : start + _INSERT_CHUNK]
+            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
+            params: list = []
+            for o in chunk:
+                params += [
+                    o.check_id,
+                    o.slot,
+                    as_datetime(o.checked_at),
+                    o.outcome,
+                    o.latency_ms,
+                    o.status_code,
+                    o.detail[:500],
+                ]
+            # Only placeholders are interpolated; every value travels as a parameter.
+            sql = (
+                "INSERT INTO checks_result "  # noqa: S608
+                "(check_id, slot, checked_at, outcome, latency_ms, status_code, detail) "
+                f"VALUES {values} ON CONFLICT (check_id, slot) DO NOTHING "
+                "RETURNING check_id, slot"
+            )
+            cursor.execute(sql, params)
+            inserted.update((row[0], row[1]) for row in cursor.fetchall())
+    return inserted
+
+
+def results_record(*, observations: list[Observation]) -> RecordSummary:
+    """Store observations and move check states, exactly once per (check, slot).
+
+    1. Insert all results with ON CONFLICT DO NOTHING; only rows really inserted go on,
+       so a batch delivered twice or raced by a second worker changes nothing the
+       second time.
+    2. Lock the affected checks in id order (no deadlocks between concurrent batches)
+       and feed the new results, oldest slot first, through the state machine. A result
+       older than the check's last applied slot is stored but does not move the state.
+    3. Save each check's counters and last result, and a Transition row per change
+       (itself unique per check and slot).
+    """
+    if not observations:
+        return RecordSummary(0, 0, 0)
+    with transaction.atomic():
+        inserted = _insert_results(observations)
+        fresh = [o for o in observations if (o.check_id, o.slot) in inserted]
+        transitions = _apply_states(fresh) if fresh else 0
+    return RecordSummary(len(observations), len(inserted), transitions)
+
+
+def _apply_states(fresh: list[Observation]) -> int:
+    by_check: dict[int, list[Observation]] = defaultdict(list)
+    for o in fresh:
+        by_check[o.check_id].append(o)
+    checks = (
+        Check.objects.select_for_update()
+        .filter(id__in=sorted(by_check))
+        .order_by("id")
+        .only(
+            "id",
+            "state",
+            "consecutive_failures",
+            "consecutive_successes",
+            "failures_before_down",
+            "successes_before_up",
+            "last_slot",
+            "state_changed_at",
+        )
+    )
+    updates = []
+    transitions = []
+    for check in checks:
+        current = CheckState(
+            state=check.state,
+            consecutive_failures=check.consecutive_failures,
+            consecutive_successes=check.consecutive_successes,
+            failures_before_down=check.failures_before_down,
+            successes_before_up=check.successes_before_up,
+        )
+        last = None
+        for o in sorted(by_check[check.pk], key=lambda o: o.slot):
+            if check.last_slot is not None and o.slot <= check.last_slot:
+                continue
+            step = state_step(current, o.outcome, o.detail)
+            if step.reason is not None:
+                transitions.append(
+                    Transition(
+                        check_ref_id=check.pk,
+                        from_state=current.state,
+                        to_state=step.after.state,
+                        at=as_datetime(o.checked_at),
+                        slot=o.slot,
+                        reason=step.reason,
+                    )
+                )
+                check.state_changed_at = as_datetime(o.checked_at)
+            current, last = step.after, o
+        if last is not None:
+            updates.append(_check_update_row(check, current, last))
+    _save_check_updates(updates)
+    if transitions:
+        Transition.objects.bulk_create(transitions, ignore_conflicts=True)
+    return len(transitions)
+
+
+def _check_update_row(check: Check, state: CheckState, last: Observation) -> tuple:
+    return (
+        state.state,
+        check.state_changed_at,
+        state.consecutive_failures,
+        state.consecutive_successes,
+        last.slot,
+        as_datetime(last.checked_at),
+        last.outcome,
+        last.latency_ms,
+        last.detail[:500],
+        check.pk,
+    )
+
+
+def _save_check_updates(rows: list[tuple]) -> None:
+    if not rows:
+        return
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            "UPDATE checks_check SET state = %s, state_changed_at = %s, "
+            "consecutive_failures = %s, consecutive_successes = %s, last_slot = %s, "
+            "last_checked_at = %s, last_outcome = %s, last_latency_ms = %s, last_detail = %s "
+            "WHERE id = %s",
+            rows,
+        )

@@ -1,0 +1,73 @@
+import pytest
+
+from checks.models import Check
+from checks.scheduling import (
+    as_datetime,
+    checks_claim_due,
+    slot_after,
+    slot_at_or_before,
+    slot_offset,
+)
+from tests.checks.factories import make_check
+
+T0 = 1_796_000_000
+
+
+def test_slots_of_one_interval_are_spread_across_it():
+    offsets = {slot_offset(check_id=i, interval_s=60) for i in range(1, 1001)}
+    assert len(offsets) == 60  # every second of the minute is used
+    assert slot_at_or_before(check_id=7, interval_s=60, t=T0) <= T0
+    assert slot_after(check_id=7, interval_s=60, t=T0) > T0
+
+
+def test_a_slot_is_on_its_grid():
+    slot = slot_at_or_before(check_id=42, interval_s=30, t=T0 + 12.5)
+    assert (slot - slot_offset(check_id=42, interval_s=30)) % 30 == 0
+    assert T0 + 12.5 - 30 < slot <= T0 + 12.5
+
+
+@pytest.mark.django_db
+def test_claims_a_due_check_once_and_moves_it_past_now(service):
+    check = make_check(service)
+    check.next_due_at = as_datetime(T0 - 5)
+    check.save()
+    claims = checks_claim_due(now=T0)
+    assert [c.check_id for c in claims] == [check.pk]
+    assert claims[0].slot == slot_at_or_before(check_id=check.pk, interval_s=60, t=T0)
+    assert checks_claim_due(now=T0) == []
+    check.refresh_from_db()
+    assert check.next_due_at.timestamp() == claims[0].slot + 60
+    assert check.next_due_at.timestamp() > T0
+
+
+@pytest.mark.django_db
+def test_missed_slots_are_skipped_not_replayed(service):
+    check = make_check(service)
+    check.next_due_at = as_datetime(T0 - 3600)  # an hour of slots missed
+    check.save()
+    claims = checks_claim_due(now=T0)
+    assert len(claims) == 1
+    assert T0 - 60 < claims[0].slot <= T0
+
+
+@pytest.mark.django_db
+def test_paused_disabled_and_heartbeat_checks_are_not_claimed(service, other_service):
+    make_check(service, "paused", is_paused=True)
+    make_check(service, "disabled", is_enabled=False)
+    make_check(service, "job", kind="heartbeat", config={})
+    other_service.is_paused = True
+    other_service.save()
+    make_check(other_service, "of-a-paused-service")
+    Check.objects.update(next_due_at=as_datetime(T0 - 1))
+    assert checks_claim_due(now=T0) == []
+
+
+@pytest.mark.django_db
+def test_claims_up_to_the_limit_oldest_first(service):
+    checks = [make_check(service, f"c{i}") for i in range(5)]
+    for i, check in enumerate(checks):
+        check.next_due_at = as_datetime(T0 - 50 + i)
+        check.save()
+    claims = checks_claim_due(now=T0, limit=3)
+    assert [c.check_id for c in claims] == [c.pk for c in checks[:3]]
+    assert len(checks_claim_due(now=T0, limit=3)) == 2
