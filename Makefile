@@ -17,6 +17,10 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
 TEST_SECRET_KEY := test-only-secret-key-not-for-production-0123456789abcdefghij
 # Tests run with production static settings (hashed manifest), so they collect first.
 TEST_STATIC_ROOT := var/test-static
+# The suite talks plain HTTP to the app, as a TLS-terminating proxy would; the redirect
+# itself is covered by tests/core/test_security_settings.py.
+TEST_ENV := SECRET_KEY=$(TEST_SECRET_KEY) STATIC_ROOT=$(TEST_STATIC_ROOT) SECURE_SSL_REDIRECT=false \
+	DJANGO_ALLOW_ASYNC_UNSAFE=true
 PYTEST_ARGS ?=
 
 .PHONY: install run test test-embedded migrate lint format lock bench-engine clean
@@ -44,13 +48,13 @@ test: install
 	@DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		$(PY) scripts/check_services.py
 	@DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
-		SECRET_KEY=$(TEST_SECRET_KEY) STATIC_ROOT=$(TEST_STATIC_ROOT) DJANGO_ALLOW_ASYNC_UNSAFE=true \
+		$(TEST_ENV) \
 		sh -c '$(PY) manage.py collectstatic --noinput -v0 && $(VENV)/bin/pytest $(PYTEST_ARGS)'
 
 # The same suite on the embedded default (SQLite, file cache, filesystem broker).
 test-embedded: install
 	@env -u DATABASE_URL -u REDIS_URL STATUSPAGE_VAR_DIR=$$(mktemp -d) \
-		SECRET_KEY=$(TEST_SECRET_KEY) STATIC_ROOT=$(TEST_STATIC_ROOT) DJANGO_ALLOW_ASYNC_UNSAFE=true \
+		$(TEST_ENV) \
 		sh -c '$(PY) manage.py collectstatic --noinput -v0 && $(VENV)/bin/pytest $(PYTEST_ARGS)'
 
 

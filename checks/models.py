@@ -6,8 +6,10 @@ Idempotency lives in the constraints: a result is unique on (check, slot), a rol
 
 import uuid
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
+from checks.histogram import BUCKETS
 from statuspage.catalog.models import Service
 
 
@@ -99,6 +101,20 @@ class Check(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        from checks.definitions import definition_errors
+
+        errors = definition_errors(
+            kind=self.kind,
+            config=self.config,
+            interval_s=self.interval_s,
+            timeout_s=self.timeout_s,
+            degraded_ms=self.degraded_ms,
+            cron=self.cron,
+        )
+        if errors:
+            raise ValidationError(errors)
 
 
 class Result(models.Model):
@@ -238,8 +254,8 @@ class Rollup(models.Model):
     maintenance = models.PositiveIntegerField(default=0)
     latency_sum_ms = models.FloatField(default=0)
     latency_count = models.PositiveIntegerField(default=0)
-    # Counts per latency bucket (checks.histogram.BUCKET_BOUNDS_MS), for p50/p95/p99.
-    histogram = models.JSONField(default=list)
+    # Plus one count column per latency bucket, h00..h21 (added below the class): columns,
+    # not a JSON list, so SQL can SUM histograms across checks and days for percentiles.
 
     class Meta:
         constraints = [
@@ -256,3 +272,12 @@ class Rollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.period} from {self.start:%Y-%m-%d %H:%M}"
+
+    @property
+    def histogram(self) -> list[int]:
+        return [getattr(self, name) for name in HISTOGRAM_FIELDS]
+
+
+HISTOGRAM_FIELDS = [f"h{index:02d}" for index in range(BUCKETS)]
+for _name in HISTOGRAM_FIELDS:
+    Rollup.add_to_class(_name, models.PositiveIntegerField(default=0))

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("STATUSPAGE_VAR_DIR") or BASE_DIR / "var")
@@ -140,6 +141,14 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 LOGIN_FAILURE_WINDOW_S = env_int("LOGIN_FAILURE_WINDOW_S", 15 * 60)
 
+# Check targets: link-local and cloud metadata addresses are always refused (they hand
+# out credentials); private ranges and loopback are allowed because internal services are
+# what teams monitor. Set false on a shared instance that must not probe its own network.
+CHECK_ALLOW_PRIVATE_TARGETS = env_bool("CHECK_ALLOW_PRIVATE_TARGETS", True)
+# Heartbeat pings: requests per minute per check and per client address, and body size.
+PING_RATE_PER_MINUTE = env_int("PING_RATE_PER_MINUTE", 120)
+PING_BODY_LIMIT_BYTES = 10_000
+
 # ---------------------------------------------------------------------------
 # End of the SECURITY block.
 # ---------------------------------------------------------------------------
@@ -157,6 +166,7 @@ INSTALLED_APPS = [
     "statuspage.catalog",
     "checks",
     "statuspage.web",
+    "statuspage.api",
 ]
 
 MIDDLEWARE = [
@@ -334,6 +344,15 @@ LOGGING = {
     },
 }
 
+# --- Check engine -----------------------------------------------------------------------
+# How often beat asks for due checks; lag from a slot to its probe is at most about this.
+DISPATCH_TICK_S = float(os.environ.get("DISPATCH_TICK_S", "1"))
+PROBE_BATCH_SIZE = env_int("PROBE_BATCH_SIZE", 200)
+PROBE_CONCURRENCY = env_int("PROBE_CONCURRENCY", 100)
+RESULT_RETENTION_DAYS = env_int("RESULT_RETENTION_DAYS", 30)
+ROLLUP_RETENTION_DAYS = max(400, env_int("ROLLUP_RETENTION_DAYS", 400))
+HEARTBEAT_SWEEP_S = env_int("HEARTBEAT_SWEEP_S", 15)
+
 # --- Periodic tasks (Celery beat) -----------------------------------------------------
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
@@ -343,6 +362,25 @@ CELERY_BEAT_SCHEDULE = {
         # A heartbeat queued while no worker ran is worthless later: drop it.
         "options": {"expires": HEARTBEAT_INTERVAL_S * 3},
     },
+    # Each tick claims the due checks and queues probe batches. A tick that waited longer
+    # than a few ticks in the queue is dropped: the next one claims the same checks.
+    "dispatch-due": {
+        "task": "checks.dispatch_due",
+        "schedule": DISPATCH_TICK_S,
+        "options": {"expires": max(5.0, DISPATCH_TICK_S * 5)},
+    },
+    "heartbeat-sweep": {
+        "task": "checks.sweep_heartbeats",
+        "schedule": HEARTBEAT_SWEEP_S,
+        "options": {"expires": HEARTBEAT_SWEEP_S * 2},
+    },
+    "rollups": {"task": "checks.rollup_recent", "schedule": 60.0, "options": {"expires": 120}},
+    "prune-results": {"task": "checks.prune_results", "schedule": 3600.0},
 }
+# Probe batches have their own queue so probe-only workers (per region, say) can be added
+# with `-Q probes`; a worker started without -Q consumes both queues.
+CELERY_TASK_QUEUES = (Queue("celery"), Queue("probes"))
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {"checks.probe_batch": {"queue": "probes"}}
 
 AUTHENTICATION_BACKENDS = ["statuspage.accounts.throttle.ThrottledModelBackend"]

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from statuspage.api import pings
 from statuspage.core import views as core_views
 from statuspage.web import views as web_views
 
@@ -13,6 +14,10 @@ urlpatterns = [
     path("ready", core_views.ready, name="ready"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("ping/<uuid:ping_uuid>", pings.ping_success, name="ping"),
+    path("ping/<uuid:ping_uuid>/start", pings.ping_start, name="ping-start"),
+    path("ping/<uuid:ping_uuid>/fail", pings.ping_fail, name="ping-fail"),
+    path("ping/<uuid:ping_uuid>/<int:exit_status>", pings.ping_exit, name="ping-exit"),
     path("admin/", admin.site.urls),
     path("", web_views.home, name="home"),
 ]

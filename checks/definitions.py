@@ -1,0 +1,132 @@
+"""Validation of check definitions, shared by the admin, the YAML import and the API.
+
+A check's kind-specific settings live in ``Check.config`` (JSON). ``definition_errors``
+returns every problem as {field: [messages]}, so each caller can show them its own way;
+``target_build`` turns a valid definition into the probe's target.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.conf import settings
+
+from checks.conditions import ConditionSyntaxError
+from checks.models import MIN_INTERVAL_S, Kind
+from checks.probes.base import DnsTarget, HttpTarget, Target, TcpTarget, TlsTarget
+from checks.screening import TargetRefused, screen_literal
+
+# The keys each kind accepts in its config, with the target class they build.
+TARGET_CLASSES: dict[str, type] = {
+    Kind.HTTP: HttpTarget,
+    Kind.TCP: TcpTarget,
+    Kind.TLS: TlsTarget,
+    Kind.DNS: DnsTarget,
+}
+CONFIG_KEYS: dict[str, frozenset[str]] = {
+    Kind.HTTP: frozenset(
+        {
+            "url",
+            "method",
+            "headers",
+            "expected_statuses",
+            "body_contains",
+            "conditions",
+            "follow_redirects",
+            "verify_tls",
+        }
+    ),
+    Kind.TCP: frozenset({"host", "port"}),
+    Kind.TLS: frozenset({"host", "port", "server_name", "warn_days", "critical_days", "verify"}),
+    Kind.DNS: frozenset({"name", "record_type", "expected", "nameserver", "port"}),
+    Kind.HEARTBEAT: frozenset(),
+}
+MAX_TIMEOUT_S = 60.0
+
+
+class DefinitionError(ValueError):
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+        self.errors = errors
+
+
+def allow_private_targets() -> bool:
+    return settings.CHECK_ALLOW_PRIVATE_TARGETS
+
+
+def target_build(kind: str, config: Mapping[str, Any], *, degraded_ms: float | None) -> Target:
+    """The probe target of a valid definition (raises DefinitionError otherwise)."""
+    errors = _config_errors(kind, config)
+    if errors:
+        raise DefinitionError(errors)
+    return TARGET_CLASSES[kind](**config, degraded_ms=degraded_ms)
+
+
+def definition_errors(
+    *,
+    kind: str,
+    config: Any,
+    interval_s: int | None,
+    timeout_s: float | None,
+    degraded_ms: float | None = None,
+    cron: str = "",
+) -> dict[str, list[str]]:
+    """Every problem of a check definition, by field name (empty when valid)."""
+    errors: dict[str, list[str]] = {}
+    if kind not in CONFIG_KEYS:
+        return {"kind": [f"unknown kind {kind!r}: use one of {', '.join(CONFIG_KEYS)}"]}
+    if interval_s is not None and interval_s < MIN_INTERVAL_S:
+        errors["interval_s"] = [f"the interval must be at least {MIN_INTERVAL_S} seconds"]
+    if timeout_s is not None and not 0 < timeout_s <= MAX_TIMEOUT_S:
+        errors["timeout_s"] = [f"the timeout must be between 0 and {MAX_TIMEOUT_S:g} seconds"]
+    elif timeout_s is not None and interval_s and timeout_s >= interval_s:
+        errors["timeout_s"] = ["the timeout must be shorter than the interval"]
+    if degraded_ms is not None and degraded_ms <= 0:
+        errors["degraded_ms"] = ["the degraded threshold must be a positive number of ms"]
+    if cron:
+        errors.update(_cron_errors(cron))
+    if not isinstance(config, Mapping):
+        errors["config"] = ["must be a mapping of settings"]
+    else:
+        errors.update(_config_errors(kind, config))
+    return errors
+
+
+def _config_errors(kind: str, config: Mapping[str, Any]) -> dict[str, list[str]]:
+    unknown = sorted(set(config) - CONFIG_KEYS[kind])
+    if unknown:
+        allowed = ", ".join(sorted(CONFIG_KEYS[kind])) or "none"
+        return {"config": [f"unknown setting(s) {', '.join(unknown)} for a {kind} check "
+                           f"(allowed: {allowed})"]}  # fmt: skip
+    if kind == Kind.HEARTBEAT:
+        return {}
+    try:
+        target = TARGET_CLASSES[kind](**config)
+    except ConditionSyntaxError as exc:
+        return {"config": [f"conditions: {exc}"]}
+    except (TypeError, ValueError) as exc:
+        return {"config": [_readable(exc)]}
+    host = getattr(target, "host", None) or getattr(target, "nameserver", None)
+    if host:
+        try:
+            screen_literal(host, allow_private=allow_private_targets())
+        except TargetRefused as exc:
+            return {"config": [f"target refused: {exc.message}"]}
+    return {}
+
+
+def _readable(exc: Exception) -> str:
+    text = str(exc)
+    if "missing" in text and "required positional argument" in text:
+        missing = text.split(":", 1)[-1].strip().replace("'", "")
+        return f"required setting(s) missing: {missing}"
+    return text
+
+
+def _cron_errors(cron: str) -> dict[str, list[str]]:
+    from checks.cron import CronError, cron_parse
+
+    try:
+        cron_parse(cron)
+    except CronError as exc:
+        return {"cron": [str(exc)]}
+    return {}

@@ -1,0 +1,42 @@
+"""Fixed latency buckets: counts per bucket add up across hours, days and checks, and
+percentiles are read back from them without keeping raw latencies."""
+
+from collections.abc import Sequence
+
+# Upper bounds (ms, exclusive) of each bucket; the last bucket is open-ended.
+BUCKET_BOUNDS_MS: tuple[float, ...] = (
+    1, 2, 5, 10, 20, 30, 50, 75, 100, 150, 200, 300, 500, 750,
+    1000, 1500, 2000, 3000, 5000, 10000, 30000,
+)  # fmt: skip
+BUCKETS = len(BUCKET_BOUNDS_MS) + 1
+
+
+def bucket_of(latency_ms: float) -> int:
+    for index, bound in enumerate(BUCKET_BOUNDS_MS):
+        if latency_ms < bound:
+            return index
+    return BUCKETS - 1
+
+
+def bucket_sql(column: str) -> str:
+    """A SQL CASE expression giving the bucket index of ``column`` (same as bucket_of)."""
+    whens = " ".join(
+        f"WHEN {column} < {bound} THEN {index}" for index, bound in enumerate(BUCKET_BOUNDS_MS)
+    )
+    return f"CASE {whens} ELSE {BUCKETS - 1} END"
+
+
+def percentile(histogram: Sequence[int], q: float) -> float | None:
+    """Estimate the q-quantile (0..1) in ms, interpolating inside the bucket."""
+    count = sum(histogram)
+    if count == 0:
+        return None
+    rank = q * count
+    seen = 0
+    for index, in_bucket in enumerate(histogram):
+        if in_bucket and seen + in_bucket >= rank:
+            low = BUCKET_BOUNDS_MS[index - 1] if index > 0 else 0.0
+            high = BUCKET_BOUNDS_MS[index] if index < len(BUCKET_BOUNDS_MS) else low * 2
+            return low + (high - low) * ((rank - seen) / in_bucket)
+        seen += in_bucket
+    return float(BUCKET_BOUNDS_MS[-1])

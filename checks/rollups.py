@@ -1,0 +1,136 @@
+"""Hourly and daily rollups, recomputed from their sources, and retention pruning.
+
+Recomputing (rather than incrementing) makes every run idempotent: an hour is rebuilt
+from the raw results it contains, a day from its hours. Pages read rollups only.
+"""
+
+import time
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from checks.histogram import bucket_sql
+from checks.models import HISTOGRAM_FIELDS, Outcome, Ping, Result, Rollup
+
+OUTCOME_FIELDS = {Outcome.UP: "up", Outcome.DEGRADED: "degraded", Outcome.DOWN: "down"}
+COUNT_FIELDS = ["up", "degraded", "down", "maintenance", "latency_sum_ms", "latency_count"]
+SUMMED_FIELDS = [*COUNT_FIELDS, *HISTOGRAM_FIELDS]
+HOURLY_RETENTION_DAYS = 35
+
+
+def hour_start(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def day_start(moment: datetime) -> datetime:
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _hour_totals(start: datetime) -> dict[int, dict[str, float]]:
+    """Aggregate the raw results of one hour per check, in the database."""
+    sql = (
+        f"SELECT check_id, outcome, {bucket_sql('latency_ms')} AS bucket, COUNT(*), "  # noqa: S608
+        "SUM(latency_ms), COUNT(latency_ms) FROM checks_result "
+        "WHERE checked_at >= %s AND checked_at < %s GROUP BY check_id, outcome, bucket"
+    )
+    totals: dict[int, dict[str, float]] = defaultdict(lambda: dict.fromkeys(SUMMED_FIELDS, 0))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [start, start + timedelta(hours=1)])
+        for check_id, outcome, bucket, count, latency_sum, latency_count in cursor.fetchall():
+            t = totals[check_id]
+            t[OUTCOME_FIELDS[Outcome(outcome)]] += count
+            if latency_count:
+                t["latency_sum_ms"] += latency_sum
+                t["latency_count"] += latency_count
+                t[HISTOGRAM_FIELDS[bucket]] += latency_count
+    return totals
+
+
+@transaction.atomic
+def rollup_hour_compute(*, start: datetime) -> int:
+    """Rebuild the hourly rollups of the hour starting at ``start``. Returns rows written."""
+    start = hour_start(start)
+    rows = [
+        Rollup(check_ref_id=check_id, period=Rollup.Period.HOUR, start=start, **values)
+        for check_id, values in _hour_totals(start).items()
+    ]
+    Rollup.objects.bulk_create(
+        rows,
+        batch_size=500,
+        update_conflicts=True,
+        unique_fields=["check_ref", "period", "start"],
+        update_fields=SUMMED_FIELDS,
+    )
+    return len(rows)
+
+
+@transaction.atomic
+def rollup_day_compute(*, start: datetime) -> int:
+    """Rebuild the daily rollups of one day from its hourly rollups, in one statement."""
+    day = day_start(start)
+    columns = ", ".join(SUMMED_FIELDS)
+    sums = ", ".join(f"SUM({name})" for name in SUMMED_FIELDS)
+    updates = ", ".join(f"{name} = excluded.{name}" for name in SUMMED_FIELDS)
+    sql = (
+        f"INSERT INTO checks_rollup (check_id, period, start, {columns}) "  # noqa: S608
+        f"SELECT check_id, %s, %s, {sums} FROM checks_rollup "
+        "WHERE period = %s AND start >= %s AND start < %s GROUP BY check_id "
+        f"ON CONFLICT (check_id, period, start) DO UPDATE SET {updates}"
+    )
+    params = [Rollup.Period.DAY, day, Rollup.Period.HOUR, day, day + timedelta(days=1)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def rollups_refresh(*, now: datetime, late_minutes: int = 10) -> tuple[int, int]:
+    """Recompute the current hour and day (and the previous ones just after they end).
+
+    Results can arrive a little after their hour ends (a slow batch), so the previous
+    hour is rebuilt once more during the first ``late_minutes`` of the next one.
+    """
+    hours = [hour_start(now)]
+    if now - hours[0] < timedelta(minutes=late_minutes):
+        hours.insert(0, hours[0] - timedelta(hours=1))
+    hourly = sum(rollup_hour_compute(start=h) for h in hours)
+    days = sorted({day_start(h) for h in hours})
+    daily = sum(rollup_day_compute(start=d) for d in days)
+    return hourly, daily
+
+
+def _delete_in_batches(model, *, field_name: str, before: datetime, batch: int, budget_s: float):
+    """Delete rows older than ``before`` a batch at a time; stop when the budget is spent."""
+    deadline = time.monotonic() + budget_s
+    deleted = 0
+    while time.monotonic() < deadline:
+        ids = list(
+            model.objects.filter(**{f"{field_name}__lt": before}).values_list("id", flat=True)[
+                :batch
+            ]
+        )
+        if not ids:
+            break
+        deleted += model.objects.filter(id__in=ids).delete()[0]
+    return deleted
+
+
+def history_prune(*, now: datetime, batch: int = 10_000, budget_s: float = 120.0) -> dict:
+    """Delete raw results and pings past retention, and rollups past theirs, in batches."""
+    raw_before = now - timedelta(days=settings.RESULT_RETENTION_DAYS)
+    return {
+        "results": _delete_in_batches(
+            Result, field_name="checked_at", before=raw_before, batch=batch, budget_s=budget_s
+        ),
+        "pings": _delete_in_batches(
+            Ping, field_name="received_at", before=raw_before, batch=batch, budget_s=budget_s
+        ),
+        "hourly": Rollup.objects.filter(
+            period=Rollup.Period.HOUR, start__lt=now - timedelta(days=HOURLY_RETENTION_DAYS)
+        ).delete()[0],
+        "daily": Rollup.objects.filter(
+            period=Rollup.Period.DAY,
+            start__lt=now - timedelta(days=settings.ROLLUP_RETENTION_DAYS),
+        ).delete()[0],
+    }

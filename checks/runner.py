@@ -1,0 +1,114 @@
+"""Run a batch of claimed checks: probes concurrently on one event loop, then one write.
+
+Each worker thread keeps its own event loop and HTTP session between batches, so
+keep-alive connections and DNS answers are reused from one batch to the next.
+"""
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import aiohttp
+from django.conf import settings
+
+from checks.definitions import DefinitionError, allow_private_targets, target_build
+from checks.models import Check, Outcome
+from checks.probes import PROBES
+from checks.probes.base import ProbeResult, Target
+from checks.probes.http import make_http_session
+from checks.scheduling import Claim
+from checks.services import Observation, RecordSummary, results_record
+
+OUTCOMES = {"up": Outcome.UP, "degraded": Outcome.DEGRADED, "down": Outcome.DOWN}
+
+
+@dataclass(frozen=True)
+class Job:
+    claim: Claim
+    kind: str
+    target: Target | None
+    timeout: float
+    invalid: str = ""
+
+
+class _LoopState(threading.local):
+    loop: asyncio.AbstractEventLoop | None = None
+    session: aiohttp.ClientSession | None = None
+
+
+_state = _LoopState()
+
+
+def _loop() -> asyncio.AbstractEventLoop:
+    if _state.loop is None or _state.loop.is_closed():
+        _state.loop = asyncio.new_event_loop()
+        _state.session = None
+    return _state.loop
+
+
+async def _session() -> aiohttp.ClientSession:
+    if _state.session is None or _state.session.closed:
+        _state.session = make_http_session(limit=settings.PROBE_CONCURRENCY)
+    return _state.session
+
+
+def jobs_for(claims: Iterable[Claim]) -> list[Job]:
+    """Turn claims into jobs, dropping checks that were deleted, disabled or paused since."""
+    by_id = {c.check_id: c for c in claims}
+    rows = Check.objects.filter(
+        id__in=list(by_id), is_enabled=True, is_paused=False, service__is_paused=False
+    ).values_list("id", "kind", "config", "timeout_s", "degraded_ms")
+    jobs = []
+    for check_id, kind, config, timeout_s, degraded_ms in rows:
+        try:
+            target = target_build(kind, config or {}, degraded_ms=degraded_ms)
+        except DefinitionError as exc:
+            jobs.append(Job(by_id[check_id], kind, None, timeout_s, f"invalid definition: {exc}"))
+            continue
+        jobs.append(Job(by_id[check_id], kind, target, timeout_s))
+    return jobs
+
+
+async def _probe_one(
+    job: Job, session: aiohttp.ClientSession, limit: asyncio.Semaphore, allow_private: bool
+) -> Observation:
+    async with limit:
+        started = time.time()
+        if job.target is None:
+            result = ProbeResult.down(job.invalid)
+        else:
+            result = await PROBES[job.kind](
+                job.target, timeout=job.timeout, session=session, allow_private=allow_private
+            )
+    return Observation(
+        check_id=job.claim.check_id,
+        slot=job.claim.slot,
+        checked_at=started,
+        outcome=OUTCOMES[result.outcome],
+        latency_ms=result.latency_ms,
+        status_code=result.status_code,
+        detail=result.detail if result.outcome != "up" else "",
+    )
+
+
+async def _probe_all(jobs: list[Job], concurrency: int) -> list[Observation]:
+    session = await _session()
+    limit = asyncio.Semaphore(concurrency)
+    allow_private = allow_private_targets()
+    return await asyncio.gather(*(_probe_one(j, session, limit, allow_private) for j in jobs))
+
+
+def observations_collect(jobs: list[Job], *, concurrency: int | None = None) -> list[Observation]:
+    """Probe every job concurrently (never raises for a failing target)."""
+    if not jobs:
+        return []
+    return _loop().run_until_complete(_probe_all(jobs, concurrency or settings.PROBE_CONCURRENCY))
+
+
+def probe_batch_run(*, claims: list[Claim]) -> tuple[RecordSummary, int]:
+    """Probe the claimed checks and record what was seen. Returns (summary, probes run)."""
+    jobs = jobs_for(claims)
+    observations = observations_collect(jobs)
+    return results_record(observations=observations), len(jobs)

@@ -1,0 +1,108 @@
+"""Celery tasks of the engine: thin wrappers that log one line per run.
+
+Every task is safe to run twice: claims advance ``next_due_at`` under row locks, results
+are unique per (check, slot), rollups are recomputed, pruning deletes what is old.
+"""
+
+import logging
+import time
+
+from celery import shared_task
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from checks.scheduling import Claim, checks_claim_due
+
+logger = logging.getLogger(__name__)
+
+
+def _ms(started: float) -> float:
+    return (time.monotonic() - started) * 1000
+
+
+@shared_task(name="checks.dispatch_due", ignore_result=True, soft_time_limit=30, time_limit=60)
+def dispatch_due() -> int:
+    """Claim due checks and queue their probes in batches, after the claim committed."""
+    started = time.monotonic()
+    claims = checks_claim_due()
+    size = settings.PROBE_BATCH_SIZE
+    batches = [claims[i : i + size] for i in range(0, len(claims), size)]
+
+    def enqueue() -> None:
+        for batch in batches:
+            probe_batch.delay([[c.check_id, c.slot] for c in batch])
+
+    transaction.on_commit(enqueue)
+    logger.info(
+        "task=checks.dispatch_due claimed=%d batches=%d ms=%.1f",
+        len(claims),
+        len(batches),
+        _ms(started),
+    )
+    return len(claims)
+
+
+@shared_task(
+    name="checks.probe_batch",
+    ignore_result=True,
+    soft_time_limit=120,
+    time_limit=150,
+    # A batch whose worker died is redelivered (acks_late + reject_on_worker_lost);
+    # results already stored for its slots are ignored on the second run.
+)
+def probe_batch(claims: list[list[int]]) -> int:
+    from checks.runner import probe_batch_run
+
+    started = time.monotonic()
+    summary, probed = probe_batch_run(claims=[Claim(check_id=c, slot=s) for c, s in claims])
+    logger.info(
+        "task=checks.probe_batch claims=%d probed=%d inserted=%d duplicates=%d "
+        "transitions=%d ms=%.1f",
+        len(claims),
+        probed,
+        summary.inserted,
+        summary.duplicates,
+        summary.transitions,
+        _ms(started),
+    )
+    return summary.inserted
+
+
+@shared_task(name="checks.sweep_heartbeats", ignore_result=True, soft_time_limit=60, time_limit=90)
+def sweep_heartbeats() -> int:
+    from checks.heartbeats import heartbeats_sweep
+
+    started = time.monotonic()
+    summary = heartbeats_sweep(now=timezone.now())
+    logger.info(
+        "task=checks.sweep_heartbeats late=%d transitions=%d ms=%.1f",
+        summary.inserted,
+        summary.transitions,
+        _ms(started),
+    )
+    return summary.inserted
+
+
+@shared_task(name="checks.rollup_recent", ignore_result=True, soft_time_limit=100, time_limit=120)
+def rollup_recent() -> int:
+    from checks.rollups import rollups_refresh
+
+    started = time.monotonic()
+    hourly, daily = rollups_refresh(now=timezone.now())
+    logger.info("task=checks.rollup_recent hourly=%d daily=%d ms=%.1f", hourly, daily, _ms(started))
+    return hourly
+
+
+@shared_task(name="checks.prune_results", ignore_result=True, soft_time_limit=200, time_limit=240)
+def prune_results() -> dict:
+    from checks.rollups import history_prune
+
+    started = time.monotonic()
+    deleted = history_prune(now=timezone.now(), budget_s=150)
+    logger.info(
+        "task=checks.prune_results %s ms=%.1f",
+        " ".join(f"{k}={v}" for k, v in deleted.items()),
+        _ms(started),
+    )
+    return deleted

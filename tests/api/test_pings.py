@@ -1,0 +1,190 @@
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+
+from checks.heartbeats import heartbeats_sweep, late_deadline
+from checks.models import Check, Kind, Outcome, Ping, PingKind, Result, State, Transition
+from tests.checks.factories import make_check
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def job(service) -> Check:
+    with time_machine.travel(NOW - timedelta(hours=2), tick=False):
+        return make_check(
+            service, "nightly", kind=Kind.HEARTBEAT, config={}, interval_s=3600, grace_s=300,
+            failures_before_down=1,
+        )  # fmt: skip
+
+
+def ping(client, path: str, at: datetime, method: str = "get", **kw):
+    with time_machine.travel(at, tick=False):
+        return getattr(client, method)(path, **kw)
+
+
+@pytest.mark.django_db
+def test_success_ping_marks_the_job_up_and_is_stored(client, job):
+    response = ping(client, f"/ping/{job.ping_uuid}", NOW, HTTP_USER_AGENT="curl/8")
+    assert response.status_code == 200
+    assert response.content == b"OK\n"
+    job.refresh_from_db()
+    assert job.state == State.UP
+    assert job.last_ping_at == NOW
+    stored = Ping.objects.get()
+    assert (stored.kind, stored.method, stored.user_agent) == (PingKind.SUCCESS, "GET", "curl/8")
+
+
+@pytest.mark.django_db
+def test_fail_ping_marks_the_job_down(client, job):
+    ping(client, f"/ping/{job.ping_uuid}/fail", NOW)
+    job.refresh_from_db()
+    assert job.state == State.DOWN
+    assert Transition.objects.get().reason == "1 failure(s) in a row: job reported failure"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("status", "state"), [(0, State.UP), (1, State.DOWN), (255, State.DOWN)])
+def test_exit_status_decides_the_outcome(client, job, status, state):
+    assert ping(client, f"/ping/{job.ping_uuid}/{status}", NOW).status_code == 200
+    job.refresh_from_db()
+    assert job.state == state
+    assert Ping.objects.get().exit_status == status
+
+
+@pytest.mark.django_db
+def test_exit_status_above_255_is_a_400(client, job):
+    response = ping(client, f"/ping/{job.ping_uuid}/256", NOW)
+    assert response.status_code == 400
+    assert Ping.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_start_then_finish_measures_the_run_duration(client, job):
+    ping(client, f"/ping/{job.ping_uuid}/start?rid=run-1", NOW)
+    ping(client, f"/ping/{job.ping_uuid}?rid=run-1", NOW + timedelta(seconds=42))
+    finish = Ping.objects.get(kind=PingKind.SUCCESS)
+    assert finish.duration_ms == 42_000
+    result = Result.objects.get()
+    assert result.latency_ms == 42_000
+    assert result.detail == "job reported success after 42.0s"
+
+
+@pytest.mark.django_db
+def test_a_start_is_paired_with_one_finish_only(client, job):
+    ping(client, f"/ping/{job.ping_uuid}/start", NOW)
+    ping(client, f"/ping/{job.ping_uuid}", NOW + timedelta(seconds=5))
+    ping(client, f"/ping/{job.ping_uuid}", NOW + timedelta(seconds=9))
+    durations = list(
+        Ping.objects.filter(kind=PingKind.SUCCESS)
+        .order_by("received_at")
+        .values_list("duration_ms", flat=True)
+    )
+    assert durations == [5000, None]
+
+
+@pytest.mark.django_db
+def test_post_body_is_kept_up_to_10_kb(client, job):
+    body = "x" * 12_000
+    ping(client, f"/ping/{job.ping_uuid}", NOW, method="post", data=body, content_type="text/plain")
+    assert len(Ping.objects.get().body) == 10_000
+
+
+@pytest.mark.django_db
+def test_a_large_body_is_refused(client, job):
+    response = ping(
+        client, f"/ping/{job.ping_uuid}", NOW, method="post",
+        data="x" * 200_000, content_type="text/plain",
+    )  # fmt: skip
+    assert response.status_code == 413
+    assert Ping.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_head_is_accepted(client, job):
+    assert ping(client, f"/ping/{job.ping_uuid}", NOW, method="head").status_code == 200
+    assert Ping.objects.get().method == "HEAD"
+
+
+@pytest.mark.django_db
+def test_unknown_uuid_is_a_404_not_a_500(client, job):
+    response = ping(client, f"/ping/{uuid.UUID(int=7)}", NOW)
+    assert response.status_code == 404
+    assert client.get("/ping/not-a-uuid").status_code == 404
+
+
+@pytest.mark.django_db
+def test_ping_to_a_probed_check_uuid_is_a_404(client, service):
+    http_check = make_check(service, "api")
+    assert ping(client, f"/ping/{http_check.ping_uuid}", NOW).status_code == 404
+
+
+@pytest.mark.django_db
+def test_pings_are_rate_limited_per_check(client, job, settings):
+    settings.PING_RATE_PER_MINUTE = 3
+    codes = [ping(client, f"/ping/{job.ping_uuid}", NOW).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    assert Ping.objects.count() == 3
+
+
+@pytest.mark.django_db
+def test_paused_check_keeps_the_ping_but_not_the_state(client, job):
+    Check.objects.filter(pk=job.pk).update(is_paused=True)
+    ping(client, f"/ping/{job.ping_uuid}/fail", NOW)
+    job.refresh_from_db()
+    assert job.state == State.UNKNOWN
+    assert Ping.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_on_time_job_is_not_late(client, job):
+    ping(client, f"/ping/{job.ping_uuid}", NOW)
+    job.refresh_from_db()
+    assert late_deadline(job, now=NOW + timedelta(minutes=64)) is None
+    assert heartbeats_sweep(now=NOW + timedelta(minutes=64)).inserted == 0
+
+
+@pytest.mark.django_db
+def test_sweep_marks_a_late_job_down_once(client, job):
+    ping(client, f"/ping/{job.ping_uuid}", NOW)
+    later = NOW + timedelta(minutes=66)  # period 60 min + grace 5 min passed
+    first = heartbeats_sweep(now=later)
+    second = heartbeats_sweep(now=later + timedelta(seconds=15))
+    assert (first.inserted, first.transitions) == (1, 1)
+    assert second.inserted == 0
+    job.refresh_from_db()
+    assert job.state == State.DOWN
+    late = Result.objects.get(outcome=Outcome.DOWN)
+    assert late.detail == "late: no ping since 2026-11-26T12:00:00+00:00"
+
+
+@pytest.mark.django_db
+def test_each_missed_period_counts_as_one_failure(client, service):
+    with time_machine.travel(NOW, tick=False):
+        job = make_check(
+            service, "hourly", kind=Kind.HEARTBEAT, config={}, interval_s=3600, grace_s=300,
+            failures_before_down=2,
+        )  # fmt: skip
+    heartbeats_sweep(now=NOW + timedelta(minutes=66))
+    job.refresh_from_db()
+    assert (job.state, job.consecutive_failures) == (State.UNKNOWN, 1)
+    heartbeats_sweep(now=NOW + timedelta(minutes=126))
+    job.refresh_from_db()
+    assert job.state == State.DOWN
+
+
+@pytest.mark.django_db
+def test_cron_job_is_late_after_its_scheduled_run_plus_grace(client, service):
+    with time_machine.travel(NOW, tick=False):
+        job = make_check(
+            service, "nightly-cron", kind=Kind.HEARTBEAT, config={}, cron="0 2 * * *",
+            grace_s=600, failures_before_down=1,
+        )  # fmt: skip
+    assert late_deadline(job, now=datetime(2026, 11, 27, 2, 9, tzinfo=UTC)) is None
+    deadline = late_deadline(job, now=datetime(2026, 11, 27, 2, 11, tzinfo=UTC))
+    assert deadline == datetime(2026, 11, 27, 2, 10, tzinfo=UTC)
+    ping(client, f"/ping/{job.ping_uuid}", datetime(2026, 11, 27, 2, 5, tzinfo=UTC))
+    job.refresh_from_db()
+    assert late_deadline(job, now=datetime(2026, 11, 27, 2, 11, tzinfo=UTC)) is None
