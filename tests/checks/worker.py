@@ -1,0 +1,77 @@
+"""A real Celery worker process for integration tests, on the test database and Redis."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import connection
+
+from statuspage.celery import app
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class WorkerProcess:
+    process: subprocess.Popen
+    lines: list[str] = field(default_factory=list)
+
+    def wait_for(self, text: str, *, count: int = 1, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if sum(text in line for line in self.lines) >= count:
+                return
+            if self.process.poll() is not None:
+                raise AssertionError("worker exited:\n" + "".join(self.lines[-40:]))
+            time.sleep(0.05)
+        raise AssertionError(f"{text!r} x{count} not seen in:\n" + "".join(self.lines[-40:]))
+
+    def children(self) -> list[int]:
+        path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(pid) for pid in path.read_text().split()]
+
+
+def _database_url() -> str:
+    """The URL of the test database pytest-django created (not the configured one)."""
+    params = connection.settings_dict
+    user = params.get("USER") or "postgres"
+    host = params.get("HOST") or "127.0.0.1"
+    port = params.get("PORT") or 5432
+    return f"postgres://{user}@{host}:{port}/{params['NAME']}"
+
+
+@contextmanager
+def celery_worker(*, concurrency: int = 2) -> Iterator[WorkerProcess]:
+    app.control.purge()
+    env = {**os.environ, "DATABASE_URL": _database_url(), "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "statuspage", "worker", "-l", "INFO",
+         "-c", str(concurrency), "--without-gossip", "--without-mingle", "--without-heartbeat",
+         "-n", f"test-{os.getpid()}@%h"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    worker = WorkerProcess(process)
+
+    def read() -> None:
+        for line in process.stdout:
+            worker.lines.append(line)
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        worker.wait_for("ready.", timeout=60)
+        yield worker
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        app.control.purge()
