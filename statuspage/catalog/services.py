@@ -50,6 +50,26 @@ def team_upsert(*, slug: str, values: dict[str, Any], reason: str = "") -> tuple
     return team, "updated"
 
 
+def team_members_set(*, team: Team, users: list[AbstractBaseUser]) -> bool:
+    """Make ``users`` exactly the team's members; returns whether membership changed.
+
+    Membership grants editing of the team's owner notes, and the team's history does not
+    record it (members are excluded there), so every change is written to the security log.
+    """
+    wanted = {user.pk for user in users}
+    current = set(team.members.values_list("pk", flat=True))
+    if wanted == current:
+        return False
+    team.members.set(users)
+    security_log.info(
+        "event=team.members_changed team=%s added=%s removed=%s",
+        team.slug,
+        ",".join(str(pk) for pk in sorted(wanted - current)) or "-",
+        ",".join(str(pk) for pk in sorted(current - wanted)) or "-",
+    )
+    return True
+
+
 def service_upsert(
     *, slug: str, team: Team, values: dict[str, Any], reason: str = ""
 ) -> tuple[Service, str]:
@@ -71,6 +91,7 @@ def service_upsert(
     return service, "updated"
 
 
+@transaction.atomic
 def owner_note_update(
     *,
     service: Service,
@@ -83,7 +104,8 @@ def owner_note_update(
     1. Check that ``editor`` may edit this service's notes (None: a trusted system
        caller such as ``sync_catalog``).
     2. Apply only the fields that differ; an unchanged note writes no history row.
-    3. Save with the editor and reason recorded in the note's history.
+    3. Save with the editor and reason recorded in the note's history, in one transaction
+       with the history row, so no edit is kept without its who/when.
     4. Log the edit (who, which service, which fields, never the text).
     """
     if editor is not None and not can_edit_owner_note(editor, service):
