@@ -15,7 +15,7 @@ from django.conf import settings
 
 from checks.definitions import DefinitionError, allow_private_targets, target_build
 from checks.models import Check, Outcome
-from checks.probes import PROBES
+from checks.probes import run_one
 from checks.probes.base import ProbeResult, Target
 from checks.probes.http import make_http_session
 from checks.scheduling import Claim
@@ -79,9 +79,10 @@ async def _probe_one(
         if job.target is None:
             result = ProbeResult.down(job.invalid)
         else:
-            result = await PROBES[job.kind](
-                job.target, timeout=job.timeout, session=session, allow_private=allow_private
-            )
+            result = await run_one(
+                job.kind, job.target, timeout=job.timeout, session=session,
+                allow_private=allow_private,
+            )  # fmt: skip
     return Observation(
         check_id=job.claim.check_id,
         slot=job.claim.slot,

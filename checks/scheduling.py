@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.db import connection, transaction
+from django.db.models import F, Q
 
 from checks.models import Check, Kind
 
@@ -77,10 +78,11 @@ def checks_claim_due(*, now: float | None = None, limit: int = 5000) -> list[Cla
                 is_enabled=True,
                 is_paused=False,
                 service__is_paused=False,
-                next_due_at__lte=as_datetime(now),
             )
+            # A new check (no next_due_at yet) is due at once.
+            .filter(Q(next_due_at__lte=as_datetime(now)) | Q(next_due_at__isnull=True))
             .exclude(kind=Kind.HEARTBEAT)
-            .order_by("next_due_at")
+            .order_by(F("next_due_at").asc(nulls_first=True))
             .values_list("id", "interval_s")[:limit]
         )
         if not rows:
