@@ -5,6 +5,7 @@ keep-alive connections and DNS answers are reused from one batch to the next.
 """
 
 import asyncio
+import atexit
 import threading
 import time
 from collections.abc import Iterable
@@ -39,6 +40,22 @@ class _LoopState(threading.local):
 
 
 _state = _LoopState()
+
+
+def runner_close() -> None:
+    """Close this thread's HTTP session and event loop (at exit, or in tests)."""
+    loop, session = _state.loop, _state.session
+    if loop is None or loop.is_closed():
+        return
+    if session is not None and not session.closed:
+        loop.run_until_complete(session.close())
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.close()
+    _state.loop = _state.session = None
+
+
+# Close cleanly when the worker process exits, so no "unclosed session" noise at shutdown.
+atexit.register(runner_close)
 
 
 def _loop() -> asyncio.AbstractEventLoop:
@@ -90,7 +107,7 @@ async def _probe_one(
         outcome=OUTCOMES[result.outcome],
         latency_ms=result.latency_ms,
         status_code=result.status_code,
-        detail=result.detail if result.outcome != "up" else "",
+        detail=result.detail,
     )
 
 
@@ -108,8 +125,16 @@ def observations_collect(jobs: list[Job], *, concurrency: int | None = None) -> 
     return _loop().run_until_complete(_probe_all(jobs, concurrency or settings.PROBE_CONCURRENCY))
 
 
-def probe_batch_run(*, claims: list[Claim]) -> tuple[RecordSummary, int]:
-    """Probe the claimed checks and record what was seen. Returns (summary, probes run)."""
+@dataclass(frozen=True)
+class BatchReport:
+    probed: int
+    failed: int  # probes whose outcome was down
+    recorded: RecordSummary
+
+
+def probe_batch_run(*, claims: list[Claim]) -> BatchReport:
+    """Probe the claimed checks and record what was seen."""
     jobs = jobs_for(claims)
     observations = observations_collect(jobs)
-    return results_record(observations=observations), len(jobs)
+    failed = sum(o.outcome == Outcome.DOWN for o in observations)
+    return BatchReport(len(jobs), failed, results_record(observations=observations))

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 
-from checks.models import Check, Transition
+from checks.models import Check, Outcome, Transition
 from checks.scheduling import as_datetime
 from checks.state import CheckState, state_step
 
@@ -55,7 +55,9 @@ def _insert_results(observations: list[Observation]) -> set[tuple[int, int]]:
                     o.outcome,
                     o.latency_ms,
                     o.status_code,
-                    o.detail[:500],
+                    # Results are the largest table: the detail of a plain success is not
+                    # kept per row (the check's last_detail still shows it).
+                    o.detail[:500] if o.outcome != Outcome.UP else "",
                 ]
             # Only placeholders are interpolated; every value travels as a parameter.
             sql = (

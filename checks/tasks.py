@@ -55,18 +55,19 @@ def probe_batch(claims: list[list[int]]) -> int:
     from checks.runner import probe_batch_run
 
     started = time.monotonic()
-    summary, probed = probe_batch_run(claims=[Claim(check_id=c, slot=s) for c, s in claims])
+    report = probe_batch_run(claims=[Claim(check_id=c, slot=s) for c, s in claims])
     logger.info(
-        "task=checks.probe_batch claims=%d probed=%d inserted=%d duplicates=%d "
+        "task=checks.probe_batch claims=%d probed=%d failed=%d inserted=%d duplicates=%d "
         "transitions=%d ms=%.1f",
         len(claims),
-        probed,
-        summary.inserted,
-        summary.duplicates,
-        summary.transitions,
+        report.probed,
+        report.failed,
+        report.recorded.inserted,
+        report.recorded.duplicates,
+        report.recorded.transitions,
         _ms(started),
     )
-    return summary.inserted
+    return report.recorded.inserted
 
 
 @shared_task(name="checks.sweep_heartbeats", ignore_result=True, soft_time_limit=60, time_limit=90)

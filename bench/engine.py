@@ -1,0 +1,191 @@
+"""Engine benchmark: N HTTP checks at a fixed interval, the real scheduler and worker.
+
+    python bench/engine.py --checks 10000 --seconds 300
+
+Uses DATABASE_URL / REDIS_URL (default: a `statuspage_bench` PostgreSQL database and Redis
+database 9). Starts a local HTTP target, creates the checks under a `bench-engine` team,
+puts every check's first slot just after a warm-up, runs `celery beat` and `celery worker`
+for the measured window, and reports from the stored results: results per second, schedule
+lag (probe start minus slot time) p50/p99, duplicate and missing slots, and the worker's
+peak memory. The last line is key=value pairs.
+"""
+
+import argparse
+import math
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import (
+    bench_environment,
+    ensure_database,
+    free_port,
+    python,
+    quantile,
+    start,
+    stop,
+    tree_rss_mb,
+    wait_for_log,
+    wait_for_port,
+)
+
+TEAM = "bench-engine"
+WARMUP_S = 3
+
+
+def setup_django() -> None:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def reset_and_create(count: int, interval: int, port: int) -> list[int]:
+    """Replace the benchmark's checks with ``count`` new ones, not yet scheduled."""
+    from checks.models import Check, Kind
+    from checks.scheduling import as_datetime
+    from statuspage.catalog.models import Service, Team
+
+    Check.objects.filter(service__team__slug=TEAM).delete()
+    Service.objects.filter(team__slug=TEAM).delete()
+    team, _ = Team.objects.get_or_create(slug=TEAM, defaults={"name": "Benchmark (engine)"})
+    service = Service.objects.create(slug=f"{TEAM}-target", name="Bench target", team=team)
+    parked = as_datetime(4_000_000_000)  # far in the future until the window is set
+    checks = Check.objects.bulk_create(
+        (
+            Check(
+                service=service,
+                name=f"bench-{i:05d}",
+                kind=Kind.HTTP,
+                config={"url": f"http://127.0.0.1:{port}/health/{i}"},
+                interval_s=interval,
+                timeout_s=5,
+                next_due_at=parked,
+            )
+            for i in range(count)
+        ),
+        batch_size=2000,
+    )
+    return [c.pk for c in checks]
+
+
+def schedule_from(check_ids: list[int], interval: int, first_after: float) -> None:
+    """Put every check on its slot grid, its first slot at or after ``first_after``."""
+    from django.db import connection, transaction
+
+    from checks.scheduling import as_datetime, slot_after
+
+    rows = [
+        (as_datetime(slot_after(check_id=pk, interval_s=interval, t=first_after - 1)), pk)
+        for pk in check_ids
+    ]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany("UPDATE checks_check SET next_due_at = %s WHERE id = %s", rows)
+
+
+def expected_slots(check_ids: list[int], interval: int, start_t: float, end_t: float) -> int:
+    from checks.scheduling import slot_after
+
+    total = 0
+    for check_id in check_ids:
+        first = slot_after(check_id=check_id, interval_s=interval, t=start_t - 1)
+        if first < end_t:
+            total += math.floor((end_t - 1 - first) / interval) + 1
+    return total
+
+
+def measured(check_ids: list[int], start_t: float, end_t: float) -> tuple[int, int, list[float]]:
+    """(results, distinct slots, lags) of the benchmark's checks for slots in the window."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT r.check_id, r.slot, EXTRACT(EPOCH FROM r.checked_at) - r.slot "
+            "FROM checks_result r JOIN checks_check c ON c.id = r.check_id "
+            "JOIN catalog_service s ON s.id = c.service_id JOIN catalog_team t ON t.id = s.team_id "
+            "WHERE t.slug = %s AND r.slot >= %s AND r.slot < %s",
+            [TEAM, int(start_t), int(end_t)],
+        )
+        rows = cursor.fetchall()
+    distinct = len({(row[0], row[1]) for row in rows})
+    return len(rows), distinct, [float(row[2]) for row in rows]
+
+
+def run(args: argparse.Namespace) -> dict[str, object]:
+    env = bench_environment()
+    ensure_database(env["DATABASE_URL"])
+    setup_django()
+    work = Path(tempfile.mkdtemp(prefix="bench-engine-"))
+    env["STATUSPAGE_VAR_DIR"] = str(work)
+    port = free_port()
+    target = start(python("bench/target.py", str(port)), env, work / "target.log")
+    wait_for_port(port)
+    check_ids = reset_and_create(args.checks, args.interval, port)
+    from statuspage.celery import app
+
+    app.control.purge()
+    celery = ["-m", "celery", "-A", "statuspage"]
+    worker = start(
+        python(*celery, "worker", "-l", "INFO", "-c", str(args.concurrency),
+               "--without-gossip", "--without-mingle", "-n", f"bench-{port}@%h"),
+        env, work / "worker.log",
+    )  # fmt: skip
+    beat = start(python(*celery, "beat", "-l", "INFO"), env, work / "beat.log")
+    peak_rss = 0.0
+    try:
+        # The window opens once the worker has run a dispatch tick: start-up is not measured.
+        wait_for_log(work / "worker.log", "task=checks.dispatch_due", timeout=120)
+        start_t = math.ceil(time.time() + WARMUP_S + args.checks / 5000)
+        schedule_from(check_ids, args.interval, start_t)
+        end_t = start_t + args.seconds
+        print(f"window opens in {start_t - time.time():.1f}s", flush=True)
+        next_report = time.time() + 10
+        while time.time() < end_t + 3:
+            peak_rss = max(peak_rss, tree_rss_mb(worker.pid))
+            if time.time() >= next_report:
+                done = max(0, min(time.time(), end_t) - start_t)
+                print(f"  {done:4.0f}/{args.seconds}s  worker {peak_rss:.0f} MB", flush=True)
+                next_report += 10
+            time.sleep(0.5)
+        stop(beat)
+        time.sleep(5)  # let the last batches finish writing
+        peak_rss = max(peak_rss, tree_rss_mb(worker.pid))
+    finally:
+        for process in (beat, worker, target):
+            stop(process)
+    results, distinct, lags = measured(check_ids, start_t, end_t)
+    expected = expected_slots(check_ids, args.interval, start_t, end_t)
+    print(f"logs: {work}")
+    return {
+        "checks": args.checks,
+        "seconds": args.seconds,
+        "results": results,
+        "sustained_per_s": round(results / args.seconds, 1),
+        "lag_p50_s": round(quantile(lags, 0.50), 3),
+        "lag_p99_s": round(quantile(lags, 0.99), 3),
+        "duplicates": results - distinct,
+        "missing": expected - distinct,
+        "worker_rss_mb": round(peak_rss, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--checks", type=int, default=1000)
+    parser.add_argument("--seconds", type=int, default=120)
+    parser.add_argument("--interval", type=int, default=60)
+    parser.add_argument("--concurrency", type=int, default=2, help="worker processes")
+    args = parser.parse_args()
+    if args.checks < 1 or args.seconds < args.interval:
+        parser.error("--checks must be positive and --seconds at least one --interval")
+    figures = run(args)
+    print(" ".join(f"{key}={value}" for key, value in figures.items()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,166 @@
+"""Each task: one log line per run, safe when its rows are gone, and when run twice."""
+
+import logging
+import time
+from datetime import UTC, datetime, timedelta
+from io import StringIO
+
+import pytest
+import time_machine
+from aiohttp import web
+from django.core.management import CommandError, call_command
+
+from checks.models import Check, Kind, Result, Rollup, State, Transition
+from checks.scheduling import as_datetime
+from checks.tasks import dispatch_due, probe_batch, prune_results, rollup_recent, sweep_heartbeats
+from tests.checks.factories import make_check
+from tests.checks.probe_servers import serving_app
+
+
+def health_app(status: int = 200) -> web.Application:
+    async def health(request: web.Request) -> web.Response:
+        return web.json_response({"ok": status == 200}, status=status)
+
+    app = web.Application()
+    app.router.add_get("/health", health)
+    return app
+
+
+def task_lines(caplog, name: str) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.getMessage().startswith(f"task={name} ")]
+
+
+@pytest.fixture
+def target_port():
+    with serving_app(health_app()) as port:
+        yield port
+
+
+@pytest.mark.django_db
+def test_probe_batch_records_logs_and_ignores_a_second_run(service, target_port, caplog):
+    caplog.set_level(logging.INFO, logger="checks.tasks")
+    check = make_check(service, config={"url": f"http://127.0.0.1:{target_port}/health"})
+    slot = int(time.time())
+    assert probe_batch([[check.pk, slot]]) == 1
+    assert probe_batch([[check.pk, slot]]) == 0
+    lines = task_lines(caplog, "checks.probe_batch")
+    assert "probed=1 failed=0 inserted=1 duplicates=0 transitions=1" in lines[0]
+    assert "probed=1 failed=0 inserted=0 duplicates=1 transitions=0" in lines[1]
+    assert Result.objects.count() == 1
+    check.refresh_from_db()
+    assert check.state == State.UP
+
+
+@pytest.mark.django_db
+def test_probe_batch_skips_a_deleted_check(service, caplog):
+    caplog.set_level(logging.INFO, logger="checks.tasks")
+    check = make_check(service)
+    gone = check.pk
+    check.delete()
+    assert probe_batch([[gone, int(time.time())]]) == 0
+    assert "claims=1 probed=0 failed=0 inserted=0" in task_lines(caplog, "checks.probe_batch")[0]
+
+
+@pytest.mark.django_db
+def test_probe_batch_counts_failures(service, caplog):
+    caplog.set_level(logging.INFO, logger="checks.tasks")
+    with serving_app(health_app(status=503)) as port:
+        check = make_check(service, config={"url": f"http://127.0.0.1:{port}/health"})
+        probe_batch([[check.pk, int(time.time())]])
+    assert "probed=1 failed=1" in task_lines(caplog, "checks.probe_batch")[0]
+    assert Result.objects.get().detail.startswith("HTTP 503")
+
+
+@pytest.mark.django_db
+def test_dispatch_due_claims_once_when_run_twice(
+    service, caplog, django_capture_on_commit_callbacks
+):
+    caplog.set_level(logging.INFO, logger="checks.tasks")
+    make_check(service, "a")
+    make_check(service, "b")
+    Check.objects.update(next_due_at=as_datetime(time.time() - 1))
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert dispatch_due() == 2
+        assert dispatch_due() == 0
+    assert len(callbacks) == 2  # each run queues its batches only after commit
+    lines = task_lines(caplog, "checks.dispatch_due")
+    assert "claimed=2 batches=1" in lines[0]
+    assert "claimed=0 batches=0" in lines[1]
+
+
+@pytest.mark.django_db
+def test_dispatch_due_with_no_checks_does_nothing(caplog):
+    caplog.set_level(logging.INFO, logger="checks.tasks")
+    assert dispatch_due() == 0
+    assert "claimed=0" in task_lines(caplog, "checks.dispatch_due")[0]
+
+
+@pytest.mark.django_db
+def test_sweep_twice_records_one_late_result(service, caplog):
+    caplog.set_level(logging.INFO, logger="checks.tasks")
+    past = datetime.now(UTC) - timedelta(hours=3)
+    with time_machine.travel(past, tick=False):
+        make_check(service, "job", kind=Kind.HEARTBEAT, config={}, interval_s=3600, grace_s=60,
+                   failures_before_down=1)  # fmt: skip
+    assert sweep_heartbeats() == 1
+    assert sweep_heartbeats() == 0
+    assert Transition.objects.count() == 1
+    assert "late=1 transitions=1" in task_lines(caplog, "checks.sweep_heartbeats")[0]
+
+
+@pytest.mark.django_db
+def test_rollups_twice_give_the_same_rows(service, target_port):
+    check = make_check(service, config={"url": f"http://127.0.0.1:{target_port}/health"})
+    probe_batch([[check.pk, int(time.time())]])
+    rollup_recent()
+    first = list(Rollup.objects.values_list("period", "up"))
+    rollup_recent()
+    assert sorted(Rollup.objects.values_list("period", "up")) == sorted(first)
+    assert ("hour", 1) in first and ("day", 1) in first
+
+
+@pytest.mark.django_db
+def test_prune_twice_deletes_once(service, settings, caplog):
+    caplog.set_level(logging.INFO, logger="checks.tasks")
+    settings.RESULT_RETENTION_DAYS = 1
+    check = make_check(service)
+    old = int(time.time()) - 3 * 86400
+    Result.objects.create(check_ref=check, slot=old, checked_at=as_datetime(old), outcome=1)
+    assert prune_results()["results"] == 1
+    assert prune_results()["results"] == 0
+    assert "results=1" in task_lines(caplog, "checks.prune_results")[0]
+
+
+@pytest.mark.django_db
+def test_run_check_prints_what_it_saw_and_stores_nothing(service, target_port):
+    check = make_check(service, config={"url": f"http://127.0.0.1:{target_port}/health"})
+    out = StringIO()
+    call_command("run_check", str(check.pk), stdout=out)
+    text = out.getvalue()
+    assert "outcome:  up" in text
+    assert "status:   200" in text
+    assert Result.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_run_check_records_once_per_slot(service, target_port):
+    check = make_check(service, config={"url": f"http://127.0.0.1:{target_port}/health"})
+    out = StringIO()
+    call_command("run_check", str(check.pk), "--record", stdout=out)
+    call_command("run_check", str(check.pk), "--record", stdout=out)
+    assert "result stored" in out.getvalue()
+    assert "not stored: this slot already has a result" in out.getvalue()
+    assert Result.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_run_check_explains_refused_requests(service):
+    heartbeat = make_check(service, "job", kind=Kind.HEARTBEAT, config={})
+    with pytest.raises(CommandError, match="no check with id 999999"):
+        call_command("run_check", "999999")
+    with pytest.raises(CommandError, match="is a heartbeat"):
+        call_command("run_check", str(heartbeat.pk))
+    broken = make_check(service, "broken")
+    Check.objects.filter(pk=broken.pk).update(config={"url": "ftp://x"})
+    with pytest.raises(CommandError, match="invalid definition"):
+        call_command("run_check", str(broken.pk))
