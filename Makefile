@@ -23,7 +23,7 @@ TEST_ENV := SECRET_KEY=$(TEST_SECRET_KEY) STATIC_ROOT=$(TEST_STATIC_ROOT) SECURE
 	DJANGO_ALLOW_ASYNC_UNSAFE=true
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-embedded migrate lint format lock bench-engine clean
+.PHONY: install run test test-embedded migrate lint format lock bench-engine bench-history clean
 
 install: $(STAMP)
 
@@ -70,6 +70,15 @@ format: install
 lock: install
 	$(VENV)/bin/uv pip compile pyproject.toml --python-version 3.13 --generate-hashes -q -o requirements/main.txt
 	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --python-version 3.13 --generate-hashes -q -o requirements/dev.txt
+
+# Benchmarks (PostgreSQL and Redis; DATABASE_URL / REDIS_URL override the bench defaults).
+BENCH_CHECKS ?= 10000
+BENCH_SECONDS ?= 300
+bench-engine: install
+	$(PY) bench/engine.py --checks $(BENCH_CHECKS) --seconds $(BENCH_SECONDS)
+
+bench-history: install
+	$(PY) bench/history.py
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache

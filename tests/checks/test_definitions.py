@@ -1,0 +1,110 @@
+import pytest
+from django.core.exceptions import ValidationError
+
+from checks.definitions import DefinitionError, definition_errors, target_build
+from checks.models import Check, Kind
+from checks.probes.base import HttpTarget
+from tests.checks.factories import make_check
+
+
+def errors(kind: str = Kind.HTTP, config=None, interval_s=60, timeout_s=5.0, **kw):
+    config = {"url": "http://svc.internal/health"} if config is None else config
+    return definition_errors(
+        kind=kind, config=config, interval_s=interval_s, timeout_s=timeout_s, **kw
+    )
+
+
+def test_a_fastapi_health_check_is_valid():
+    assert errors(config={"url": "http://svc.internal/health", "conditions": ["ok == true"]}) == {}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field", "message"),
+    [
+        ({"interval_s": 5}, "interval_s", "the interval must be at least 10 seconds"),
+        ({"timeout_s": 0}, "timeout_s", "the timeout must be between 0 and 60 seconds"),
+        ({"timeout_s": 30, "interval_s": 20}, "timeout_s", "shorter than the interval"),
+        ({"config": {"url": "ftp://files"}}, "config", "URL must be http:// or https://"),
+        ({"config": {"url": "http://a/", "conditions": ["ok =="]}}, "config", "conditions:"),
+        ({"config": {"url": "http://a/", "verb": "GET"}}, "config", "unknown setting(s) verb"),
+        ({"config": {}}, "config", "required setting(s) missing: url"),
+        ({"config": {"url": "http://169.254.169.254/latest"}}, "config", "target refused"),
+        ({"config": {"url": "http://metadata.google.internal/"}}, "config", "metadata"),
+        ({"kind": "smtp"}, "kind", "unknown kind 'smtp'"),
+        ({"kind": Kind.TCP, "config": {"host": "db", "port": 70000}}, "config", "port must be"),
+        ({"kind": Kind.HEARTBEAT, "config": {}, "cron": "61 * * * *"}, "cron", "Bad minute"),
+        ({"degraded_ms": -1}, "degraded_ms", "positive"),
+    ],
+)
+def test_invalid_definitions_are_rejected_with_a_clear_message(kwargs, field, message):
+    found = errors(**kwargs)
+    assert field in found, found
+    assert message in " ".join(found[field])
+
+
+def test_a_condition_error_names_its_column():
+    found = errors(config={"url": "http://a/", "conditions": ["db.status === 'up'"]})
+    assert "column" in found["config"][0]
+
+
+def test_private_targets_follow_the_setting(settings):
+    config = {"url": "http://10.0.0.5/health"}
+    settings.CHECK_ALLOW_PRIVATE_TARGETS = True
+    assert errors(config=config) == {}
+    settings.CHECK_ALLOW_PRIVATE_TARGETS = False
+    assert "a private address" in errors(config=config)["config"][0]
+
+
+def test_target_build_passes_the_degraded_threshold():
+    target = target_build(Kind.HTTP, {"url": "http://svc/health"}, degraded_ms=250)
+    assert isinstance(target, HttpTarget)
+    assert target.degraded_ms == 250
+    with pytest.raises(DefinitionError, match="URL must be"):
+        target_build(Kind.HTTP, {"url": "nope"}, degraded_ms=None)
+
+
+@pytest.mark.django_db
+def test_model_validation_uses_the_same_rules(service):
+    check = Check(
+        service=service, name="bad", kind=Kind.HTTP, config={"url": "x"}, interval_s=5, timeout_s=3
+    )
+    with pytest.raises(ValidationError) as raised:
+        check.full_clean()
+    assert set(raised.value.message_dict) == {"interval_s", "config"}
+
+
+@pytest.mark.django_db
+def test_admin_refuses_an_invalid_check_with_the_message(client, admin_user, service):
+    client.force_login(admin_user)
+    response = client.post(
+        "/admin/checks/check/add/",
+        {
+            "service": service.pk, "name": "api", "kind": "http",
+            "config": '{"url": "http://169.254.169.254/"}', "interval_s": "5", "timeout_s": "5",
+            "failures_before_down": "2", "successes_before_up": "1", "grace_s": "300",
+            "cron": "", "is_enabled": "on",
+        },
+    )  # fmt: skip
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "the interval must be at least 10 seconds" in text
+    assert "target refused: 169.254.169.254 is a cloud metadata address" in text
+    assert Check.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_admin_creates_a_valid_check_that_is_due_at_once(client, admin_user, service):
+    client.force_login(admin_user)
+    response = client.post(
+        "/admin/checks/check/add/",
+        {
+            "service": service.pk, "name": "api", "kind": "http",
+            "config": '{"url": "http://127.0.0.1:8000/health", "conditions": ["ok == true"]}',
+            "interval_s": "30", "timeout_s": "5", "failures_before_down": "2",
+            "successes_before_up": "1", "grace_s": "300", "cron": "", "is_enabled": "on",
+        },
+    )  # fmt: skip
+    assert response.status_code == 302, response.content.decode()[:2000]
+    check = Check.objects.get()
+    assert check.next_due_at is None  # a new check is claimed on the next tick
+    assert make_check(service, "other").next_due_at is not None
