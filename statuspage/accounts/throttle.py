@@ -7,6 +7,8 @@ guessing without letting anyone lock a user out from every address.
 
 import hashlib
 import logging
+import math
+import time
 
 from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
@@ -45,20 +47,35 @@ class ThrottledModelBackend(ModelBackend):
         return super().authenticate(request, username=username, password=password, **kwargs)
 
 
+def _failure_count(key: str) -> int:
+    """Count one more failure under ``key``; the window runs from the first failure.
+
+    The count goes up with the cache's atomic incr, so concurrent guesses all count. Not
+    every cache keeps a key's expiry on incr (the file cache of the embedded default resets
+    it to its default timeout), so the window's end is kept beside the count and the
+    count's expiry is set from it again after each increment.
+    """
+    window = settings.LOGIN_FAILURE_WINDOW_S
+    now = time.time()
+    if cache.add(key, 1, timeout=window):
+        cache.set(f"{key}:ends", now + window, timeout=window)
+        return 1
+    try:
+        failures = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=window)
+        cache.set(f"{key}:ends", now + window, timeout=window)
+        return 1
+    ends = cache.get(f"{key}:ends") or now + window
+    cache.touch(key, max(1, math.ceil(ends - now)))
+    return failures
+
+
 @receiver(user_login_failed)
 def _count_failure(sender, credentials, request=None, **kwargs) -> None:
     username = str(credentials.get("username", ""))
     address = _client_address(request)
-    key = _key(username, address)
-    window = settings.LOGIN_FAILURE_WINDOW_S
-    if cache.add(key, 1, timeout=window):
-        failures = 1
-    else:
-        try:
-            failures = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, timeout=window)
-            failures = 1
+    failures = _failure_count(_key(username, address))
     security_log.warning(
         "event=login.failed username=%s address=%s failures=%d", username, address, failures
     )
@@ -66,5 +83,6 @@ def _count_failure(sender, credentials, request=None, **kwargs) -> None:
 
 @receiver(user_logged_in)
 def _log_login(sender, request, user, **kwargs) -> None:
-    cache.delete(_key(user.get_username(), _client_address(request)))
+    key = _key(user.get_username(), _client_address(request))
+    cache.delete_many([key, f"{key}:ends"])
     security_log.info("event=login.ok user_id=%s address=%s", user.pk, _client_address(request))

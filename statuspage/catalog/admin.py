@@ -5,9 +5,11 @@ fields read-only and may change only the owner notes of their teams' services. E
 edit goes through ``owner_note_update`` so history, permissions and logging are written once.
 """
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
@@ -17,15 +19,55 @@ from statuspage.catalog.permissions import can_edit_owner_note, can_edit_service
 from statuspage.catalog.services import OWNER_NOTE_FIELDS, deployment_record, owner_note_update
 
 
+class CatalogHistoryAdmin(SimpleHistoryAdmin):
+    """History pages whose "Revert" needs the right to change the object.
+
+    simple-history's revert form checks only that the user may *view* the history before it
+    saves, so anyone with view access could rewrite a team (and its members) from there.
+    """
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method == "POST":
+            obj = self.get_object(request, unquote(object_id))
+            if obj is None:
+                raise Http404("Deleted objects are not restored from their history.")
+            if not self.has_change_history_permission(request, obj):
+                raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
 @admin.register(Team)
-class TeamAdmin(SimpleHistoryAdmin):
+class TeamAdmin(CatalogHistoryAdmin):
     list_display = ("name", "slug", "contact_email", "chat_channel")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
     filter_horizontal = ("members",)
 
 
-class OwnerNoteInline(admin.StackedInline):
+class NoteTextField(forms.CharField):
+    """Owner-note text as stored: LF line breaks.
+
+    Browsers send every line break of a textarea as CRLF; without this an untouched note
+    would differ from its stored text and each save would write a history row.
+    """
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return value.replace("\r\n", "\n") if isinstance(value, str) else value
+
+
+class OwnerNoteFields:
+    """Note fields in the admin forms. The runbook is Markdown, where leading and trailing
+    whitespace carries meaning (an indented first line is code), so it is not stripped."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name in OWNER_NOTE_FIELDS:
+            kwargs["form_class"] = NoteTextField
+            kwargs["strip"] = db_field.name != "runbook"
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+
+class OwnerNoteInline(OwnerNoteFields, admin.StackedInline):
     model = OwnerNote
     fields = (*OWNER_NOTE_FIELDS, "updated_at", "updated_by", "history_link")
     readonly_fields = ("updated_at", "updated_by", "history_link")
@@ -54,7 +96,7 @@ class OwnerNoteInline(admin.StackedInline):
 
 
 @admin.register(Service)
-class ServiceAdmin(SimpleHistoryAdmin):
+class ServiceAdmin(CatalogHistoryAdmin):
     list_display = ("name", "team", "tier", "component_group", "is_public", "is_paused")
     list_filter = ("team", "tier", "is_public", "is_paused")
     list_select_related = ("team",)
@@ -79,6 +121,12 @@ class ServiceAdmin(SimpleHistoryAdmin):
         # An editor "changes" a service page only to save its owner notes.
         return can_edit_service(request.user) or can_edit_owner_note(request.user, obj)
 
+    def has_change_history_permission(
+        self, request: HttpRequest, obj: Service | None = None
+    ) -> bool:
+        # Reverting restores the service's own fields, which only admins may change.
+        return can_edit_service(request.user)
+
     def save_model(self, request, obj, form, change) -> None:
         if can_edit_service(request.user):
             super().save_model(request, obj, form, change)
@@ -87,18 +135,27 @@ class ServiceAdmin(SimpleHistoryAdmin):
     def save_formset(self, request, form, formset, change) -> None:
         if formset.model is not OwnerNote:
             return super().save_formset(request, form, formset, change)
+        # owner_note_update writes the note instead of formset.save(); the admin's change
+        # message still reads the three lists that formset.save() would have set.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         for note_form in formset.forms:
-            if not note_form.has_changed() and note_form.instance.pk:
+            is_new = note_form.instance.pk is None
+            # An untouched extra form (a tampered TOTAL_FORMS) must not blank the note.
+            if not note_form.has_changed() and (not is_new or note_form.empty_permitted):
                 continue
             values = {f: note_form.cleaned_data.get(f, "") for f in OWNER_NOTE_FIELDS}
-            owner_note_update(
+            note, changed = owner_note_update(
                 service=form.instance, editor=request.user, values=values, reason="admin edit"
             )
+            if is_new:
+                formset.new_objects.append(note)
+            elif changed:
+                formset.changed_objects.append((note, changed))
         return None
 
 
 @admin.register(OwnerNote)
-class OwnerNoteAdmin(SimpleHistoryAdmin):
+class OwnerNoteAdmin(OwnerNoteFields, CatalogHistoryAdmin):
     """Lists notes and serves their history pages, from which any version can be restored."""
 
     list_display = ("service", "team", "updated_at", "updated_by")
@@ -106,7 +163,6 @@ class OwnerNoteAdmin(SimpleHistoryAdmin):
     search_fields = ("service__name", "service__slug")
     fields = ("service", *OWNER_NOTE_FIELDS)
     readonly_fields = ("service",)
-    history_list_display = ("history_change_reason",)
 
     @admin.display(ordering="service__team__name")
     def team(self, note: OwnerNote) -> str:
@@ -121,8 +177,13 @@ class OwnerNoteAdmin(SimpleHistoryAdmin):
     def has_change_permission(self, request: HttpRequest, obj: OwnerNote | None = None) -> bool:
         return can_edit_owner_note(request.user, obj.service if obj else None)
 
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # The history form saves through save_model below, which names the version restored.
+        request.owner_note_reverted_version = version_id
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
     def save_model(self, request, obj, form, change) -> None:
-        version = (request.resolver_match.kwargs or {}).get("version_id")
+        version = getattr(request, "owner_note_reverted_version", None)
         reason = f"revert to version {version}" if version else "admin edit"
         values = {f: getattr(obj, f) for f in OWNER_NOTE_FIELDS}
         try:

@@ -69,7 +69,8 @@ def test_start_then_finish_measures_the_run_duration(client, job):
     assert finish.duration_ms == 42_000
     result = Result.objects.get()
     assert result.latency_ms == 42_000
-    assert result.detail == "job reported success after 42.0s"
+    job.refresh_from_db()
+    assert job.last_detail == "job reported success after 42.0s"
 
 
 @pytest.mark.django_db
