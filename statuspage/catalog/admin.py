@@ -16,7 +16,12 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from statuspage.catalog.models import Deployment, DeploymentSource, OwnerNote, Service, Team
 from statuspage.catalog.permissions import can_edit_owner_note, can_edit_service
-from statuspage.catalog.services import OWNER_NOTE_FIELDS, deployment_record, owner_note_update
+from statuspage.catalog.services import (
+    OWNER_NOTE_FIELDS,
+    deployment_record,
+    owner_note_update,
+    team_members_set,
+)
 
 
 class CatalogHistoryAdmin(SimpleHistoryAdmin):
@@ -42,6 +47,13 @@ class TeamAdmin(CatalogHistoryAdmin):
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
     filter_horizontal = ("members",)
+
+    def save_related(self, request, form, formsets, change) -> None:
+        # Membership grants note editing: it goes through the service that logs it.
+        members = form.cleaned_data.pop("members", None)
+        super().save_related(request, form, formsets, change)
+        if members is not None:
+            team_members_set(team=form.instance, users=list(members))
 
 
 class NoteTextField(forms.CharField):

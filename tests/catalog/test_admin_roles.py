@@ -623,3 +623,26 @@ def test_superuser_deletes_a_team_without_services(client, admin_user):
 
     assert response.status_code == 302
     assert not Team.objects.filter(pk=empty.pk).exists()
+
+
+@pytest.mark.django_db
+def test_team_membership_changes_in_the_admin_are_security_logged(admin_user, team, caplog):
+    from tests.factories import make_user
+
+    newcomer = make_user("newcomer")
+    client = HttpsClient()
+    client.force_login(admin_user)
+    caplog.set_level("INFO", logger="statuspage.security")
+    response = client.post(
+        f"/admin/catalog/team/{team.pk}/change/",
+        {
+            "name": team.name, "slug": team.slug, "contact_email": team.contact_email,
+            "chat_channel": team.chat_channel, "escalation_note": "", "members": [newcomer.pk],
+        },
+    )  # fmt: skip
+    assert response.status_code == 302
+    assert list(team.members.all()) == [newcomer]
+    assert any(
+        f"event=team.members_changed team={team.slug} added={newcomer.pk}" in r.getMessage()
+        for r in caplog.records
+    )
