@@ -5,3 +5,11 @@ class ChecksConfig(AppConfig):
     name = "checks"
     label = "checks"
     verbose_name = "Checks"
+
+    def ready(self) -> None:
+        # The catalog's import cannot know the engine (the arrows point from checks to the
+        # catalog), so the engine plugs its "checks:" section of each service in here.
+        from checks.sync import ChecksSection
+        from statuspage.catalog.sync_sections import register_service_section
+
+        register_service_section(ChecksSection())

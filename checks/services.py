@@ -3,12 +3,14 @@
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection, transaction
 
 from checks.models import Check, Outcome, Transition
-from checks.scheduling import as_datetime
+from checks.scheduling import as_datetime, check_schedule_reset
 from checks.state import CheckState, state_step
+from statuspage.catalog.models import Service
 
 logger = logging.getLogger(__name__)
 
@@ -173,3 +175,34 @@ def _save_check_updates(rows: list[tuple]) -> None:
             "WHERE id = %s",
             rows,
         )
+
+
+def check_upsert(
+    *, service: Service, name: str, values: dict[str, Any], reason: str = ""
+) -> tuple[Check, str]:
+    """Create or update a service's check by name; returns it and 'created', 'updated' or 'same'.
+
+    ``full_clean`` applies the definition rules (Check.clean). A new check, or one whose kind
+    or interval changed, is put on its slot grid again.
+    """
+    with transaction.atomic():
+        check = Check.objects.filter(service=service, name=name).first()
+        if check is None:
+            check, outcome, changed = Check(service=service, name=name), "created", list(values)
+        else:
+            outcome = "updated"
+            changed = [field for field, value in values.items() if getattr(check, field) != value]
+            if not changed:
+                return check, "same"
+        for field in changed:
+            setattr(check, field, values[field])
+        check.full_clean()
+        if outcome == "created":
+            check.save()  # the slot grid is spread by the check's id, so it needs one
+        if outcome == "created" or {"kind", "interval_s"} & set(changed):
+            check_schedule_reset(check=check)
+        check.save()
+    logger.info(
+        "event=check.%s check=%s service=%s reason=%r", outcome, check.pk, service.slug, reason
+    )
+    return check, outcome

@@ -8,6 +8,14 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from statuspage.catalog.models import OwnerNote, Service, Team, Tier
+from statuspage.catalog.sync_schema import Field, Problem
+from statuspage.catalog.sync_sections import (
+    SERVICE_SECTIONS,
+    Change,
+    Section,
+    SectionPlan,
+    register_service_section,
+)
 from tests.factories import make_service, make_team, make_user
 
 pytestmark = pytest.mark.django_db
@@ -280,7 +288,7 @@ def test_every_problem_in_the_file_is_reported_at_once_in_file_order(tmp_path):
                   url: ftp://files.example.com/
           - slug: search-api
             team: payments
-            checks: []
+            alerts: []
         """,
     )
     before = row_counts()
@@ -299,9 +307,9 @@ def test_every_problem_in_the_file_is_reported_at_once_in_file_order(tmp_path):
         f"{path}:16: services[0].owner_notes.links[0].url: 'ftp://files.example.com/'"
         " is not a valid http(s) URL",
         f"{path}:17: services[1].name: required field is missing",
-        f"{path}:19: services[1].checks: unknown field; expected one of name, slug, description,"
+        f"{path}:19: services[1].alerts: unknown field; expected one of name, slug, description,"
         " team, tier, component_group, public, public_name, public_description, paused,"
-        " position, owner_notes",
+        " position, owner_notes, checks",
         f"10 problems in {path}; nothing written",
     ]
     assert row_counts() == before
@@ -341,10 +349,13 @@ def test_the_example_catalog_imports_cleanly_and_then_matches(tmp_path):
 
     assert output == (
         f"Synced {EXAMPLE}: teams 4 created, 0 updated, 0 unchanged; "
-        "services 11 created, 0 updated, 0 unchanged; owner notes 11 updated\n"
+        "services 11 created, 0 updated, 0 unchanged; owner notes 11 updated; "
+        "checks 13 created, 0 updated, 0 unchanged\n"
     )
     assert all(note.link_list is not None for note in OwnerNote.objects.all())
-    assert sync(EXAMPLE) == f"No changes: 4 teams, 11 services already match {EXAMPLE}\n"
+    assert sync(EXAMPLE) == (
+        f"No changes: 4 teams, 11 services, 13 checks already match {EXAMPLE}\n"
+    )
 
 
 BAD_INPUTS = {
@@ -410,3 +421,103 @@ def test_bad_input_is_named_by_file_line_and_field_and_nothing_is_written(
 
     assert message == f"{path}:{expected}\n1 problem in {path}; nothing written"
     assert row_counts() == before
+
+
+class LabelsSection:
+    """A service section as another app would register one: ``labels: [text, ...]``."""
+
+    key = "labels"
+    noun = "label"
+    field = Field("list", item=Field("text", required=True))
+
+    def __init__(self) -> None:
+        self.applied: list[tuple[str, list[str], str]] = []
+
+    def validate(self, sections: list[Section]) -> list[Problem]:
+        return [
+            Problem(ref.line, ref.path, "labels must be lower case")
+            for section in sections
+            for ref in section.value
+            if ref.value != ref.value.lower()
+        ]
+
+    def plan(self, sections: list[Section]) -> SectionPlan:
+        changes = [
+            Change("label", f"{section.service.value}/{ref.value}", "create", {"text": (None, 1)})
+            for section in sections
+            for ref in section.value
+        ]
+        return SectionPlan(changes=changes, unmentioned=4)
+
+    def apply(self, *, service: Service, value: list, reason: str) -> list[str]:
+        self.applied.append((service.slug, [ref.value for ref in value], reason))
+        return ["create"] * len(value)
+
+
+@pytest.fixture
+def labels(monkeypatch) -> LabelsSection:
+    handler = LabelsSection()
+    monkeypatch.setitem(SERVICE_SECTIONS, handler.key, handler)
+    return handler
+
+
+def test_a_registered_section_is_read_planned_and_written_through_its_handler(tmp_path, labels):
+    make_user("alice")
+    path = write(tmp_path, CATALOG.replace("    position: 3\n", "    labels: [search, edge]\n"))
+
+    plan = sync(path, "--dry-run")
+    output = sync(path)
+
+    assert plan.splitlines()[-3:] == [
+        "  create label search-api/search: text",
+        "  create label search-api/edge: text",
+        f"Dry run of {path}, nothing written: teams 2 to create, 0 to update, 0 unchanged; "
+        "services 2 to create, 0 to update, 0 unchanged; owner notes 1 to update; "
+        "labels 2 to create, 0 to update, 0 unchanged; 4 other labels not in the file left alone",
+    ]
+    assert output == (
+        f"Synced {path}: teams 2 created, 0 updated, 0 unchanged; "
+        "services 2 created, 0 updated, 0 unchanged; owner notes 1 updated; "
+        "labels 2 created, 0 updated, 0 unchanged; 4 other labels not in the file left alone\n"
+    )
+    assert labels.applied == [("search-api", ["search", "edge"], "sync_catalog catalog.yaml")]
+
+
+def test_a_section_the_file_does_not_use_stays_out_of_the_summary(tmp_path, labels):
+    make_user("alice")
+    path = write(tmp_path, CATALOG)
+
+    output = sync(path)
+
+    assert output == (
+        f"Synced {path}: teams 2 created, 0 updated, 0 unchanged; "
+        "services 2 created, 0 updated, 0 unchanged; owner notes 1 updated\n"
+    )
+    assert labels.applied == []
+
+
+def test_a_section_reports_its_problems_with_the_catalog_s_and_nothing_is_written(tmp_path, labels):
+    make_user("alice")
+    text = CATALOG.replace("tier: critical", "tier: urgent")
+    path = write(tmp_path, text.replace("    position: 3\n", "    labels: [Search, 3]\n"))
+    before = row_counts()
+
+    message = sync_fails(path)
+
+    assert message.splitlines() == [
+        f"{path}:13: services[0].tier: 'urgent' is not one of critical, high, normal, low",
+        f"{path}:28: services[1].labels[0]: labels must be lower case",
+        f"{path}:28: services[1].labels[1]: expected text, got the number 3",
+        f"3 problems in {path}; nothing written",
+    ]
+    assert row_counts() == before
+    assert labels.applied == []
+
+
+def test_a_section_key_can_be_registered_by_one_handler_only(labels):
+    class OtherLabels(LabelsSection):
+        pass
+
+    with pytest.raises(ValueError, match="'labels' is already registered"):
+        register_service_section(OtherLabels())
+    register_service_section(LabelsSection())  # the same handler again, as a second ready()

@@ -1,0 +1,337 @@
+"""The ``checks:`` section of each service in a ``sync_catalog`` file.
+
+The catalog must not import the engine, so this section plugs into the catalog's import:
+``ChecksConfig.ready`` registers ``ChecksSection`` with
+``statuspage.catalog.sync_sections.register_service_section``, which makes ``checks`` a
+field of every service and has the command call ``validate``, ``plan`` and ``apply`` here.
+
+A check is written flat: the check's own fields and its kind's settings side by side::
+
+    checks:
+      - name: health
+        kind: http
+        url: https://checkout.internal.example/health
+        conditions: ["ok == true"]
+        interval: 30
+
+The settings are the keys of ``checks.definitions.CONFIG_KEYS`` for the check's kind, with
+one rename: a DNS check's ``name`` setting (the name to resolve) is written ``domain``,
+since ``name`` names the check. ``kind`` is required: it decides which settings apply.
+
+Checks are found by (service, name). As in the rest of the file, a key left out keeps the
+check's current value (a new check gets the model default); an empty setting
+(``method:``) removes it, so the probe's default applies. Changing the kind drops the
+settings the new kind does not take. Checks the file does not name are left alone.
+
+Validation is ``checks.definitions.definition_errors``, the rule set of the admin and the
+API, applied to each definition as it will be after the import (the current values or
+defaults under the file's), with each message moved to the line of the key it is about.
+Writes go through ``checks.services.check_upsert``, inside the command's transaction.
+"""
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError
+
+from checks.conditions import ConditionSyntaxError, parse_condition
+from checks.definitions import CONFIG_KEYS, definition_errors
+from checks.models import Check, Kind
+from checks.services import check_upsert
+from statuspage.catalog.models import Service
+from statuspage.catalog.sync_schema import (
+    CatalogError,
+    Field,
+    Problem,
+    Record,
+    Ref,
+    Schema,
+    duplicates,
+    int_range,
+    join,
+    text_field,
+)
+from statuspage.catalog.sync_sections import Change, Section, SectionPlan
+
+# Column ranges of PostgreSQL's integer and smallint (PositiveIntegerField and
+# PositiveSmallIntegerField), which SQLite would not enforce.
+_INT = int_range(0, 2_147_483_647)
+_SMALL = int_range(0, 32_767)
+
+CHECK_SCHEMA: Schema = {
+    "name": text_field(Check, "name", required=True),
+    # No choices here: definition_errors reports an unknown kind, as it does in the admin.
+    "kind": Field("text", attr="kind", required=True),
+    "interval": Field("int", attr="interval_s", check=_INT),
+    "timeout": Field("number", attr="timeout_s"),
+    "degraded_ms": Field("int", attr="degraded_ms", nullable=True, check=_INT),
+    "failures_before_down": Field("int", attr="failures_before_down", check=_SMALL),
+    "successes_before_up": Field("int", attr="successes_before_up", check=_SMALL),
+    "enabled": Field("bool", attr="is_enabled"),
+    "paused": Field("bool", attr="is_paused"),
+    "grace": Field("int", attr="grace_s", check=_INT),
+    "cron": text_field(Check, "cron"),
+}
+# The kinds' settings: YAML key -> Field whose attr is the key in Check.config.
+SETTING_SCHEMA: Schema = {
+    "url": Field("text", attr="url", nullable=True),
+    "method": Field("text", attr="method", nullable=True),
+    "headers": Field("map", attr="headers", nullable=True, item=Field("text")),
+    "expected_statuses": Field(
+        "list", attr="expected_statuses", nullable=True, item=Field("int", check=_INT)
+    ),
+    "body_contains": Field("text", attr="body_contains", nullable=True),
+    "conditions": Field(
+        "list", attr="conditions", nullable=True, item=Field("text", required=True)
+    ),
+    "follow_redirects": Field("bool", attr="follow_redirects", nullable=True),
+    "verify_tls": Field("bool", attr="verify_tls", nullable=True),
+    "host": Field("text", attr="host", nullable=True),
+    "port": Field("int", attr="port", nullable=True),
+    "server_name": Field("text", attr="server_name", nullable=True),
+    "warn_days": Field("int", attr="warn_days", nullable=True),
+    "critical_days": Field("int", attr="critical_days", nullable=True),
+    "verify": Field("bool", attr="verify", nullable=True),
+    "domain": Field("text", attr="name", nullable=True),
+    "record_type": Field("text", attr="record_type", nullable=True),
+    "expected": Field("list", attr="expected", nullable=True, item=Field("text")),
+    "nameserver": Field("text", attr="nameserver", nullable=True),
+}
+_COLUMN_KEYS = {spec.attr: key for key, spec in CHECK_SCHEMA.items() if spec.attr}
+_SETTING_KEYS = {spec.attr: key for key, spec in SETTING_SCHEMA.items() if spec.attr}
+_COLUMNS = [attr for attr in _COLUMN_KEYS if attr != "name"]
+# The setting that holds the probed host, where a refused target is reported.
+_TARGET_KEYS = {Kind.HTTP: "url", Kind.TCP: "host", Kind.TLS: "host", Kind.DNS: "nameserver"}
+
+
+class ChecksSection:
+    """The handler ``sync_catalog`` calls for ``checks:`` (see statuspage.catalog.sync_sections)."""
+
+    key = "checks"
+    noun = "check"
+    field = Field("list", item=Field("record", schema={**CHECK_SCHEMA, **SETTING_SCHEMA}))
+
+    def validate(self, sections: list[Section]) -> list[Problem]:
+        current = _current({section.service.value for section in sections if section.service})
+        problems: list[Problem] = []
+        for section, spec in _specs(sections):
+            problems += spec.problems(current.get(spec.key(section)))
+        for section in sections:
+            names = [ref.value.ref("name") for ref in section.value]
+            problems += duplicates([name for name in names if name])
+        return problems
+
+    def plan(self, sections: list[Section]) -> SectionPlan:
+        current = _current({section.service.value for section in sections if section.service})
+        changes = [
+            spec.change(section, current.get(spec.key(section)))
+            for section, spec in _specs(sections)
+        ]
+        named = sum(1 for change in changes if change.action != "create")
+        return SectionPlan(changes=changes, unmentioned=Check.objects.count() - named)
+
+    def apply(self, *, service: Service, value: list[Ref], reason: str) -> list[str]:
+        current = _current({service.slug})
+        actions = []
+        for ref in value:
+            spec = CheckSpec(ref.value)
+            before = current.get((service.slug, spec.name))
+            try:
+                _, outcome = check_upsert(
+                    service=service, name=spec.name, values=spec.values(before), reason=reason
+                )
+            except ValidationError as error:
+                problem = Problem(spec.record.line, spec.record.path, " ".join(error.messages))
+                raise CatalogError([problem]) from None
+            actions.append({"created": "create", "updated": "update"}.get(outcome, "unchanged"))
+        return actions
+
+
+def _current(slugs: set[str]) -> dict[tuple[str, str], dict[str, Any]]:
+    """(service slug, check name) -> the columns the file manages, of those services' checks."""
+    rows = Check.objects.filter(service__slug__in=slugs).values(
+        "service__slug", "name", "config", *_COLUMNS
+    )
+    return {(row.pop("service__slug"), row["name"]): row for row in rows}
+
+
+def _specs(sections: list[Section]) -> Iterator[tuple[Section, "CheckSpec"]]:
+    for section in sections:
+        for ref in section.value:
+            yield section, CheckSpec(ref.value)
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """One check as the file writes it."""
+
+    record: Record
+
+    @property
+    def name(self) -> str:
+        return self.record.values.get("name", "")
+
+    @property
+    def kind(self) -> str:
+        return self.record.values.get("kind", "")
+
+    def key(self, section: Section) -> tuple[str, str] | None:
+        return (section.service.value, self.name) if section.service else None
+
+    def columns(self) -> dict[str, Any]:
+        """Model attribute -> value of the check's own fields the file sets, name included."""
+        return self.record.attrs(CHECK_SCHEMA)
+
+    def settings(self) -> dict[str, Any]:
+        """Config key -> value the file sets (None: remove it), for the check's kind."""
+        allowed = CONFIG_KEYS.get(self.kind, frozenset())
+        settings = {}
+        for key, spec in SETTING_SCHEMA.items():
+            if key in self.record.values and spec.attr in allowed:
+                value = self.record.values[key]
+                settings[spec.attr] = (
+                    [ref.value for ref in value]
+                    if spec.kind == "list" and value is not None
+                    else value
+                )
+        return settings
+
+    def values(self, before: dict[str, Any] | None) -> dict[str, Any]:
+        """The model attributes after the import: the file's over the current ones."""
+        config = dict(before["config"]) if before else {}
+        if before and before["kind"] != self.kind:
+            config = {k: v for k, v in config.items() if k in CONFIG_KEYS.get(self.kind, ())}
+        for key, value in self.settings().items():
+            if value is None:
+                config.pop(key, None)
+            else:
+                config[key] = value
+        values = {attr: before[attr] for attr in _COLUMNS} if before else _defaults()
+        values.update(self.columns())
+        values.pop("name", None)
+        return {**values, "config": config}
+
+    # ------------------------------------------------------------ validation
+
+    def problems(self, before: dict[str, Any] | None) -> list[Problem]:
+        if self.kind not in CONFIG_KEYS:
+            if "kind" not in self.record.values:
+                return []  # already reported: a check needs its kind
+            errors = definition_errors(kind=self.kind, config={}, interval_s=None, timeout_s=None)
+            return [self._at("kind", message) for message in errors["kind"]]
+        problems = self._foreign_settings()
+        unread = self.record.lines.keys() - self.record.values.keys()
+        if unread & (CHECK_SCHEMA.keys() | SETTING_SCHEMA.keys()):
+            return problems  # a value was reported unreadable; judging without it would mislead
+        after = self.values(before)
+        errors = definition_errors(
+            kind=self.kind,
+            config=after["config"],
+            interval_s=after["interval_s"],
+            timeout_s=after["timeout_s"],
+            degraded_ms=after["degraded_ms"],
+            cron=after["cron"],
+        )
+        for attr, messages in errors.items():
+            if attr == "config":
+                for message in messages:
+                    problems += self._config_problems(message)
+            else:
+                problems += [self._at(_COLUMN_KEYS.get(attr, attr), m) for m in messages]
+        return problems
+
+    def _foreign_settings(self) -> list[Problem]:
+        allowed = CONFIG_KEYS[self.kind]
+        takes = ", ".join(key for key, spec in SETTING_SCHEMA.items() if spec.attr in allowed)
+        message = f"not a setting of {self.kind} checks; " + (
+            f"they take {takes}" if takes else "they take none"
+        )
+        return [
+            Problem(self.record.lines[key], join(self.record.path, key), message)
+            for key, spec in SETTING_SCHEMA.items()
+            if key in self.record.lines and spec.attr not in allowed
+        ]
+
+    def _at(self, key: str, message: str) -> Problem:
+        """A problem at a key's line, or at the check's line for a value the file left out."""
+        line = self.record.lines.get(key, self.record.line)
+        return Problem(line, join(self.record.path, key), message)
+
+    def _config_problems(self, message: str) -> list[Problem]:
+        """definition_errors puts settings' messages under "config"; find the setting meant."""
+        if message.startswith("conditions: "):
+            return [self._condition_problem(message.removeprefix("conditions: "))]
+        if message.startswith("required setting(s) missing: "):
+            missing = re.split(r", | and ", message.split(": ", 1)[1])
+            keys = [_SETTING_KEYS.get(attr, attr) for attr in missing]
+            return [self._at(key, "required field is missing") for key in keys]
+        if message.startswith("target refused: "):
+            return [self._at(_TARGET_KEYS[self.kind], message)]
+        named = _setting_named(message, CONFIG_KEYS[self.kind])
+        if named is None:
+            return [Problem(self.record.line, self.record.path, message)]
+        return [self._at(_SETTING_KEYS[named], message)]
+
+    def _condition_problem(self, message: str) -> Problem:
+        # The message does not say which condition failed: parse the file's conditions
+        # again, with the same parser, to point at the line of the first bad one.
+        for ref in self.record.values.get("conditions") or []:
+            try:
+                parse_condition(ref.value)
+            except ConditionSyntaxError as error:
+                return Problem(ref.line, ref.path, str(error))
+        return self._at("conditions", message)
+
+    # ------------------------------------------------------------ the plan
+
+    def change(self, section: Section, before: dict[str, Any] | None) -> Change:
+        slug = f"{section.service.value if section.service else '?'}/{self.name}"
+        after = self.values(before)
+        if before is None:
+            fields = {
+                _COLUMN_KEYS[attr]: (None, value)
+                for attr, value in self.columns().items()
+                if attr != "name"
+            }
+            fields.update(
+                {
+                    _SETTING_KEYS[attr]: (None, _shown(attr, value))
+                    for attr, value in self.settings().items()
+                    if value is not None
+                }
+            )
+            return Change("check", slug, "create", fields)
+        fields = {
+            _COLUMN_KEYS[attr]: (before[attr], after[attr])
+            for attr in _COLUMNS
+            if before[attr] != after[attr]
+        }
+        old, new = before["config"], after["config"]
+        for attr, key in _SETTING_KEYS.items():
+            if old.get(attr) != new.get(attr):
+                fields[key] = (_shown(attr, old.get(attr)), _shown(attr, new.get(attr)))
+        return Change("check", slug, "update" if fields else "unchanged", fields)
+
+
+def _shown(attr: str, value: Any) -> Any:
+    """A value as the plan prints it: header values (tokens, passwords) never are."""
+    if attr == "headers" and value is not None:
+        return dict.fromkeys(value, "***")
+    return value
+
+
+def _defaults() -> dict[str, Any]:
+    return {attr: Check._meta.get_field(attr).get_default() for attr in _COLUMNS}
+
+
+def _setting_named(message: str, keys: frozenset[str]) -> str | None:
+    """The setting a message speaks of first ("expected statuses must be ..."), if any."""
+    found = []
+    for key in keys:
+        pattern = r"\b" + key.replace("_", "[_ ]") + r"\b"
+        match = re.search(pattern, message, flags=re.IGNORECASE)
+        if match:
+            found.append((match.start(), key))
+    return min(found)[1] if found else None
