@@ -23,7 +23,7 @@ TEST_ENV := SECRET_KEY=$(TEST_SECRET_KEY) STATIC_ROOT=$(TEST_STATIC_ROOT) SECURE
 	DJANGO_ALLOW_ASYNC_UNSAFE=true
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-embedded migrate lint format lock bench-engine bench-history clean
+.PHONY: install chromium run test test-embedded migrate lint format lock bench-engine bench-history clean
 
 install: $(STAMP)
 
@@ -38,13 +38,23 @@ $(STAMP): requirements/dev.txt
 	@$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements/dev.txt
 	@touch $(STAMP)
 
+# The browser tests drive Debian's Chromium; installed here when missing and run as root.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "==> installing Chromium (Debian package) for the browser tests"; \
+			apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "error: the browser tests need Chromium: sudo apt-get install -y chromium"; exit 1; \
+		fi; }
+
 migrate: install
 	$(PY) manage.py migrate --noinput
 
 run: install
 	@DEBUG=$${DEBUG:-true} $(PY) manage.py runstack
 
-test: install
+test: install chromium
 	@DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		$(PY) scripts/check_services.py
 	@DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
@@ -52,7 +62,7 @@ test: install
 		sh -c '$(PY) manage.py collectstatic --noinput -v0 && $(VENV)/bin/pytest $(PYTEST_ARGS)'
 
 # The same suite on the embedded default (SQLite, file cache, filesystem broker).
-test-embedded: install
+test-embedded: install chromium
 	@env -u DATABASE_URL -u REDIS_URL STATUSPAGE_VAR_DIR=$$(mktemp -d) \
 		$(TEST_ENV) \
 		sh -c '$(PY) manage.py collectstatic --noinput -v0 && $(VENV)/bin/pytest $(PYTEST_ARGS)'

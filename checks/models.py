@@ -281,3 +281,40 @@ class Rollup(models.Model):
 HISTOGRAM_FIELDS = [f"h{index:02d}" for index in range(BUCKETS)]
 for _name in HISTOGRAM_FIELDS:
     Rollup.add_to_class(_name, models.PositiveIntegerField(default=0))
+
+
+class Verdict(models.TextChoices):
+    IMPROVED = "improved", "Improved"
+    UNCHANGED = "unchanged", "Unchanged"
+    REGRESSED = "regressed", "Regressed"
+    INSUFFICIENT_DATA = "insufficient_data", "Too little data"
+
+
+class DeploymentImpact(models.Model):
+    """Did a deployment change anything? Before/after figures of its service, and a verdict.
+
+    Computed once the comparison window after the deployment has passed (see
+    checks.deploys); recomputing replaces the row.
+    """
+
+    deployment = models.OneToOneField(
+        "catalog.Deployment", on_delete=models.CASCADE, related_name="impact"
+    )
+    window_s = models.PositiveIntegerField()
+    computed_at = models.DateTimeField()
+    before_count = models.PositiveIntegerField(default=0)
+    after_count = models.PositiveIntegerField(default=0)
+    before_p50_ms = models.FloatField(null=True, blank=True)
+    before_p95_ms = models.FloatField(null=True, blank=True)
+    after_p50_ms = models.FloatField(null=True, blank=True)
+    after_p95_ms = models.FloatField(null=True, blank=True)
+    before_failure_pct = models.FloatField(null=True, blank=True)
+    after_failure_pct = models.FloatField(null=True, blank=True)
+    before_uptime_pct = models.FloatField(null=True, blank=True)
+    after_uptime_pct = models.FloatField(null=True, blank=True)
+    verdict = models.CharField(max_length=20, choices=Verdict.choices)
+    # Which rule decided, in words: shown beside the verdict.
+    reason = models.CharField(max_length=300)
+
+    def __str__(self) -> str:
+        return f"{self.deployment_id}: {self.verdict}"

@@ -11,6 +11,7 @@ from checks.models import Check, Outcome, Transition
 from checks.scheduling import as_datetime, check_schedule_reset
 from checks.state import CheckState, state_step
 from statuspage.catalog.models import Service
+from statuspage.core.status_version import status_version_bump
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +92,8 @@ def results_record(*, observations: list[Observation]) -> RecordSummary:
         inserted = _insert_results(observations)
         fresh = [o for o in observations if (o.check_id, o.slot) in inserted]
         transitions = _apply_states(fresh) if fresh else 0
+        if transitions:
+            status_version_bump()
     return RecordSummary(len(observations), len(inserted), transitions)
 
 

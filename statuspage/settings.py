@@ -165,8 +165,10 @@ INSTALLED_APPS = [
     "statuspage.accounts",
     "statuspage.catalog",
     "checks",
+    "statuspage.incidents",
     "statuspage.web",
     "statuspage.api",
+    "ninja",
 ]
 
 MIDDLEWARE = [

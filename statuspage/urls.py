@@ -1,10 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from statuspage.api import pings
 from statuspage.core import views as core_views
-from statuspage.web import views as web_views
 
 admin.site.site_header = "Status dashboard admin"
 admin.site.site_title = "Status dashboard"
@@ -18,6 +17,9 @@ urlpatterns = [
     path("ping/<uuid:ping_uuid>/start", pings.ping_start, name="ping-start"),
     path("ping/<uuid:ping_uuid>/fail", pings.ping_fail, name="ping-fail"),
     path("ping/<uuid:ping_uuid>/<int:exit_status>", pings.ping_exit, name="ping-exit"),
+    path("api/", include("statuspage.api.urls")),
+    path("status/", include("statuspage.web.public_urls")),
+    path("incidents/", include("statuspage.web.incident_urls")),
     path("admin/", admin.site.urls),
-    path("", web_views.home, name="home"),
+    path("", include("statuspage.web.urls")),
 ]

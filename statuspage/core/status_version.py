@@ -1,0 +1,36 @@
+"""One number that changes whenever anything the public status page shows may have changed.
+
+Writers (check transitions, incidents, maintenance, catalog edits of public services) call
+``status_version_bump`` after their transaction commits; cached public pages include the
+version in their key, so a bump makes every cached copy stale at once without knowing the
+keys. Kept here, below every app, so the engine can signal without importing the web layer.
+"""
+
+import time
+
+from django.core.cache import cache
+from django.db import transaction
+
+KEY = "status:version"
+
+
+def status_version() -> int:
+    value = cache.get(KEY)
+    if value is None:
+        # A fresh cache starts from the clock, never from a number used before a flush.
+        value = time.time_ns()
+        cache.add(KEY, value, timeout=None)
+        value = cache.get(KEY, value)
+    return int(value)
+
+
+def _bump() -> None:
+    try:
+        cache.incr(KEY)
+    except ValueError:
+        cache.set(KEY, time.time_ns(), timeout=None)
+
+
+def status_version_bump() -> None:
+    """Bump the version once the current transaction commits (at once outside one)."""
+    transaction.on_commit(_bump)
