@@ -179,6 +179,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Shows times in the signed-in user's own time zone (User.time_zone).
+    "statuspage.web.middleware.UserTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -356,6 +358,22 @@ PROBE_CONCURRENCY = env_int("PROBE_CONCURRENCY", 100)
 RESULT_RETENTION_DAYS = env_int("RESULT_RETENTION_DAYS", 30)
 ROLLUP_RETENTION_DAYS = max(400, env_int("ROLLUP_RETENTION_DAYS", 400))
 HEARTBEAT_SWEEP_S = env_int("HEARTBEAT_SWEEP_S", 15)
+# A deployment is judged once this long has passed after it, against as long before it.
+DEPLOY_VERDICT_WINDOW_S = env_int("DEPLOY_VERDICT_WINDOW_S", 1800)
+
+# --- Public status page ---------------------------------------------------------------
+STATUS_PAGE = {
+    "name": os.environ.get("STATUS_PAGE_NAME", "Status"),
+    "url": os.environ.get("STATUS_PAGE_URL", "http://127.0.0.1:8000/status/"),
+    "logo_url": os.environ.get("STATUS_PAGE_LOGO_URL", ""),
+    "support_url": os.environ.get("STATUS_PAGE_SUPPORT_URL", ""),
+    # "Label|https://..." pairs separated by commas, shown in the page footer.
+    "links": env_list("STATUS_PAGE_LINKS", ""),
+    "time_zone": os.environ.get("STATUS_PAGE_TIME_ZONE", "Etc/UTC"),
+}
+# The last good public page and summary.json, kept on disk so they can be served while
+# the database is unreachable.
+STATUS_SNAPSHOT_DIR = Path(os.environ.get("STATUS_SNAPSHOT_DIR") or VAR_DIR / "snapshots")
 
 # --- Periodic tasks (Celery beat) -----------------------------------------------------
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -379,6 +397,16 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": HEARTBEAT_SWEEP_S * 2},
     },
     "rollups": {"task": "checks.rollup_recent", "schedule": 60.0, "options": {"expires": 120}},
+    "deployment-verdicts": {
+        "task": "checks.deployment_verdicts",
+        "schedule": 60.0,
+        "options": {"expires": 120},
+    },
+    "maintenance-tick": {
+        "task": "incidents.maintenance_tick",
+        "schedule": 30.0,
+        "options": {"expires": 60},
+    },
     "prune-results": {"task": "checks.prune_results", "schedule": 3600.0},
 }
 # Probe batches have their own queue so probe-only workers (per region, say) can be added
