@@ -10,8 +10,11 @@ import os
 from celery import Celery
 from django.core.exceptions import ImproperlyConfigured
 
+from statuspage.core import fsbroker
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "statuspage.settings")
 
+fsbroker.register()
 app = Celery("statuspage")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 

@@ -275,11 +275,12 @@ else:
             "LOCATION": VAR_DIR / "cache",
         }
     }
-    CELERY_BROKER_URL = CELERY_BROKER_URL or "filesystem://"
+    # kombu's filesystem transport, with atomic writes (statuspage/core/fsbroker.py).
+    CELERY_BROKER_URL = CELERY_BROKER_URL or "safefs://"
 
 BROKER_DIR = VAR_DIR / "broker"
 broker_scheme = urlsplit(CELERY_BROKER_URL).scheme
-if broker_scheme == "filesystem":
+if broker_scheme in {"filesystem", "safefs"}:
     # kombu's server-less transport: in and out folders must be the same folder so that
     # separate processes on one host see each other's messages.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -302,7 +303,7 @@ elif broker_scheme in {"redis", "rediss"}:
         )
 elif broker_scheme not in {"amqp", "amqps", "pyamqp"}:
     raise ImproperlyConfigured(
-        f"Unknown Celery broker {CELERY_BROKER_URL!r}: use redis://, amqp:// or filesystem://"
+        f"Unknown Celery broker {CELERY_BROKER_URL!r}: use redis://, amqp:// or safefs://"
     )
 
 # How old the worker and scheduler heartbeats may be before /ready fails.

@@ -41,7 +41,7 @@ def _cache() -> PartStatus:
 
 def _broker() -> PartStatus:
     url = settings.CELERY_BROKER_URL
-    if url.startswith("filesystem"):
+    if url.startswith(("filesystem", "safefs")):
         folder = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
         if not folder.is_dir():
             return PartStatus(False, f"broker folder missing: {folder.name}")

@@ -153,7 +153,7 @@ def describe_database() -> str:
 
 def describe_broker() -> str:
     url = urlsplit(settings.CELERY_BROKER_URL)
-    if url.scheme == "filesystem":
+    if url.scheme in ("filesystem", "safefs"):
         return f"filesystem broker ({settings.BROKER_DIR})"
     # Host, port and database only: the URL may carry a password.
     name = "Redis" if url.scheme.startswith("redis") else url.scheme
