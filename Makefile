@@ -87,8 +87,10 @@ BENCH_SECONDS ?= 300
 bench-engine: install
 	$(PY) bench/engine.py --checks $(BENCH_CHECKS) --seconds $(BENCH_SECONDS)
 
+HISTORY_RAW_ROWS ?= 10000000
+HISTORY_ARGS ?=
 bench-history: install
-	$(PY) bench/history.py
+	$(PY) bench/history.py --raw-rows $(HISTORY_RAW_ROWS) $(HISTORY_ARGS)
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache
