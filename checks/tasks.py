@@ -107,3 +107,29 @@ def prune_results() -> dict:
         _ms(started),
     )
     return deleted
+
+
+@shared_task(
+    name="checks.deployment_verdicts", ignore_result=True, soft_time_limit=100, time_limit=120
+)
+def deployment_verdicts(deployment_ids: list[int] | None = None) -> int:
+    """Judge the deployments whose comparison window has passed and that have no verdict.
+
+    With ``deployment_ids``, judge those again (replacing their verdicts); ids of deleted
+    or not yet due deployments are skipped. Safe twice: a judged deployment is not due.
+    """
+    from checks.deploys import deployment_ids_due, deployments_judge
+
+    started = time.monotonic()
+    now = timezone.now()
+    replace = deployment_ids is not None
+    ids = list(deployment_ids) if replace else deployment_ids_due(now=now)
+    summary = deployments_judge(deployment_ids=ids, now=now, replace=replace)
+    logger.info(
+        "task=checks.deployment_verdicts judged=%d regressed=%d skipped=%d ms=%.1f",
+        summary.judged,
+        summary.regressed,
+        summary.skipped,
+        _ms(started),
+    )
+    return summary.judged
