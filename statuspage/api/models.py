@@ -9,6 +9,7 @@ from statuspage.catalog.models import Team
 
 class Scope(models.TextChoices):
     DEPLOYMENTS_WRITE = "deployments:write", "Record deployments"
+    CHECKS_WRITE = "checks:write", "Create and change checks"
     READ = "read", "Read services and deployments"
 
 

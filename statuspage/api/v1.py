@@ -21,6 +21,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 
 from statuspage.api.auth import TokenAuth, require_own_service
+from statuspage.api.checks_api import router as checks_router
 from statuspage.api.models import ApiToken, Scope
 from statuspage.api.schemas import (
     DeploymentIn,
@@ -325,3 +326,7 @@ def service_list(request: HttpRequest) -> list[dict[str, Any]]:
         }
         for s in services
     ]
+
+
+# Checks as code: defined in their own module, served under the same API and schema.
+api.add_router("", checks_router)

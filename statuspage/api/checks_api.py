@@ -1,0 +1,152 @@
+"""Checks as code over HTTP: create or update a service's check by name, list its checks.
+
+Definitions are validated by the same rules as the admin and the YAML import
+(checks.definitions through Check.clean); every problem comes back as a 422 naming its field.
+"""
+
+from typing import Any, Literal
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpRequest
+from django.urls import reverse
+from ninja import Field, Router, Schema, Status
+from ninja.errors import HttpError, ValidationError
+from pydantic import ConfigDict
+
+from checks.models import Check, Kind
+from checks.services import check_upsert
+from statuspage.api.auth import TokenAuth, require_own_service
+from statuspage.api.models import Scope
+from statuspage.api.schemas import ErrorOut, ValidationErrorOut
+from statuspage.catalog.models import Service
+
+router = Router(tags=["checks"])
+ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut}
+
+# API field name -> Check field name (the API speaks in seconds like the YAML file).
+FIELDS = {
+    "kind": "kind",
+    "config": "config",
+    "interval": "interval_s",
+    "timeout": "timeout_s",
+    "degraded_ms": "degraded_ms",
+    "failures_before_down": "failures_before_down",
+    "successes_before_up": "successes_before_up",
+    "enabled": "is_enabled",
+    "paused": "is_paused",
+    "grace": "grace_s",
+    "cron": "cron",
+}
+
+
+class CheckIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["http", "tcp", "tls", "dns", "heartbeat"]
+    config: dict[str, Any] = Field(
+        default_factory=dict,
+        description='The kind\'s settings, e.g. {"url": "https://api.example.com/health", '
+        '"conditions": ["ok == true"]}.',
+    )
+    interval: int | None = Field(None, description="Seconds between runs (at least 10).")
+    timeout: float | None = Field(None, description="Seconds before a run counts as down.")
+    degraded_ms: int | None = None
+    failures_before_down: int | None = Field(None, ge=1)
+    successes_before_up: int | None = Field(None, ge=1)
+    enabled: bool | None = None
+    paused: bool | None = None
+    grace: int | None = Field(None, description="Heartbeat: seconds of grace after a period.")
+    cron: str | None = Field(None, description="Heartbeat: a cron expression instead of a period.")
+
+
+class CheckOut(Schema):
+    id: int
+    service: str
+    name: str
+    kind: str
+    config: dict[str, Any]
+    interval: int
+    timeout: float
+    degraded_ms: int | None
+    enabled: bool
+    paused: bool
+    state: str
+    last_checked_at: str | None
+    ping_url: str | None
+
+
+def _service(slug: str) -> Service:
+    service = Service.objects.filter(slug=slug).first()
+    if service is None:
+        raise HttpError(404, f"unknown service '{slug}'")
+    return service
+
+
+def _out(request: HttpRequest, check: Check, service: Service) -> dict[str, Any]:
+    ping = None
+    if check.kind == Kind.HEARTBEAT:
+        ping = request.build_absolute_uri(reverse("ping", args=[check.ping_uuid]))
+    return {
+        "id": check.pk,
+        "service": service.slug,
+        "name": check.name,
+        "kind": check.kind,
+        "config": check.config,
+        "interval": check.interval_s,
+        "timeout": check.timeout_s,
+        "degraded_ms": check.degraded_ms,
+        "enabled": check.is_enabled,
+        "paused": check.is_paused,
+        "state": check.state,
+        "last_checked_at": check.last_checked_at.isoformat() if check.last_checked_at else None,
+        "ping_url": ping,
+    }
+
+
+def _invalid(exc: DjangoValidationError) -> ValidationError:
+    names = {model: api for api, model in FIELDS.items()}
+    return ValidationError(
+        [
+            {"loc": ("body", "payload", names.get(field, field)), "msg": msg, "type": "invalid"}
+            for field, messages in exc.message_dict.items()
+            for msg in messages
+        ]
+    )
+
+
+@router.put(
+    "/services/{slug}/checks/{name}",
+    response={200: CheckOut, 201: CheckOut, **ERRORS},
+    auth=TokenAuth(Scope.CHECKS_WRITE),
+    summary="Create or update a check",
+    operation_id="check_put",
+)
+def check_put(request: HttpRequest, slug: str, name: str, payload: CheckIn) -> Status:
+    """Create the service's check called `name`, or update the fields sent (scope
+    `checks:write`). Fields left out keep their value (or the default for a new check)."""
+    service = _service(slug)
+    require_own_service(request, service)
+    if not name.strip() or len(name) > 120:
+        raise ValidationError(
+            [{"loc": ("path", "name"), "msg": "1 to 120 characters", "type": "invalid"}]
+        )
+    sent = payload.model_dump(exclude_unset=True)
+    values = {FIELDS[key]: value for key, value in sent.items() if value is not None}
+    try:
+        check, outcome = check_upsert(service=service, name=name, values=values, reason="api")
+    except DjangoValidationError as exc:
+        raise _invalid(exc) from exc
+    return Status(201 if outcome == "created" else 200, _out(request, check, service))
+
+
+@router.get(
+    "/services/{slug}/checks",
+    response={200: list[CheckOut], **ERRORS},
+    auth=TokenAuth(Scope.READ),
+    summary="List a service's checks",
+    operation_id="check_list",
+)
+def check_list(request: HttpRequest, slug: str) -> list[dict[str, Any]]:
+    service = _service(slug)
+    require_own_service(request, service)
+    return [_out(request, check, service) for check in Check.objects.filter(service=service)]
