@@ -396,7 +396,7 @@ def test_openapi_schema_lists_the_endpoints_and_bearer_auth(api_client):
     response = api_client.get("/api/v1/openapi.json")
     assert response.status_code == 200
     schema = response.json()
-    assert set(schema["paths"]) == {"/api/v1/deployments", "/api/v1/services"}
+    assert {"/api/v1/deployments", "/api/v1/services"} <= set(schema["paths"])
     assert set(schema["paths"]["/api/v1/deployments"]) == {"get", "post"}
     post_op = schema["paths"]["/api/v1/deployments"]["post"]
     assert {"201", "401", "403", "404", "413", "422"} <= set(post_op["responses"])
