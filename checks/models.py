@@ -318,3 +318,41 @@ class DeploymentImpact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.deployment_id}: {self.verdict}"
+
+
+class MaintenanceWindow(models.Model):
+    """A time range in which a service's results count as maintenance, not against uptime.
+
+    The engine knows nothing of incidents: the incidents app keeps these rows in step with
+    its scheduled maintenance through ``checks.maintenance.maintenance_windows_sync``, one
+    row per (maintenance, service). ``ends_at`` is empty while a maintenance runs with no
+    end decided yet. Notification suppression is meant to read the same rows.
+    """
+
+    service = models.ForeignKey(
+        Service, on_delete=models.CASCADE, related_name="maintenance_windows"
+    )
+    # The id of the maintenance this window mirrors (incidents.Maintenance).
+    source_id = models.PositiveBigIntegerField()
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # Syncing a maintenance replaces its rows: one per service, whatever the retries.
+            models.UniqueConstraint(
+                fields=["source_id", "service"], name="maintenance_window_source_service"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ends_at__isnull=True)
+                | models.Q(ends_at__gt=models.F("starts_at")),
+                name="maintenance_window_ends_after_start",
+            ),
+        ]
+        indexes = [
+            # Hourly rollups: "is this service inside a window at checked_at?".
+            models.Index(fields=["service", "starts_at"], name="maintenance_window_service"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_id}: {self.starts_at:%Y-%m-%d %H:%M} to {self.ends_at or '…'}"

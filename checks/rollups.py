@@ -29,18 +29,40 @@ def day_start(moment: datetime) -> datetime:
 
 
 def _hour_totals(start: datetime) -> dict[int, dict[str, float]]:
-    """Aggregate the raw results of one hour per check, in the database."""
+    """Aggregate the raw results of one hour per check, in the database.
+
+    A result taken while its service was inside a maintenance window counts as
+    ``maintenance`` instead of up/degraded/down (its latency still counts). The windows
+    overlapping the hour are gathered once per check in a small materialized CTE (usually
+    empty), so the per-result test is cheap, and EXISTS (not a join) keeps a result counted
+    once when two windows overlap.
+    """
+    end = start + timedelta(hours=1)
+    windows = (
+        "SELECT c.id AS check_id, mw.starts_at, mw.ends_at FROM checks_maintenancewindow mw "
+        "JOIN checks_check c ON c.service_id = mw.service_id "
+        "WHERE mw.starts_at < %s AND (mw.ends_at IS NULL OR mw.ends_at > %s)"
+    )
+    # 0 stands for "inside a window"; outcomes are 1..3. The IN test is a hashed lookup
+    # done once per query, so only results of checks that have a window run the EXISTS.
+    counted = (
+        "CASE WHEN r.check_id IN (SELECT check_id FROM w) AND EXISTS (SELECT 1 FROM w "
+        "WHERE w.check_id = r.check_id "
+        "AND w.starts_at <= r.checked_at AND (w.ends_at IS NULL OR w.ends_at > r.checked_at)) "
+        "THEN 0 ELSE r.outcome END"
+    )
     sql = (
-        f"SELECT check_id, outcome, {bucket_sql('latency_ms')} AS bucket, COUNT(*), "  # noqa: S608
-        "SUM(latency_ms), COUNT(latency_ms) FROM checks_result "
-        "WHERE checked_at >= %s AND checked_at < %s GROUP BY check_id, outcome, bucket"
+        f"WITH w AS MATERIALIZED ({windows}) "  # noqa: S608
+        f"SELECT r.check_id, {counted} AS counted, {bucket_sql('r.latency_ms')} AS bucket, "
+        "COUNT(*), SUM(r.latency_ms), COUNT(r.latency_ms) FROM checks_result r "
+        "WHERE r.checked_at >= %s AND r.checked_at < %s GROUP BY r.check_id, counted, bucket"
     )
     totals: dict[int, dict[str, float]] = defaultdict(lambda: dict.fromkeys(SUMMED_FIELDS, 0))
     with connection.cursor() as cursor:
-        cursor.execute(sql, [start, start + timedelta(hours=1)])
-        for check_id, outcome, bucket, count, latency_sum, latency_count in cursor.fetchall():
+        cursor.execute(sql, [end, start, start, end])
+        for check_id, counted, bucket, count, latency_sum, latency_count in cursor.fetchall():
             t = totals[check_id]
-            t[OUTCOME_FIELDS[Outcome(outcome)]] += count
+            t[OUTCOME_FIELDS[Outcome(counted)] if counted else "maintenance"] += count
             if latency_count:
                 t["latency_sum_ms"] += latency_sum
                 t["latency_count"] += latency_count
@@ -105,11 +127,10 @@ def _delete_in_batches(model, *, field_name: str, before: datetime, batch: int, 
     deadline = time.monotonic() + budget_s
     deleted = 0
     while time.monotonic() < deadline:
-        ids = list(
-            model.objects.filter(**{f"{field_name}__lt": before}).values_list("id", flat=True)[
-                :batch
-            ]
-        )
+        # Oldest first along the time index: without an order the planner may pick a
+        # sequential scan that re-reads the already-deleted prefix on every batch.
+        old = model.objects.filter(**{f"{field_name}__lt": before}).order_by(field_name)
+        ids = list(old.values_list("id", flat=True)[:batch])
         if not ids:
             break
         deleted += model.objects.filter(id__in=ids).delete()[0]

@@ -2,7 +2,9 @@
 
 Viewers are any signed-in users and need no group. Editors change the owner notes of their
 own teams' services (the team check lives in statuspage.catalog.permissions). Catalog admins
-edit the whole catalog; superusers can do everything.
+edit the whole catalog. Incident writers open and update incidents and scheduled maintenance,
+on the team site and in the admin (deleting stays with superusers). Superusers can do
+everything.
 """
 
 from django.apps import apps as global_apps
@@ -20,6 +22,16 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         f"catalog.{action}_{model}"
         for model in ("team", "service", "ownernote", "deployment")
         for action in ("view", "add", "change", "delete")
+    ],
+    "Incident writers": [
+        "incidents.write_incident",
+        *(
+            f"incidents.{action}_{model}"
+            for model in ("incident", "incidentupdate", "maintenance", "maintenanceupdate")
+            for action in ("view", "add", "change")
+        ),
+        # Removing a service from an incident's affected list deletes its row.
+        *(f"incidents.{action}_incidentservice" for action in ("view", "add", "change", "delete")),
     ],
 }
 

@@ -36,3 +36,14 @@ def test_beat_schedule_ticks_dispatch_every_few_seconds_and_drops_stale_ticks():
 def test_probe_batches_have_their_own_queue_and_a_plain_worker_consumes_both():
     assert app.conf.task_routes["checks.probe_batch"]["queue"] == "probes"
     assert {queue.name for queue in app.conf.task_queues} == {"celery", "probes"}
+
+
+def test_every_scheduled_task_exists():
+    import checks.tasks
+    import statuspage.core.tasks
+    import statuspage.incidents.tasks  # noqa: F401  (registers the tasks)
+
+    assert checks.tasks
+    scheduled = {entry["task"] for entry in app.conf.beat_schedule.values()}
+    missing = scheduled - set(app.tasks)
+    assert not missing, f"beat schedules tasks nobody defines: {missing}"
