@@ -9,7 +9,12 @@ from tests.factories import make_service, make_team, make_user
 
 
 def pytest_collection_modifyitems(config, items):
-    """PostgreSQL-only and Redis-only tests are skipped, with the reason, elsewhere."""
+    """PostgreSQL-only and Redis-only tests are skipped, with the reason, elsewhere.
+
+    Browser tests run last: Playwright keeps an event loop running in the main thread for
+    the rest of the session, and the probe tests start event loops of their own.
+    """
+    items.sort(key=lambda item: "tests/browser/" in str(item.path).replace("\\", "/"))
     on_postgres = os.environ.get("DATABASE_URL", "").startswith(("postgres", "pgsql"))
     on_redis = bool(os.environ.get("REDIS_URL"))
     for item in items:

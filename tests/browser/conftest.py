@@ -26,6 +26,17 @@ AXE_JS = Path(axe_playwright_python.__file__).with_name("axe.min.js")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
+@pytest.fixture(autouse=True)
+def _static_by_plain_name(settings):
+    """The live server serves static files from the app folders by their plain names, so
+    pages under test must link to those names rather than the hashed ones of the manifest
+    (which production serves from STATIC_ROOT through WhiteNoise)."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     executable = shutil.which("chromium")
