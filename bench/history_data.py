@@ -25,8 +25,8 @@ import psycopg
 from django.db import connection
 
 from checks.histogram import BUCKET_BOUNDS_MS, bucket_sql
-from checks.models import HISTOGRAM_FIELDS, Check, Kind, State
-from checks.rollups import HOURLY_RETENTION_DAYS, day_start, hour_start
+from checks.models import HISTOGRAM_FIELDS, Check, Kind, ServiceRollup, State
+from checks.rollups import HOURLY_RETENTION_DAYS, SUMMED_FIELDS, day_start, hour_start
 from checks.scheduling import as_datetime, slot_after, slot_at_or_before, slot_offset
 from statuspage.catalog.models import Service, Team, Tier
 
@@ -154,6 +154,9 @@ def dataset_find(*, checks: int, raw: int, raw_rows: int, days: int) -> Dataset 
         return f"{stored_raw:,} raw results stored, {raw_rows:,} wanted"
     if stored_days != checks * days:
         return f"{stored_days:,} daily rollups stored, {checks * days:,} wanted"
+    # Histories generated before service rollups existed get them now.
+    if not ServiceRollup.objects.filter(service__team__slug=TEAM).exists():
+        service_rollups_fill()
     service_ids = sorted(
         set(Check.objects.filter(id__in=check_ids).values_list("service_id", flat=True))
     )
@@ -457,6 +460,26 @@ def _rollups_load(conn: psycopg.Connection, *, anchor: datetime, days: int) -> N
     )
 
 
+def service_rollups_fill() -> int:
+    """Sum the team's check rollups per service, as the rollup code does each period."""
+    columns = ", ".join(SUMMED_FIELDS)
+    sums = ", ".join(f"SUM(r.{name})" for name in SUMMED_FIELDS)
+    updates = ", ".join(f"{name} = excluded.{name}" for name in SUMMED_FIELDS)
+    sql = (
+        f"INSERT INTO checks_servicerollup (service_id, period, start, {columns}) "  # noqa: S608
+        f"SELECT c.service_id, r.period, r.start, {sums} FROM checks_rollup r "
+        "JOIN checks_check c ON c.id = r.check_id JOIN catalog_service s ON s.id = c.service_id "
+        "JOIN catalog_team t ON t.id = s.team_id WHERE t.slug = %s "
+        "GROUP BY c.service_id, r.period, r.start "
+        f"ON CONFLICT (service_id, period, start) DO UPDATE SET {updates}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [TEAM])
+        written = cursor.rowcount
+        cursor.execute("ANALYZE checks_servicerollup")
+    return written
+
+
 def _step(label: str, action) -> None:
     began = time.monotonic()
     action()
@@ -499,6 +522,8 @@ def dataset_generate(*, url: str, checks: int, raw: int, raw_rows: int, days: in
             lambda: _raw_load(conn, start_s=start_s, anchor_s=anchor_s, expected=expected),
         )
         _step("rollups", lambda: _rollups_load(conn, anchor=anchor, days=days))
+    _step("service rollups summed from the check rollups", service_rollups_fill)
+    with session_open(url) as conn:
         # Visibility map and statistics as autovacuum leaves them: the plans are production's.
         _step(
             "VACUUM (ANALYZE) checks_result", lambda: conn.execute("VACUUM (ANALYZE) checks_result")

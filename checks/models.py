@@ -223,29 +223,23 @@ class Ping(models.Model):
         indexes = [
             # Latest pings of a check, and pairing a finish with its start by run id.
             models.Index(fields=["check_ref", "-received_at"], name="ping_check_time"),
+            # Retention pruning deletes the oldest pings first.
+            models.Index(fields=["received_at"], name="ping_received_at"),
         ]
 
     def __str__(self) -> str:
         return f"{self.kind} ping at {self.received_at:%Y-%m-%d %H:%M:%S}"
 
 
-class Rollup(models.Model):
-    """Counts and a latency histogram of one check over one hour or one day."""
+class RollupPeriod(models.TextChoices):
+    HOUR = "hour", "Hour"
+    DAY = "day", "Day"
 
-    class Period(models.TextChoices):
-        HOUR = "hour", "Hour"
-        DAY = "day", "Day"
 
-    check_ref = models.ForeignKey(
-        Check,
-        # Django deletes these with one DELETE ... WHERE check_id IN (...) ("fast delete":
-        # no signals, no further relations), never row by row.
-        on_delete=models.CASCADE,
-        related_name="rollups",
-        db_column="check_id",
-        db_index=False,  # the composite index below starts with check_id
-    )
-    period = models.CharField(max_length=4, choices=Period.choices)
+class RollupCounts(models.Model):
+    """Counts and a latency histogram over one hour or one day (shared by the rollups)."""
+
+    period = models.CharField(max_length=4, choices=RollupPeriod.choices)
     start = models.DateTimeField()
     up = models.PositiveIntegerField(default=0)
     degraded = models.PositiveIntegerField(default=0)
@@ -256,6 +250,37 @@ class Rollup(models.Model):
     latency_count = models.PositiveIntegerField(default=0)
     # Plus one count column per latency bucket, h00..h21 (added below the class): columns,
     # not a JSON list, so SQL can SUM histograms across checks and days for percentiles.
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.period} from {self.start:%Y-%m-%d %H:%M}"
+
+    @property
+    def histogram(self) -> list[int]:
+        return [getattr(self, name) for name in HISTOGRAM_FIELDS]
+
+
+HISTOGRAM_FIELDS = [f"h{index:02d}" for index in range(BUCKETS)]
+for _name in HISTOGRAM_FIELDS:
+    RollupCounts.add_to_class(_name, models.PositiveIntegerField(default=0))
+
+
+class Rollup(RollupCounts):
+    """One check over one hour or one day."""
+
+    Period = RollupPeriod
+
+    check_ref = models.ForeignKey(
+        Check,
+        # Django deletes these with one DELETE ... WHERE check_id IN (...) ("fast delete":
+        # no signals, no further relations), never row by row.
+        on_delete=models.CASCADE,
+        related_name="rollups",
+        db_column="check_id",
+        db_index=False,  # the composite index below starts with check_id
+    )
 
     class Meta:
         constraints = [
@@ -270,17 +295,31 @@ class Rollup(models.Model):
             models.Index(fields=["period", "start"], name="rollup_period_start"),
         ]
 
-    def __str__(self) -> str:
-        return f"{self.period} from {self.start:%Y-%m-%d %H:%M}"
 
-    @property
-    def histogram(self) -> list[int]:
-        return [getattr(self, name) for name in HISTOGRAM_FIELDS]
+class ServiceRollup(RollupCounts):
+    """All of one service's checks over one hour or one day, summed from the check rollups.
 
+    Pages ask per service; reading one row per service and day instead of one per check
+    keeps "every service over 365 days" a small scan.
+    """
 
-HISTOGRAM_FIELDS = [f"h{index:02d}" for index in range(BUCKETS)]
-for _name in HISTOGRAM_FIELDS:
-    Rollup.add_to_class(_name, models.PositiveIntegerField(default=0))
+    Period = RollupPeriod
+
+    service = models.ForeignKey(
+        Service, on_delete=models.CASCADE, related_name="rollups", db_index=False
+    )
+
+    class Meta:
+        constraints = [
+            # Rebuilt by INSERT ... ON CONFLICT DO UPDATE; also serves one service's range.
+            models.UniqueConstraint(
+                fields=["service", "period", "start"], name="service_rollup_period_start"
+            ),
+        ]
+        indexes = [
+            # Every service's rollups of one period kind in a time range.
+            models.Index(fields=["period", "start"], name="service_rollup_period_time"),
+        ]
 
 
 class Verdict(models.TextChoices):

@@ -12,7 +12,8 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from checks.histogram import bucket_sql
-from checks.models import HISTOGRAM_FIELDS, Outcome, Ping, Result, Rollup
+from checks.models import HISTOGRAM_FIELDS, Outcome, Ping, Result, Rollup, ServiceRollup
+from statuspage.core.dbtime import db_datetime
 
 OUTCOME_FIELDS = {Outcome.UP: "up", Outcome.DEGRADED: "degraded", Outcome.DOWN: "down"}
 COUNT_FIELDS = ["up", "degraded", "down", "maintenance", "latency_sum_ms", "latency_count"]
@@ -59,7 +60,7 @@ def _hour_totals(start: datetime) -> dict[int, dict[str, float]]:
     )
     totals: dict[int, dict[str, float]] = defaultdict(lambda: dict.fromkeys(SUMMED_FIELDS, 0))
     with connection.cursor() as cursor:
-        cursor.execute(sql, [end, start, start, end])
+        cursor.execute(sql, [db_datetime(t) for t in (end, start, start, end)])
         for check_id, counted, bucket, count, latency_sum, latency_count in cursor.fetchall():
             t = totals[check_id]
             t[OUTCOME_FIELDS[Outcome(counted)] if counted else "maintenance"] += count
@@ -85,7 +86,24 @@ def rollup_hour_compute(*, start: datetime) -> int:
         unique_fields=["check_ref", "period", "start"],
         update_fields=SUMMED_FIELDS,
     )
+    _service_rollups_compute(Rollup.Period.HOUR, start)
     return len(rows)
+
+
+def _service_rollups_compute(period: str, start: datetime) -> None:
+    """Sum one period's check rollups per service into the service rollups."""
+    columns = ", ".join(SUMMED_FIELDS)
+    sums = ", ".join(f"SUM(r.{name})" for name in SUMMED_FIELDS)
+    updates = ", ".join(f"{name} = excluded.{name}" for name in SUMMED_FIELDS)
+    sql = (
+        f"INSERT INTO checks_servicerollup (service_id, period, start, {columns}) "  # noqa: S608
+        f"SELECT c.service_id, r.period, r.start, {sums} FROM checks_rollup r "
+        "JOIN checks_check c ON c.id = r.check_id WHERE r.period = %s AND r.start = %s "
+        "GROUP BY c.service_id, r.period, r.start "
+        f"ON CONFLICT (service_id, period, start) DO UPDATE SET {updates}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [period, db_datetime(start)])
 
 
 @transaction.atomic
@@ -101,10 +119,18 @@ def rollup_day_compute(*, start: datetime) -> int:
         "WHERE period = %s AND start >= %s AND start < %s GROUP BY check_id "
         f"ON CONFLICT (check_id, period, start) DO UPDATE SET {updates}"
     )
-    params = [Rollup.Period.DAY, day, Rollup.Period.HOUR, day, day + timedelta(days=1)]
+    params = [
+        Rollup.Period.DAY,
+        db_datetime(day),
+        Rollup.Period.HOUR,
+        db_datetime(day),
+        db_datetime(day + timedelta(days=1)),
+    ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.rowcount
+        written = cursor.rowcount
+    _service_rollups_compute(Rollup.Period.DAY, day)
+    return written
 
 
 def rollups_refresh(*, now: datetime, late_minutes: int = 10) -> tuple[int, int]:
@@ -147,11 +173,15 @@ def history_prune(*, now: datetime, batch: int = 10_000, budget_s: float = 120.0
         "pings": _delete_in_batches(
             Ping, field_name="received_at", before=raw_before, batch=batch, budget_s=budget_s
         ),
-        "hourly": Rollup.objects.filter(
-            period=Rollup.Period.HOUR, start__lt=now - timedelta(days=HOURLY_RETENTION_DAYS)
-        ).delete()[0],
-        "daily": Rollup.objects.filter(
-            period=Rollup.Period.DAY,
-            start__lt=now - timedelta(days=settings.ROLLUP_RETENTION_DAYS),
-        ).delete()[0],
+        "hourly": _rollups_prune(Rollup.Period.HOUR, now - timedelta(days=HOURLY_RETENTION_DAYS)),
+        "daily": _rollups_prune(
+            Rollup.Period.DAY, now - timedelta(days=settings.ROLLUP_RETENTION_DAYS)
+        ),
     }
+
+
+def _rollups_prune(period: str, before: datetime) -> int:
+    """Delete check and service rollups of ``period`` older than ``before``."""
+    deleted = Rollup.objects.filter(period=period, start__lt=before).delete()[0]
+    ServiceRollup.objects.filter(period=period, start__lt=before).delete()
+    return deleted

@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 
 from checks.models import Check, Kind
+from statuspage.core.dbtime import db_datetime
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ def checks_claim_due(*, now: float | None = None, limit: int = 5000) -> list[Cla
         for check_id, interval_s in rows:
             slot = slot_at_or_before(check_id=check_id, interval_s=interval_s, t=now)
             claims.append(Claim(check_id=check_id, slot=slot))
-            updates.append((as_datetime(slot + interval_s), check_id))
+            updates.append((db_datetime(as_datetime(slot + interval_s)), check_id))
         with connection.cursor() as cursor:
             cursor.executemany("UPDATE checks_check SET next_due_at = %s WHERE id = %s", updates)
     return claims

@@ -7,6 +7,7 @@ from django.db import connection
 
 from checks.histogram import percentile
 from checks.models import HISTOGRAM_FIELDS, Check, Rollup, State
+from statuspage.core.dbtime import db_datetime
 
 # Window name -> (rollup period it reads, length). Short windows read hours, long days.
 WINDOWS: dict[str, tuple[str, timedelta]] = {
@@ -63,20 +64,23 @@ def availability_by(
     One aggregate query over the rollup index, whatever the number of services.
     """
     period, start = _window_start(window, now)
-    key = {"service": "c.service_id", "check": "r.check_id"}[group]
+    # Per-service questions read the per-service rollups: one row per service and period.
+    table, key = {
+        "service": ("checks_servicerollup", "r.service_id"),
+        "check": ("checks_rollup", "r.check_id"),
+    }[group]
     sums = ", ".join(f"SUM(r.{name})" for name in ["up", "degraded", "down", "maintenance"])
     hist = ", ".join(f"SUM(r.{name})" for name in HISTOGRAM_FIELDS)
     where = "r.period = %s AND r.start >= %s"
-    params: list = [period, start]
+    params: list = [period, db_datetime(start)]
     if ids is not None:
         if not ids:
             return {}
         where += f" AND {key} IN ({', '.join(['%s'] * len(ids))})"
         params += list(ids)
-    join = "JOIN checks_check c ON c.id = r.check_id " if group == "service" else ""
     sql = (
-        f"SELECT {key}, {sums}, {hist} FROM checks_rollup r "  # noqa: S608
-        f"{join}WHERE {where} GROUP BY {key}"
+        f"SELECT {key}, {sums}, {hist} FROM {table} r "  # noqa: S608
+        f"WHERE {where} GROUP BY {key}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -11,6 +11,7 @@ from checks.models import Check, Outcome, Transition
 from checks.scheduling import as_datetime, check_schedule_reset
 from checks.state import CheckState, state_step
 from statuspage.catalog.models import Service
+from statuspage.core.dbtime import db_datetime
 from statuspage.core.status_version import status_version_bump
 
 logger = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ def _insert_results(observations: list[Observation]) -> set[tuple[int, int]]:
                 params += [
                     o.check_id,
                     o.slot,
-                    as_datetime(o.checked_at),
+                    db_datetime(as_datetime(o.checked_at)),
                     o.outcome,
                     o.latency_ms,
                     o.status_code,
@@ -155,11 +156,11 @@ def _apply_states(fresh: list[Observation]) -> int:
 def _check_update_row(check: Check, state: CheckState, last: Observation) -> tuple:
     return (
         state.state,
-        check.state_changed_at,
+        db_datetime(check.state_changed_at),
         state.consecutive_failures,
         state.consecutive_successes,
         last.slot,
-        as_datetime(last.checked_at),
+        db_datetime(as_datetime(last.checked_at)),
         last.outcome,
         last.latency_ms,
         last.detail[:500],

@@ -71,3 +71,15 @@ def test_claims_up_to_the_limit_oldest_first(service):
     claims = checks_claim_due(now=T0, limit=3)
     assert [c.check_id for c in claims] == [c.pk for c in checks[:3]]
     assert len(checks_claim_due(now=T0, limit=3)) == 2
+
+
+@pytest.mark.django_db
+def test_a_check_is_due_at_the_very_second_of_its_slot(service):
+    check = make_check(service)
+    slot = slot_after(check_id=check.pk, interval_s=60, t=T0)
+    check.next_due_at = as_datetime(slot)
+    check.save()
+    assert checks_claim_due(now=slot - 1) == []
+    claims = checks_claim_due(now=slot)
+    assert [(c.check_id, c.slot) for c in claims] == [(check.pk, slot)]
+    assert [c.slot for c in checks_claim_due(now=slot + 60)] == [slot + 60]

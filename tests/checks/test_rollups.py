@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from checks.histogram import BUCKET_BOUNDS_MS, bucket_of, percentile
-from checks.models import Outcome, Result, Rollup
+from checks.models import Outcome, Result, Rollup, ServiceRollup
 from checks.rollups import history_prune, rollup_day_compute, rollup_hour_compute, rollups_refresh
 from checks.selectors import availability_by
 from checks.services import Observation, results_record
@@ -126,3 +126,28 @@ def test_prune_deletes_raw_results_past_retention_and_keeps_rollups(service, set
     assert Result.objects.count() == 3
     assert Rollup.objects.filter(period="day").count() == 1
     assert history_prune(now=HOUR, batch=10)["results"] == 0
+
+
+@pytest.mark.django_db
+def test_the_first_hour_of_a_day_counts_in_the_daily_and_service_rollups(service):
+    check = make_check(service)
+    midnight = HOUR.replace(hour=0)
+    record(check, midnight, [(Outcome.UP, 10.0)] * 3)
+    rollup_hour_compute(start=midnight)
+    rollup_day_compute(start=midnight)
+    assert Rollup.objects.get(period="day").up == 3
+    assert ServiceRollup.objects.get(period="day", service=service).up == 3
+    assert ServiceRollup.objects.get(period="hour", service=service).start == midnight
+
+
+@pytest.mark.django_db
+def test_service_rollups_sum_the_checks_of_each_service(service, other_service):
+    a, b = make_check(service, "a"), make_check(service, "b")
+    c = make_check(other_service, "c")
+    record(a, HOUR, [(Outcome.UP, 10.0)] * 2)
+    record(b, HOUR, [(Outcome.DOWN, None)] * 3)
+    record(c, HOUR, [(Outcome.UP, 10.0)] * 4)
+    rollup_hour_compute(start=HOUR)
+    rollup_hour_compute(start=HOUR)
+    rows = {r.service_id: (r.up, r.down) for r in ServiceRollup.objects.filter(period="hour")}
+    assert rows == {service.pk: (2, 3), other_service.pk: (4, 0)}
