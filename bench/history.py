@@ -250,9 +250,10 @@ def prune_statements(data) -> list:
     from django.conf import settings
 
     from checks.models import Result
+    from checks.rollups import prune_batch
 
     before = data.anchor - timedelta(days=settings.RESULT_RETENTION_DAYS)
-    batch = Result.objects.filter(checked_at__lt=before).values_list("id", flat=True)[:10_000]
+    batch = prune_batch(Result, field_name="checked_at", before=before, batch=10_000)
     return statements_of(lambda: list(batch))
 
 

@@ -148,15 +148,22 @@ def rollups_refresh(*, now: datetime, late_minutes: int = 10) -> tuple[int, int]
     return hourly, daily
 
 
+def prune_batch(model, *, field_name: str, before: datetime, batch: int):
+    """The ids of the next batch to prune: the oldest rows before ``before``.
+
+    Oldest first along the time index: without an order the planner may pick a sequential
+    scan that re-reads the already-deleted prefix on every batch.
+    """
+    old = model.objects.filter(**{f"{field_name}__lt": before}).order_by(field_name)
+    return old.values_list("id", flat=True)[:batch]
+
+
 def _delete_in_batches(model, *, field_name: str, before: datetime, batch: int, budget_s: float):
     """Delete rows older than ``before`` a batch at a time; stop when the budget is spent."""
     deadline = time.monotonic() + budget_s
     deleted = 0
     while time.monotonic() < deadline:
-        # Oldest first along the time index: without an order the planner may pick a
-        # sequential scan that re-reads the already-deleted prefix on every batch.
-        old = model.objects.filter(**{f"{field_name}__lt": before}).order_by(field_name)
-        ids = list(old.values_list("id", flat=True)[:batch])
+        ids = list(prune_batch(model, field_name=field_name, before=before, batch=batch))
         if not ids:
             break
         deleted += model.objects.filter(id__in=ids).delete()[0]
