@@ -2,6 +2,7 @@
 
 import zoneinfo
 
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
@@ -11,7 +12,12 @@ class UserTimeZoneMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        zone = getattr(request.user, "time_zone", None) if hasattr(request, "user") else None
+        try:
+            zone = getattr(request.user, "time_zone", None) if hasattr(request, "user") else None
+        except DatabaseError:
+            # The session's user could not be loaded: the public pages must still answer
+            # (from their snapshot) while the database is down, so fall back to UTC.
+            zone = None
         if zone:
             try:
                 timezone.activate(zoneinfo.ZoneInfo(zone))

@@ -1,0 +1,828 @@
+"""Everything the public status page, its JSON API, feeds and badges may show.
+
+The visibility rules live here and nowhere else: public services only, published incidents
+and maintenance only, and of them only their public fields (title, status, impact, times,
+updates). Check targets, check details, owner notes, internal service descriptions and
+authors are never read. A postmortem is shown once the incident reaches the "postmortem"
+status. Every reader returns frozen dataclasses built in a constant number of queries.
+
+Component status: while a published, unresolved incident names a service, the status the
+incident gives it wins (people know more than probes); otherwise a running published
+maintenance makes it under_maintenance; otherwise it is measured from its checks.
+"""
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Min, Prefetch, Q
+from django.utils import timezone
+from django.utils.safestring import SafeString
+
+from checks.models import Check, Rollup
+from checks.status import COMPONENT, ComponentStatus, service_status
+from statuspage.catalog.models import Service
+from statuspage.core.markdown import render_markdown
+from statuspage.incidents.models import ComponentStatus as ComponentChoice
+from statuspage.incidents.models import (
+    Impact,
+    Incident,
+    IncidentService,
+    IncidentStatus,
+    IncidentUpdate,
+    Maintenance,
+    MaintenanceStatus,
+    MaintenanceUpdate,
+)
+
+UPTIME_DAYS = 90
+HISTORY_DAYS = 14
+RESOLVED = (IncidentStatus.RESOLVED, IncidentStatus.POSTMORTEM)
+RUNNING = (MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.VERIFYING)
+IMPACT_RANK = {"none": 0, "minor": 1, "major": 2, "critical": 3}
+# Worst first: picks a group's status and an incident override among several.
+COMPONENT_RANK = {
+    ComponentStatus.MAJOR_OUTAGE: 0,
+    ComponentStatus.PARTIAL_OUTAGE: 1,
+    ComponentStatus.DEGRADED_PERFORMANCE: 2,
+    ComponentStatus.UNDER_MAINTENANCE: 3,
+    ComponentStatus.OPERATIONAL: 4,
+}
+INDICATOR_DESCRIPTION = {
+    "none": "All Systems Operational",
+    "minor": "Minor Service Outage",
+    "major": "Partial System Outage",
+    "critical": "Major System Outage",
+}
+# Display words of every status and impact value (the models' choice labels).
+LABELS = {
+    **dict(IncidentStatus.choices),
+    **dict(MaintenanceStatus.choices),
+    **dict(ComponentChoice.choices),
+}
+IMPACT_LABELS = {**dict(Impact.choices), "none": "No impact"}
+SERVICE_FIELDS = (
+    "id", "slug", "name", "public_name", "public_description", "component_group", "position",
+    "is_paused", "created_at", "updated_at",
+)  # fmt: skip
+
+
+@lru_cache(maxsize=1024)
+def markdown_html(text: str) -> SafeString:
+    """Sanitized HTML of an update's Markdown, kept per text: one page shows the same
+    updates render after render, and Markdown is the slowest part of a render."""
+    return render_markdown(text)
+
+
+@dataclass(frozen=True)
+class Link:
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    id: str
+    name: str
+    url: str
+    time_zone: str
+    updated_at: datetime
+    logo_url: str
+    support_url: str
+    links: tuple[Link, ...]
+
+
+@dataclass(frozen=True)
+class Overall:
+    indicator: str  # none / minor / major / critical
+    description: str
+    banner: str  # operational / partial / major / maintenance (the page's banner)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class DayCell:
+    """One day of one component's uptime bar: results that day and the incidents open.
+
+    Cells with the same content are the same object (built once, then shared), compared
+    and hashed by identity: a page of 200 services has 18,000 cells but few distinct ones.
+    """
+
+    day: date
+    available: int  # up or degraded results
+    counted: int  # results that count for uptime (maintenance excluded)
+    maintenance: int  # results inside a maintenance window
+    incidents: tuple[str, ...] = ()
+    impact: str | None = None  # worst impact of that day's incidents
+
+    @property
+    def uptime(self) -> float | None:
+        """Percent, truncated to hundredths (99.999 is not 100); None: nothing measured."""
+        if not self.counted:
+            return None
+        return (10_000 * self.available // self.counted) / 100
+
+
+@dataclass(frozen=True)
+class Component:
+    id: int
+    slug: str
+    name: str
+    description: str
+    group: str
+    position: int
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    uptime: float | None  # over the uptime window; None without data or without days
+    days: tuple[DayCell, ...]
+
+    @property
+    def status_label(self) -> str:
+        return LABELS[self.status]
+
+
+@dataclass(frozen=True)
+class Group:
+    id: str
+    name: str
+    position: int
+    status: str
+    components: tuple[Component, ...]
+
+    @property
+    def status_label(self) -> str:
+        return LABELS[self.status]
+
+
+@dataclass(frozen=True)
+class Affected:
+    component_id: int
+    name: str
+    status: str
+
+    @property
+    def status_label(self) -> str:
+        return LABELS[self.status]
+
+
+@dataclass(frozen=True)
+class Update:
+    id: int
+    status: str
+    body: str
+    created_at: datetime
+
+    @property
+    def status_label(self) -> str:
+        return LABELS.get(self.status, self.status)
+
+    @property
+    def body_html(self) -> SafeString:
+        return markdown_html(self.body)
+
+
+@dataclass(frozen=True)
+class PublicIncident:
+    id: int
+    name: str
+    status: str
+    impact: str
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime
+    monitoring_at: datetime | None
+    resolved_at: datetime | None
+    postmortem: str
+    updates: tuple[Update, ...]  # newest first
+    affected: tuple[Affected, ...]
+
+    @property
+    def is_resolved(self) -> bool:
+        return self.status in RESOLVED
+
+    @property
+    def status_label(self) -> str:
+        return LABELS[self.status]
+
+    @property
+    def impact_label(self) -> str:
+        return IMPACT_LABELS[self.impact]
+
+    @property
+    def postmortem_html(self) -> SafeString:
+        return markdown_html(self.postmortem)
+
+
+@dataclass(frozen=True)
+class PublicMaintenance:
+    id: int
+    name: str
+    status: str  # as it stands now: a window past its start with auto_start is in_progress
+    created_at: datetime
+    updated_at: datetime
+    scheduled_for: datetime
+    scheduled_until: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+    updates: tuple[Update, ...]
+    affected: tuple[Affected, ...]
+
+    @property
+    def status_label(self) -> str:
+        return LABELS[self.status]
+
+
+@dataclass(frozen=True)
+class HistoryDay:
+    day: date
+    incidents: tuple[PublicIncident, ...]
+
+
+@dataclass(frozen=True)
+class PublicSummary:
+    page: PageInfo
+    overall: Overall
+    layout: tuple[Group | Component, ...]  # display order: groups and ungrouped components
+    components: tuple[Component, ...]  # flat, in display order
+    groups: tuple[Group, ...]
+    active_incidents: tuple[PublicIncident, ...]
+    active_maintenances: tuple[PublicMaintenance, ...]
+    upcoming_maintenances: tuple[PublicMaintenance, ...]
+    history: tuple[HistoryDay, ...]  # newest day first; empty without history
+    generated_at: datetime
+
+
+@dataclass(frozen=True)
+class Month:
+    year: int
+    month: int
+    incidents: tuple[PublicIncident, ...]
+    maintenances: tuple[PublicMaintenance, ...]
+    previous: date | None  # first day of the previous month with anything to show
+    next: date | None
+
+
+@dataclass(frozen=True)
+class Badge:
+    name: str
+    status: str
+    uptime_30d: float | None
+
+
+# ----------------------------------------------------------------------------- page
+
+
+def page_settings() -> dict:
+    return settings.STATUS_PAGE
+
+
+def page_zone() -> ZoneInfo:
+    try:
+        return ZoneInfo(page_settings().get("time_zone") or "Etc/UTC")
+    except (ValueError, KeyError):
+        return ZoneInfo("Etc/UTC")
+
+
+def _safe_url(url: str) -> str:
+    """Only absolute http(s) URLs and site-relative paths reach an href or src."""
+    url = (url or "").strip()
+    if url.startswith("/") and not url.startswith("//"):
+        return url
+    return url if urlsplit(url).scheme in ("http", "https") else ""
+
+
+def _links(raw: list[str]) -> tuple[Link, ...]:
+    links = []
+    for item in raw:
+        label, _, url = item.partition("|")
+        if _safe_url(url) and label.strip():
+            links.append(Link(label.strip(), _safe_url(url)))
+    return tuple(links)
+
+
+def page_info(updated_at: datetime) -> PageInfo:
+    conf = page_settings()
+    url = conf.get("url", "")
+    return PageInfo(
+        id=hashlib.sha256(url.encode()).hexdigest()[:12],
+        name=conf.get("name") or "Status",
+        url=url,
+        time_zone=str(page_zone()),
+        updated_at=updated_at,
+        logo_url=_safe_url(conf.get("logo_url", "")),
+        support_url=_safe_url(conf.get("support_url", "")),
+        links=_links(conf.get("links", [])),
+    )
+
+
+# ----------------------------------------------------------------------- components
+
+
+def _public_services() -> list[dict]:
+    return list(
+        Service.objects.filter(is_public=True).order_by("position", "name").values(*SERVICE_FIELDS)
+    )
+
+
+@dataclass(frozen=True)
+class PublicChecks:
+    """The checks of the public services: which service each belongs to (for rollups),
+    and per service the states of its enabled checks and their latest state change."""
+
+    services: dict[int, int]  # check id -> service id
+    states: dict[int, tuple[list[str], datetime | None]]
+
+
+def _public_checks(service_ids: list[int]) -> PublicChecks:
+    """One query by service id: starting from the public services keeps the plan on the
+    indexes however many private services and checks the installation has."""
+    found = PublicChecks({}, {})
+    if not service_ids:
+        return found
+    rows = Check.objects.filter(service_id__in=service_ids).values_list(
+        "id", "service_id", "state", "is_paused", "is_enabled", "state_changed_at"
+    )
+    for check_id, service_id, state, paused, enabled, changed in rows:
+        found.services[check_id] = service_id
+        if not enabled:
+            continue
+        states, latest = found.states.get(service_id, ([], None))
+        states.append("paused" if paused else state)
+        if changed and (latest is None or changed > latest):
+            latest = changed
+        found.states[service_id] = (states, latest)
+    return found
+
+
+@dataclass(frozen=True)
+class DayCells:
+    """Cells of the public services, one per day for UPTIME_DAYS days from ``first_day``;
+    ``nothing`` (cells without results) for a service with no rollup in the days read.
+    ``totals``: a service's (available, counted) results over all its cells."""
+
+    first_day: date
+    bars: dict[int, list[DayCell]]
+    nothing: list[DayCell]
+    totals: dict[int, tuple[int, int]]
+
+    def of(self, service_id: int) -> list[DayCell]:
+        return self.bars.get(service_id, self.nothing)
+
+    def uptime(self, service_id: int) -> float | None:
+        available, counted = self.totals.get(service_id, (0, 0))
+        return 100.0 * available / counted if counted else None
+
+    def with_last_day_of(self, other: "DayCells") -> "DayCells":
+        """These cells with the last day taken from ``other`` (read later)."""
+        last = UPTIME_DAYS - 1
+        bars, totals = {}, {}
+        for service_id in self.bars.keys() | other.bars.keys():
+            cells = self.of(service_id).copy()
+            dropped, cells[last] = cells[last], other.of(service_id)[last]
+            available, counted = self.totals.get(service_id, (0, 0))
+            totals[service_id] = (
+                available - dropped.available + cells[last].available,
+                counted - dropped.counted + cells[last].counted,
+            )
+            bars[service_id] = cells
+        return DayCells(self.first_day, bars, self.nothing, totals)
+
+
+def day_cells(
+    first_day: date, checks: dict[int, int], *, first: int = 0, last: int = UPTIME_DAYS - 1
+) -> DayCells:
+    """The cells of the days ``first`` to ``last`` (indices from ``first_day``) read from
+    the daily rollups of ``checks`` (check id -> service id); the other days are left
+    without results.
+
+    Raw SQL by check id (the rollups' unique index) without GROUP BY: for 18,000 rows
+    (200 services, 90 days) the database's aggregation and the ORM's per-row datetime
+    conversion each cost more than this loop, which also sums the checks of a service.
+    Alike cells are one object (see DayCell).
+    """
+    days = [first_day + timedelta(days=n) for n in range(UPTIME_DAYS)]
+    nothing = [DayCell(day, 0, 0, 0) for day in days]
+    if not checks:
+        return DayCells(first_day, {}, nothing, {})
+    midnight = datetime.combine(first_day, datetime.min.time(), tzinfo=UTC)
+    if connection.vendor == "postgresql":
+        # One array parameter: planning 200 IN placeholders costs more than the lookup.
+        day = "((r.start AT TIME ZONE 'UTC')::date - %s::date)"
+        which, ids = "r.check_id = ANY(%s)", [list(checks)]
+    else:
+        day = "CAST(julianday(r.start) - julianday(%s) AS INTEGER)"
+        which, ids = f"r.check_id IN ({', '.join(['%s'] * len(checks))})", list(checks)
+    sql = (
+        f"SELECT r.check_id, {day}, r.up + r.degraded, r.down, r.maintenance "  # noqa: S608
+        f"FROM {Rollup._meta.db_table} r WHERE {which} "
+        "AND r.period = %s AND r.start >= %s AND r.start < %s"
+    )
+    window = (midnight + timedelta(days=first), midnight + timedelta(days=last + 1))
+    params = [first_day.isoformat(), *ids, Rollup.Period.DAY]
+    params += [connection.ops.adapt_datetimefield_value(moment) for moment in window]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    bars: dict[int, list[DayCell]] = {}
+    totals: dict[int, tuple[int, int]] = {}
+    shared: dict[tuple[int, int, int, int], DayCell] = {}
+    for check_id, index, available, down, maintenance in rows:
+        service_id = checks[check_id]
+        cells = bars.get(service_id)
+        if cells is None:
+            cells = bars[service_id] = nothing.copy()
+            totals[service_id] = (0, 0)
+        total_available, total_counted = totals[service_id]
+        totals[service_id] = (total_available + available, total_counted + available + down)
+        earlier = cells[index]
+        if earlier is not nothing[index]:  # another check of the same service that day
+            available += earlier.available
+            down += earlier.counted - earlier.available
+            maintenance += earlier.maintenance
+        key = (index, available, down, maintenance)
+        cell = shared.get(key)
+        if cell is None:
+            cell = shared[key] = DayCell(days[index], available, available + down, maintenance)
+        cells[index] = cell
+    return DayCells(first_day, bars, nothing, totals)
+
+
+def read_day_cells(first_day: date, checks: dict[int, int]) -> DayCells:
+    """``public_summary``'s default reader of the uptime cells: all days, every time."""
+    return day_cells(first_day, checks)
+
+
+def _worst(statuses) -> str:
+    return min(statuses, key=COMPONENT_RANK.__getitem__, default=ComponentStatus.OPERATIONAL)
+
+
+def _component_status(
+    row: dict, states: list[str], overrides: dict[int, list[str]], maintained: set[int]
+) -> str:
+    if row["id"] in overrides:
+        return _worst(overrides[row["id"]])
+    measured = service_status(
+        states, paused=row["is_paused"], in_maintenance=row["id"] in maintained
+    )
+    return str(COMPONENT[measured])
+
+
+def _with_incidents(cells: list[DayCell], marks: dict[int, tuple[list[str], str]]) -> None:
+    for index, (titles, impact) in marks.items():
+        base = cells[index]
+        cells[index] = DayCell(
+            base.day, base.available, base.counted, base.maintenance, tuple(titles), impact
+        )
+
+
+def _incident_marks(
+    incidents: list[PublicIncident], first_day: date, now: datetime
+) -> dict[int, dict[int, tuple[list[str], str]]]:
+    """Service -> day index -> titles and worst impact of the incidents open that day."""
+    marks: dict[int, dict[int, tuple[list[str], str]]] = defaultdict(dict)
+    for incident in reversed(incidents):  # oldest first: titles read in time order
+        first = (incident.started_at.astimezone(UTC).date() - first_day).days
+        last = ((incident.resolved_at or now).astimezone(UTC).date() - first_day).days
+        for index in range(max(first, 0), min(last, UPTIME_DAYS - 1) + 1):
+            for affected in incident.affected:
+                titles, impact = marks[affected.component_id].setdefault(index, ([], "none"))
+                titles.append(incident.name)
+                if IMPACT_RANK[incident.impact] > IMPACT_RANK[impact]:
+                    marks[affected.component_id][index] = (titles, incident.impact)
+    return marks
+
+
+def _layout(components: list[Component]) -> tuple[tuple[Group | Component, ...], tuple[Group, ...]]:
+    grouped: dict[str, list[Component]] = defaultdict(list)
+    layout: list[Group | Component | str] = []
+    for component in components:
+        if not component.group:
+            layout.append(component)
+            continue
+        if component.group not in grouped:
+            layout.append(component.group)  # a group sits where its first member would
+        grouped[component.group].append(component)
+    groups = {
+        name: Group(
+            id="g" + hashlib.sha256(name.encode()).hexdigest()[:11],
+            name=name,
+            position=members[0].position,
+            status=_worst(m.status for m in members),
+            components=tuple(members),
+        )
+        for name, members in grouped.items()
+    }
+    entries = tuple(groups[item] if isinstance(item, str) else item for item in layout)
+    return entries, tuple(groups.values())
+
+
+# ------------------------------------------------------------ incidents, maintenance
+
+
+def _incidents_query():
+    affected = IncidentService.objects.filter(service__is_public=True).select_related("service")
+    affected = affected.only(
+        "incident_id", "component_status", "service__id", "service__name",
+        "service__public_name", "service__position",
+    ).order_by("service__position", "service__name")  # fmt: skip
+    updates = IncidentUpdate.objects.only("id", "incident_id", "status", "body", "created_at")
+    return (
+        Incident.objects.filter(is_published=True)
+        .defer("created_by", "published_at")
+        .prefetch_related(
+            Prefetch("affected", queryset=affected),
+            Prefetch("updates", queryset=updates.order_by("-created_at", "-id")),
+        )
+        .order_by("-started_at", "-id")
+    )
+
+
+def _maintenances_query():
+    services = Service.objects.filter(is_public=True).only("id", "name", "public_name")
+    updates = MaintenanceUpdate.objects.only("id", "maintenance_id", "status", "body", "created_at")
+    return (
+        Maintenance.objects.filter(is_published=True)
+        .defer("created_by")
+        .prefetch_related(
+            Prefetch("services", queryset=services.order_by("position", "name")),
+            Prefetch("updates", queryset=updates.order_by("-created_at", "-id")),
+        )
+        .order_by("-scheduled_for", "-id")
+    )
+
+
+def _updates(rows) -> tuple[Update, ...]:
+    return tuple(Update(u.id, u.status, u.body, u.created_at) for u in rows)
+
+
+def _incident(row: Incident) -> PublicIncident:
+    return PublicIncident(
+        id=row.pk,
+        name=row.title,
+        status=row.status,
+        impact=row.impact,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        started_at=row.started_at,
+        monitoring_at=row.monitoring_at,
+        resolved_at=row.resolved_at,
+        postmortem=row.postmortem if row.status == IncidentStatus.POSTMORTEM else "",
+        updates=_updates(row.updates.all()),
+        affected=tuple(
+            Affected(a.service.pk, a.service.display_public_name, a.component_status)
+            for a in row.affected.all()
+        ),
+    )
+
+
+def maintenance_status(row: Maintenance, now: datetime) -> str:
+    """The status a window has now: one past its start with auto_start runs already."""
+    if (
+        row.status == MaintenanceStatus.SCHEDULED
+        and row.auto_start
+        and row.scheduled_for <= now < row.scheduled_until
+    ):
+        return MaintenanceStatus.IN_PROGRESS
+    return row.status
+
+
+def _maintenance(row: Maintenance, now: datetime) -> PublicMaintenance:
+    return PublicMaintenance(
+        id=row.pk,
+        name=row.title,
+        status=maintenance_status(row, now),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        scheduled_for=row.scheduled_for,
+        scheduled_until=row.scheduled_until,
+        started_at=row.started_at,
+        completed_at=row.completed_at,
+        updates=_updates(row.updates.all()),
+        affected=tuple(
+            Affected(s.pk, s.display_public_name, ComponentStatus.UNDER_MAINTENANCE)
+            for s in row.services.all()
+        ),
+    )
+
+
+def _open_maintenances(now: datetime) -> list[PublicMaintenance]:
+    rows = _maintenances_query().exclude(status=MaintenanceStatus.COMPLETED)
+    rows = rows.filter(Q(status__in=RUNNING) | Q(scheduled_until__gt=now))
+    found = [_maintenance(row, now) for row in rows]
+    return sorted(found, key=lambda m: (m.scheduled_for, m.id))
+
+
+# -------------------------------------------------------------------------- summary
+
+
+def public_summary(
+    *,
+    now: datetime | None = None,
+    with_history: bool = True,
+    read_cells: Callable[[date, dict[int, int]], DayCells] = read_day_cells,
+) -> PublicSummary:
+    """The whole public page in nine queries, whatever the number of services.
+
+    ``with_history`` adds the per-day uptime cells and the recent incident history (the
+    HTML page); the JSON API and badges leave them out. ``read_cells`` reads the cells,
+    given the first day and the public services' checks (check id -> service id).
+    """
+    now = now or timezone.now()
+    today = now.astimezone(UTC).date()
+    first_day = today - timedelta(days=UPTIME_DAYS - 1)
+    since = datetime.combine(first_day, datetime.min.time(), tzinfo=UTC)
+    if not with_history:
+        since = now
+    services = _public_services()
+    checks = _public_checks([row["id"] for row in services])
+    incident_rows = _incidents_query().filter(
+        ~Q(status__in=RESOLVED) | Q(started_at__gte=since) | Q(resolved_at__gte=since)
+    )
+    incidents = [_incident(row) for row in incident_rows]
+    maintenances = _open_maintenances(now)
+
+    active = [i for i in incidents if not i.is_resolved]
+    running = [m for m in maintenances if m.status in RUNNING]
+    read = read_cells(first_day, checks.services) if with_history else None
+    marks = _incident_marks(incidents, first_day, now) if with_history else {}
+    components = _components(services, checks, read, marks, active=active, running=running)
+    layout, groups = _layout(components)
+    stamps = [c.updated_at for c in components] + [i.updated_at for i in incidents]
+    stamps += [m.updated_at for m in maintenances]
+    return PublicSummary(
+        page=page_info(max(stamps, default=now)),
+        overall=_overall(components, active, running),
+        layout=layout,
+        components=tuple(components),
+        groups=groups,
+        active_incidents=tuple(active),
+        active_maintenances=tuple(running),
+        upcoming_maintenances=tuple(m for m in maintenances if m.status == "scheduled"),
+        history=_history(incidents, now) if with_history else (),
+        generated_at=now,
+    )
+
+
+def _components(
+    services: list[dict],
+    checks: PublicChecks,
+    read: DayCells | None,
+    marks: dict[int, dict[int, tuple[list[str], str]]],
+    *,
+    active: list[PublicIncident],
+    running: list[PublicMaintenance],
+) -> list[Component]:
+    overrides: dict[int, list[str]] = defaultdict(list)
+    for incident in active:
+        for affected in incident.affected:
+            overrides[affected.component_id].append(affected.status)
+    maintained = {a.component_id for m in running for a in m.affected}
+    components = []
+    for position, row in enumerate(services, start=1):
+        row_states, changed = checks.states.get(row["id"], ([], None))
+        cells = read.of(row["id"]) if read else []
+        if row["id"] in marks:
+            cells = cells.copy()  # the read cells may be shared with other renders
+            _with_incidents(cells, marks[row["id"]])
+        components.append(
+            Component(
+                id=row["id"],
+                slug=row["slug"],
+                name=row["public_name"] or row["name"],
+                description=row["public_description"],
+                group=row["component_group"],
+                position=position,
+                status=_component_status(row, row_states, overrides, maintained),
+                created_at=row["created_at"],
+                updated_at=max(filter(None, (row["updated_at"], changed))),
+                uptime=read.uptime(row["id"]) if read else None,
+                days=tuple(cells),
+            )
+        )
+    return components
+
+
+def _overall(
+    components: list[Component], active: list[PublicIncident], running: list[PublicMaintenance]
+) -> Overall:
+    statuses = [c.status for c in components]
+    indicator = "none"
+    if ComponentStatus.MAJOR_OUTAGE in statuses:
+        measured = [s for s in statuses if s != ComponentStatus.UNDER_MAINTENANCE]
+        everything_down = all(s == ComponentStatus.MAJOR_OUTAGE for s in measured)
+        indicator = "critical" if everything_down and len(measured) > 1 else "major"
+    elif {ComponentStatus.PARTIAL_OUTAGE, ComponentStatus.DEGRADED_PERFORMANCE} & set(statuses):
+        indicator = "minor"
+    for incident in active:
+        if IMPACT_RANK[incident.impact] > IMPACT_RANK[indicator]:
+            indicator = incident.impact
+    maintenance = bool(running) or ComponentStatus.UNDER_MAINTENANCE in statuses
+    if indicator == "none":
+        banner = "maintenance" if maintenance else "operational"
+        description = "Service Under Maintenance" if maintenance else INDICATOR_DESCRIPTION["none"]
+    else:
+        banner = "major" if indicator == "critical" else "partial"
+        description = INDICATOR_DESCRIPTION[indicator]
+    return Overall(indicator=indicator, description=description, banner=banner)
+
+
+def _history(incidents: list[PublicIncident], now: datetime) -> tuple[HistoryDay, ...]:
+    zone = page_zone()
+    today = now.astimezone(zone).date()
+    by_day: dict[date, list[PublicIncident]] = defaultdict(list)
+    for incident in incidents:
+        by_day[incident.started_at.astimezone(zone).date()].append(incident)
+    days = [today - timedelta(days=n) for n in range(HISTORY_DAYS)]
+    return tuple(HistoryDay(day, tuple(by_day.get(day, ()))) for day in days)
+
+
+# ------------------------------------------------------------ the other public reads
+
+
+def public_incidents(*, limit: int = 50) -> list[PublicIncident]:
+    """The most recent published incidents, newest first."""
+    return [_incident(row) for row in _incidents_query()[:limit]]
+
+
+def public_maintenances(*, limit: int = 50, now: datetime | None = None) -> list[PublicMaintenance]:
+    """The most recently scheduled published maintenance windows, latest first."""
+    now = now or timezone.now()
+    return [_maintenance(row, now) for row in _maintenances_query()[:limit]]
+
+
+def public_incident(pk: int) -> PublicIncident | None:
+    row = _incidents_query().filter(pk=pk).first()
+    return _incident(row) if row else None
+
+
+def public_maintenance(pk: int, *, now: datetime | None = None) -> PublicMaintenance | None:
+    row = _maintenances_query().filter(pk=pk).first()
+    return _maintenance(row, now or timezone.now()) if row else None
+
+
+def _month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def public_month(*, year: int, month: int, now: datetime | None = None) -> Month | None:
+    """Published incidents and maintenance of one calendar month (page time zone).
+
+    None for a month before the first published item or after the current month.
+    """
+    now = now or timezone.now()
+    zone = page_zone()
+    try:
+        first = date(year, month, 1)
+    except ValueError:
+        return None
+    current = _month_start(now.astimezone(zone).date())
+    earliest = _earliest_month(zone) or current
+    if not earliest <= first <= current:
+        return None
+    start = datetime.combine(first, datetime.min.time(), tzinfo=zone)
+    end = datetime.combine(_next_month(first), datetime.min.time(), tzinfo=zone)
+    incidents = _incidents_query().filter(started_at__gte=start, started_at__lt=end)
+    maintenances = _maintenances_query().filter(scheduled_for__gte=start, scheduled_for__lt=end)
+    previous = _month_start(first - timedelta(days=1))
+    return Month(
+        year=year,
+        month=month,
+        incidents=tuple(_incident(row) for row in incidents),
+        maintenances=tuple(_maintenance(row, now) for row in maintenances),
+        previous=previous if previous >= earliest else None,
+        next=_next_month(first) if first < current else None,
+    )
+
+
+def _earliest_month(zone: ZoneInfo) -> date | None:
+    firsts = [
+        Incident.objects.filter(is_published=True).aggregate(at=Min("started_at"))["at"],
+        Maintenance.objects.filter(is_published=True).aggregate(at=Min("scheduled_for"))["at"],
+    ]
+    known = [moment.astimezone(zone).date() for moment in firsts if moment]
+    return _month_start(min(known)) if known else None
+
+
+def public_badge(slug: str, *, now: datetime | None = None) -> Badge | None:
+    """A public service's component status and 30-day uptime; None if not public."""
+    from checks.selectors import availability_by
+
+    now = now or timezone.now()
+    summary = public_summary(now=now, with_history=False)
+    component = next((c for c in summary.components if c.slug == slug), None)
+    if component is None:
+        return None
+    found = availability_by(group="service", window="30d", now=now, ids=[component.id])
+    uptime = found[component.id].uptime_pct if component.id in found else None
+    return Badge(name=component.name, status=component.status, uptime_30d=uptime)

@@ -1,0 +1,347 @@
+"""Cache keys, timeouts, ETags and last-good snapshots of the public pages and JSON.
+
+Every public response goes through ``serve``:
+
+1. Read ``status_version()``. Every key below includes it, so a bump after any status,
+   incident or maintenance change makes all cached copies unreachable at once; nothing
+   needs to know which keys exist. Each process reads it at most every
+   ``VERSION_TTL_S`` (a change reaches every process within that time, well inside the
+   responses' own max-age): a cache hit then costs no network round trip at all, which
+   matters because Django's Redis cache builds a new client for every operation.
+2. Look in this process's memory, then in the shared cache. A hit touches no database.
+3. On a miss, render (the only step that queries), then store the bytes, a gzipped copy
+   and the ETag in both layers for ``CACHE_TIMEOUT_S`` (uptime figures move without a
+   bump, so entries also age out). The status page and summary.json are also written to
+   ``STATUS_SNAPSHOT_DIR`` atomically: the last good copy.
+4. If rendering fails because the database is unreachable, answer with that snapshot,
+   marked stale (a notice in the page, ``"stale": true`` in the JSON, ``X-Status-Stale``
+   and ``Warning`` headers), or with a 503 for responses that keep no snapshot. If the
+   cache server is unreachable instead, every request renders (nothing is cached).
+
+The uptime cells of past days (``past_day_cells``) are kept apart, per process, for
+``PAST_DAYS_TTL_S``: a status change does not change yesterday's uptime, so a render
+after a bump reads today's rollups only. Past days change when late results or
+maintenance accounting recompute a rollup; such a change shows within that time.
+
+Responses carry ``Cache-Control: public``, a weak ETag (the gzipped and plain bodies are
+the same representation) and answer a matching ``If-None-Match`` with 304.
+"""
+
+import gzip
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.utils import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
+from django.utils.cache import patch_vary_headers
+from django.utils.dateformat import format as date_format
+from django.utils.html import format_html
+from django.utils.http import parse_etags
+from redis.exceptions import RedisError
+
+from statuspage.core.status_version import status_version
+from statuspage.web.public import UPTIME_DAYS, DayCells, day_cells, page_zone
+
+logger = logging.getLogger(__name__)
+
+# psycopg's pool timeout is an OperationalError too (Django wraps it on connect).
+DATABASE_DOWN = (OperationalError, InterfaceError)
+# Redis unreachable (redis-py's errors), or the file cache of the embedded default failing.
+CACHE_DOWN = (RedisError, OSError)
+CACHE_TIMEOUT_S = 60
+VERSION_TTL_S = 0.5
+PAST_DAYS_TTL_S = 300
+MAX_AGE_S = 30
+STALE_MAX_AGE_S = 10
+LOCAL_ENTRIES = 64
+GZIP_MIN_BYTES = 1024
+GZIP_LEVEL = 6  # 1.5 MB of page: about 7 ms to about 23 kB (level 1: 3 ms, 48 kB)
+# The page template puts this where the stale notice goes; nothing else writes it.
+STALE_MARKER = b"<!--stale-notice-->"
+
+SNAPSHOT_PAGE = "status-page"
+SNAPSHOT_SUMMARY = "summary-json"
+
+
+@dataclass(frozen=True)
+class Entry:
+    body: bytes | None  # None in the shared cache when the gzipped copy is there
+    gzipped: bytes | None  # None for small bodies
+    content_type: str
+    etag: str
+    rendered_at: float  # epoch seconds
+    expires_at: float  # epoch seconds
+
+    def shared(self) -> "Entry":
+        """What the shared cache keeps: the gzipped copy alone when there is one (a 1.5 MB
+        page of 200 services compresses to about 25 kB)."""
+        return replace(self, body=None) if self.gzipped is not None else self
+
+    def complete(self) -> "Entry":
+        if self.body is not None:
+            return self
+        return replace(self, body=gzip.decompress(self.gzipped))
+
+
+_local: OrderedDict[str, Entry] = OrderedDict()
+# The status version as last read by this process, and when (monotonic clock).
+_version = {"value": 0, "read_at": float("-inf")}
+# The uptime cells of every day but today: for which first day and services, and when.
+_past: dict = {"key": None, "cells": None, "read_at": float("-inf")}
+
+
+def cache_key(name: str, version: int) -> str:
+    return f"public:{version}:{name}"
+
+
+def local_clear() -> None:
+    """Forget this process's copies, its reading of the status version and past days."""
+    _local.clear()
+    _version["read_at"] = float("-inf")
+    _past.update(key=None, cells=None, read_at=float("-inf"))
+
+
+def past_day_cells(first_day: date, checks: dict[int, int]) -> DayCells:
+    """The uptime cells for the status page: past days from this process's memory (read
+    again after PAST_DAYS_TTL_S, on a new day or when the public services or their checks
+    change), today from the database."""
+    key = (first_day, frozenset(checks.items()))
+    now = time.monotonic()
+    if _past["key"] != key or now - _past["read_at"] >= PAST_DAYS_TTL_S:
+        past = day_cells(first_day, checks, last=UPTIME_DAYS - 2)
+        _past.update(key=key, cells=past, read_at=now)
+    today = day_cells(first_day, checks, first=UPTIME_DAYS - 1)
+    return _past["cells"].with_last_day_of(today)
+
+
+def current_version() -> int | None:
+    """The status version, read at most every VERSION_TTL_S; None while the cache server
+    is unreachable (then nothing is cached: every request renders)."""
+    now = time.monotonic()
+    if now - _version["read_at"] >= VERSION_TTL_S:
+        try:
+            value = status_version()
+        except CACHE_DOWN as exc:
+            logger.warning("public_cache_unavailable error=%s", type(exc).__name__)
+            return None
+        _version.update(value=value, read_at=now)
+    return _version["value"]
+
+
+def _local_get(key: str) -> Entry | None:
+    entry = _local.get(key)
+    if entry is None or entry.expires_at <= time.time():
+        return None
+    _local.move_to_end(key)
+    return entry
+
+
+def _local_put(key: str, entry: Entry) -> None:
+    _local[key] = entry
+    _local.move_to_end(key)
+    while len(_local) > LOCAL_ENTRIES:
+        _local.popitem(last=False)
+
+
+def make_entry(body: bytes, content_type: str, *, rendered_at: float) -> Entry:
+    gzipped = None
+    if len(body) >= GZIP_MIN_BYTES:
+        gzipped = gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
+    # The gzipped bytes are as distinct as the body (fixed mtime) and far fewer to hash.
+    digest = hashlib.sha256(gzipped if gzipped is not None else body).hexdigest()[:32]
+    return Entry(
+        body=body,
+        gzipped=gzipped,
+        content_type=content_type,
+        etag=f'W/"{digest}"',
+        rendered_at=rendered_at,
+        expires_at=rendered_at + CACHE_TIMEOUT_S,
+    )
+
+
+def serve(
+    request: HttpRequest,
+    name: str,
+    render: Callable[[], bytes],
+    *,
+    content_type: str,
+    snapshot: str | None = None,
+) -> HttpResponse:
+    """Answer from cache, else render and cache; from the snapshot if the database is down.
+
+    ``name`` identifies the response (with its arguments, e.g. "incident:12"); ``render``
+    returns the body and may raise Http404, which is not cached.
+    """
+    version = current_version()
+    key = cache_key(name, version) if version is not None else None
+    entry = _cached(key) if key else None
+    if entry is None:
+        try:
+            body = render()
+        except DATABASE_DOWN as exc:
+            return _serve_stale(request, name, snapshot, exc)
+        entry = make_entry(body, content_type, rendered_at=time.time())
+        if key:
+            _store(key, entry)
+        if snapshot:
+            snapshot_write(snapshot, entry)
+    return respond(request, entry, max_age=MAX_AGE_S)
+
+
+def _cached(key: str) -> Entry | None:
+    entry = _local_get(key)
+    if entry is not None:
+        return entry
+    try:
+        entry = cache.get(key)
+    except CACHE_DOWN as exc:
+        logger.warning("public_cache_unavailable error=%s", type(exc).__name__)
+        return None
+    if entry is None or entry.expires_at <= time.time():
+        return None
+    entry = entry.complete()
+    _local_put(key, entry)
+    return entry
+
+
+def _store(key: str, entry: Entry) -> None:
+    _local_put(key, entry)
+    try:
+        cache.set(key, entry.shared(), timeout=CACHE_TIMEOUT_S)
+    except CACHE_DOWN as exc:
+        logger.warning("public_cache_unavailable error=%s", type(exc).__name__)
+
+
+def _serve_stale(request: HttpRequest, name: str, snapshot: str | None, exc: Exception):
+    entry = snapshot_read(snapshot) if snapshot else None
+    if entry is None:
+        logger.warning("public_unavailable name=%s error=%s", name, type(exc).__name__)
+        response = HttpResponse(
+            "The status page is temporarily unavailable.\n",
+            status=503,
+            content_type="text/plain; charset=utf-8",
+        )
+        response["Retry-After"] = "30"
+        return response
+    age = time.time() - entry.rendered_at
+    logger.warning("public_stale name=%s snapshot_age_s=%d error=%s", name, age, type(exc).__name__)
+    response = respond(request, entry, max_age=STALE_MAX_AGE_S)
+    response["X-Status-Stale"] = "1"
+    response["Warning"] = '110 - "Response is Stale"'
+    return response
+
+
+def respond(request: HttpRequest, entry: Entry, *, max_age: int) -> HttpResponse:
+    if _matches(request.headers.get("If-None-Match", ""), entry.etag):
+        response = HttpResponseNotModified()
+    else:
+        wants_gzip = "gzip" in request.headers.get("Accept-Encoding", "")
+        if wants_gzip and entry.gzipped is not None:
+            response = HttpResponse(entry.gzipped, content_type=entry.content_type)
+            response["Content-Encoding"] = "gzip"
+        else:
+            response = HttpResponse(entry.body, content_type=entry.content_type)
+    response["ETag"] = entry.etag
+    response["Cache-Control"] = f"public, max-age={max_age}"
+    patch_vary_headers(response, ["Accept-Encoding"])
+    return response
+
+
+def _matches(header: str, etag: str) -> bool:
+    """Weak comparison (RFC 9110 13.1.2), as If-None-Match requires."""
+    if not header:
+        return False
+    wanted = parse_etags(header)
+    if "*" in wanted:
+        return True
+    return etag.removeprefix("W/") in {tag.removeprefix("W/") for tag in wanted}
+
+
+# ------------------------------------------------------------------------ snapshots
+
+
+def _snapshot_path(name: str) -> Path:
+    return Path(settings.STATUS_SNAPSHOT_DIR) / f"{name}.snapshot"
+
+
+def snapshot_write(name: str, entry: Entry) -> None:
+    """Keep the last good body on disk: a header line of JSON, then the body.
+
+    Written to a temporary file in the same folder and renamed over the old one, so a
+    reader sees the old or the new snapshot, never half of one. No fsync: it would put
+    disk latency on the request that renders, and the copy matters while the database is
+    down, not after a power cut (when the next render writes it again). A render
+    identical to the stored snapshot (same ETag) only moves the file's modification time:
+    the content was still current then, which the stale notice reports.
+    """
+    path = _snapshot_path(name)
+    header = {
+        "content_type": entry.content_type,
+        "rendered_at": entry.rendered_at,
+        "etag": entry.etag,
+    }
+    try:
+        if _snapshot_etag(path) == entry.etag:
+            os.utime(path)
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(
+            dir=path.parent, prefix=f".{name}.", delete=False
+        ) as handle:
+            handle.write(json.dumps(header).encode() + b"\n")
+            handle.write(entry.body)
+        os.replace(handle.name, path)
+    except OSError as exc:
+        logger.warning("public_snapshot_failed name=%s error=%s", name, exc)
+
+
+def _snapshot_etag(path: Path) -> str | None:
+    try:
+        with path.open("rb") as handle:
+            return json.loads(handle.readline()).get("etag")
+    except (OSError, ValueError):
+        return None
+
+
+def snapshot_read(name: str) -> Entry | None:
+    """The last good copy of ``name``, marked stale, or None if there is none."""
+    path = _snapshot_path(name)
+    try:
+        raw = path.read_bytes()
+        head, _, body = raw.partition(b"\n")
+        header = json.loads(head)
+        rendered_at = max(float(header["rendered_at"]), path.stat().st_mtime)
+    except (OSError, ValueError, KeyError) as exc:
+        logger.warning("public_snapshot_missing name=%s error=%s", name, exc)
+        return None
+    content_type = header["content_type"]
+    body = mark_stale(body, content_type, rendered_at)
+    entry = make_entry(body, content_type, rendered_at=rendered_at)
+    return replace(entry, expires_at=time.time())
+
+
+def mark_stale(body: bytes, content_type: str, rendered_at: float) -> bytes:
+    moment = datetime.fromtimestamp(rendered_at, tz=UTC)
+    if content_type.startswith("application/json"):
+        data = json.loads(body)
+        data["stale"] = True
+        return json.dumps(data, separators=(",", ":")).encode()
+    local = moment.astimezone(page_zone())
+    notice = format_html(
+        '<p class="stale" role="alert">This page may be out of date: last updated '
+        '<time datetime="{}">{}</time>. Current status is temporarily unavailable.</p>',
+        moment.isoformat(timespec="seconds"),
+        date_format(local, "j M Y, H:i T"),
+    )
+    return body.replace(STALE_MARKER, notice.encode(), 1)

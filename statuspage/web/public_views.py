@@ -1,0 +1,243 @@
+"""The public status, history, incident and maintenance pages (no login, served from cache).
+
+Views parse the request and hand ``public_cache.serve`` a render function; the render
+functions read ``statuspage.web.public`` and fill templates under templates/public/.
+Pages are rendered without the request (no CSRF token, no CSP nonce, no user), in the
+page's own time zone, so one cached copy is right for every visitor. They contain no
+script at all; tooltips of the uptime cells are CSS.
+"""
+
+import math
+from datetime import date
+from html import escape  # the standard library's: plain str, no lazy-string checks
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
+from django.views.decorators.csp import csp_override
+from django.views.decorators.http import require_safe
+
+from statuspage.web import public
+from statuspage.web.public_cache import SNAPSHOT_PAGE, past_day_cells, serve
+
+HTML = "text/html; charset=utf-8"
+COMPONENTS_MARKER = b"<!--components-->"
+MONTHS = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _logo_csp(decorated):
+    """A logo on another origin (a CDN) is allowed in img-src of these pages only."""
+    logo = settings.STATUS_PAGE.get("logo_url", "")
+    parts = urlsplit(logo)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return decorated
+    policy = dict(settings.SECURE_CSP)
+    policy["img-src"] = [*policy.get("img-src", []), f"{parts.scheme}://{parts.netloc}"]
+    return csp_override(policy)(decorated)
+
+
+# ----------------------------------------------------------------- the uptime bars
+
+
+def uptime_text(value: float | None) -> str:
+    """99.999 reads 99.99% (never rounded up to a perfect 100%); None reads "No data"."""
+    if value is None:
+        return "No data"
+    if value >= 100:
+        return "100%"
+    return f"{math.floor(value * 100) / 100:.2f}%"
+
+
+def _cell_level(cell: public.DayCell) -> str:
+    uptime = cell.uptime
+    if uptime is None:
+        level = 0 if cell.incidents else -1
+    elif uptime >= 99.9:
+        level = 0
+    elif uptime >= 99:
+        level = 1
+    elif uptime >= 95:
+        level = 2
+    else:
+        level = 3
+    if cell.incidents:
+        level = max(level, public.IMPACT_RANK[cell.impact or "none"])
+    if level < 0:
+        return "mt" if cell.maintenance else "nd"
+    return f"l{level}"
+
+
+class CellHtml(dict):
+    """Cell -> its list item, built on first use: alike cells are one object (see DayCell),
+    so 18,000 cells cost a few hundred builds and identity lookups."""
+
+    def __init__(self, labels: dict[date, str]) -> None:
+        super().__init__()
+        self.labels = labels
+
+    def __missing__(self, cell: public.DayCell) -> str:
+        text = f"<b>{self.labels[cell.day]}</b> {uptime_text(cell.uptime)}"
+        if cell.uptime is not None:
+            text += " uptime"
+        if cell.maintenance:
+            text += "<br>Maintenance window"
+        for title in cell.incidents:
+            text += f"<br>Incident: {escape(title)}"
+        html = self[cell] = f'<li class="{_cell_level(cell)}" tabindex="0"><span>{text}</span></li>'
+        return html
+
+
+def uptime_bar(days: tuple[public.DayCell, ...], memo: CellHtml) -> str:
+    """The cells of one bar as HTML, built here rather than in a template loop.
+
+    Each cell is focusable and carries its text (date, uptime, maintenance, incidents),
+    which CSS shows as a tooltip on hover and on focus. Titles are escaped; the rest is
+    ours.
+    """
+    return "".join(map(memo.__getitem__, days))
+
+
+def _pill(status: str, label: str) -> str:
+    return (
+        f'<span class="pill pill--{status}"><span class="icon" aria-hidden="true"></span>'
+        f"{escape(label)}</span>"
+    )
+
+
+def _component_html(parts: list[str], component: public.Component, bar: str, level: int):
+    name = escape(component.name)
+    total = uptime_text(component.uptime)
+    if component.uptime is not None:
+        total += " uptime"
+    parts += [
+        f'<li class="component"><div class="component-head"><h{level} class="component-name">',
+        name,
+        f"</h{level}>",
+        _pill(component.status, component.status_label),
+        "</div>",
+    ]
+    if component.description:
+        parts += ['<p class="component-desc">', escape(component.description), "</p>"]
+    parts += [
+        f'<ol class="bar" aria-label="{name}: uptime per day">',
+        bar,
+        '</ol><p class="bar-scale"><span class="bar-start" aria-hidden="true">'
+        '<span class="days-90">90 days ago</span><span class="days-30">30 days ago</span>'
+        f'</span><span class="bar-total">{total} over 90 days</span>'
+        '<span class="bar-end" aria-hidden="true">Today</span></p></li>',
+    ]
+
+
+def components_html(summary: public.PublicSummary) -> SafeString:
+    """The component list of the status page: groups (h3) holding their components (h4),
+    and ungrouped components (h3), each with its status and uptime bar.
+
+    Python rather than a template include per component: with 200 components the includes
+    cost more than everything else in the render. Every text from the database passes
+    through ``escape``.
+    """
+    labels: dict[date, str] = {}
+    if summary.components:
+        labels = {
+            cell.day: f"{cell.day.day} {MONTHS[cell.day.month]}"
+            for cell in summary.components[0].days
+        }
+    memo = CellHtml(labels)
+    parts: list[str] = []
+    for entry in summary.layout:
+        if isinstance(entry, public.Component):
+            _component_html(parts, entry, uptime_bar(entry.days, memo), 3)
+            continue
+        parts += [
+            '<li class="group"><div class="group-head"><h3 class="group-name">',
+            escape(entry.name),
+            "</h3>",
+            _pill(entry.status, entry.status_label),
+            '</div><ul class="component-list">',
+        ]
+        for component in entry.components:
+            _component_html(parts, component, uptime_bar(component.days, memo), 4)
+        parts.append("</ul></li>")
+    return mark_safe("".join(parts))  # noqa: S308  (database texts escaped above)
+
+
+# --------------------------------------------------------------------------- pages
+
+
+def _render(template: str, context: dict) -> bytes:
+    base = {
+        "page": context.get("page") or public.page_info(timezone.now()),
+        "time_zone": str(public.page_zone()),
+    }
+    with timezone.override(public.page_zone()):
+        return render_to_string(template, {**base, **context}).encode()
+
+
+def render_status_page() -> bytes:
+    """The status page. The component list (most of its 1.5 MB with 200 services) joins the
+    rendered template once, as bytes, instead of being copied through every template
+    block."""
+    summary = public.public_summary(read_cells=past_day_cells)
+    history = [  # fourteen headings: cheaper formatted here than by the date filter
+        (day.day.isoformat(), f"{day.day.day} {MONTHS[day.day.month]} {day.day.year}", day)
+        for day in summary.history
+    ]
+    context = {"summary": summary, "page": summary.page, "history": history}
+    html = _render("public/status.html", context)
+    head, marker, tail = html.partition(COMPONENTS_MARKER)
+    if not marker:
+        return html
+    return b"".join((head, components_html(summary).encode(), tail))
+
+
+@require_safe
+@_logo_csp
+def status_page(request: HttpRequest) -> HttpResponse:
+    return serve(request, "page", render_status_page, content_type=HTML, snapshot=SNAPSHOT_PAGE)
+
+
+@require_safe
+@_logo_csp
+def history(request: HttpRequest, year: int | None = None, month: int | None = None):
+    def render() -> bytes:
+        now = timezone.now()
+        if year is None:
+            local = timezone.localtime(now, public.page_zone())
+            found = public.public_month(year=local.year, month=local.month, now=now)
+        else:
+            found = public.public_month(year=year, month=month, now=now)
+        if found is None:
+            raise Http404("No such month")
+        return _render(
+            "public/history.html", {"month": found, "first": date(found.year, found.month, 1)}
+        )
+
+    name = "history" if year is None else f"history:{year}-{month}"
+    return serve(request, name, render, content_type=HTML)
+
+
+@require_safe
+@_logo_csp
+def incident_page(request: HttpRequest, pk: int) -> HttpResponse:
+    def render() -> bytes:
+        incident = public.public_incident(pk)
+        if incident is None:
+            raise Http404("No such incident")
+        return _render("public/incident.html", {"incident": incident})
+
+    return serve(request, f"incident:{pk}", render, content_type=HTML)
+
+
+@require_safe
+@_logo_csp
+def maintenance_page(request: HttpRequest, pk: int) -> HttpResponse:
+    def render() -> bytes:
+        maintenance = public.public_maintenance(pk)
+        if maintenance is None:
+            raise Http404("No such maintenance")
+        return _render("public/maintenance.html", {"maintenance": maintenance})
+
+    return serve(request, f"maintenance:{pk}", render, content_type=HTML)

@@ -1,0 +1,237 @@
+"""The public status page, history by month, incident and maintenance pages."""
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.test import override_settings
+
+from checks.models import Check, Rollup
+from statuspage.core.status_version import status_version_bump
+from statuspage.incidents.models import Incident
+from statuspage.web import public_cache
+from statuspage.web.public_cache import local_clear
+from tests.factories import make_user
+from tests.web.test_public_summary import build_world, day_start
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_local_cache(settings, tmp_path):
+    settings.STATUS_SNAPSHOT_DIR = tmp_path / "snapshots"
+    local_clear()
+    yield
+    local_clear()
+
+
+def text_of(response) -> str:
+    return response.content.decode()
+
+
+def test_the_page_shows_banner_components_incidents_maintenance_and_history(client):
+    build_world()
+    response = client.get("/status/")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/html; charset=utf-8"
+    html = text_of(response)
+    assert '<h1 id="overall">Partial System Outage</h1>' in html
+    assert "banner--partial" in html
+    for name in ("Payments", "Checkout", "Payments Worker", "Search Api", "Pay for your order"):
+        assert name in html
+    assert "Elevated checkout errors" in html
+    assert "A bad cache node was found." in html
+    assert "<strong>looking</strong>" in html  # update bodies are rendered Markdown
+    assert "Maintenance in progress" in html and "Queue migration" in html
+    assert "Scheduled maintenance" in html and "Database upgrade" in html
+    assert "Past incidents" in html and "Slow search results" in html
+    assert html.count("No incidents reported.") >= 10
+
+
+def test_each_component_has_ninety_focusable_day_cells_with_their_text(client):
+    world = build_world()
+    html = text_of(client.get("/status/"))
+    bars = re.findall(r'<ol class="bar" aria-label="([^"]+)">(.*?)</ol>', html, re.S)
+    assert [label for label, _ in bars] == [
+        "Checkout: uptime per day",
+        "Payments Worker: uptime per day",
+        "Search Api: uptime per day",
+    ]
+    cells = re.findall(r'<li class="(\w+)" tabindex="0"><span>(.*?)</span></li>', bars[0][1])
+    assert len(cells) == 90
+    level, text = cells[-1]
+    today = world.now.astimezone(UTC)
+    assert text.startswith(f"<b>{today.day} {today:%b}</b> 99.72% uptime")
+    assert "Incident: Elevated checkout errors" in text
+    assert level == "l2"  # below 99.9 % and a major incident that day
+    assert cells[0] == ("nd", f"<b>{(today - timedelta(days=89)):%-d %b}</b> No data")
+    maintenance_day = cells[-13]
+    assert maintenance_day[0] == "mt" and "Maintenance window" in maintenance_day[1]
+    assert "99.72% uptime over 90 days" in html
+
+
+def test_the_page_needs_no_script_no_inline_style_and_no_nonce(client):
+    build_world()
+    response = client.get("/status/")
+    html = text_of(response)
+    assert "<script" not in html
+    assert "style=" not in html and "<style" not in html
+    assert "nonce" not in html
+    assert "nonce-" not in response["Content-Security-Policy"]
+
+
+def test_an_html_title_in_an_incident_is_escaped(client):
+    world = build_world()
+    Incident.objects.filter(pk=world.active.pk).update(title="<img src=x onerror=alert(1)>")
+    html = text_of(client.get("/status/"))
+    assert "<img src=x" not in html
+    assert "Incident: &lt;img src=x onerror=alert(1)&gt;" in html
+
+
+@override_settings(
+    STATUS_PAGE={
+        "name": "Acme Cloud",
+        "url": "https://status.acme.test/status/",
+        "logo_url": "/static/acme.svg",
+        "support_url": "https://help.acme.test/",
+        "links": ["Home|https://acme.test/", "Bad|javascript:alert(1)"],
+        "time_zone": "Europe/Paris",
+    }
+)
+def test_branding_comes_from_settings(client):
+    build_world()
+    html = text_of(client.get("/status/"))
+    assert "<title>Acme Cloud</title>" in html
+    assert '<img class="logo" src="/static/acme.svg" alt=""' in html
+    assert '<a href="https://help.acme.test/">Contact support</a>' in html
+    assert '<a href="https://acme.test/">Home</a>' in html
+    assert "javascript:" not in html
+    assert "Times are shown in Europe/Paris." in html
+    assert re.search(r"\d\d:\d\d CET", html)
+
+
+def test_times_follow_the_page_time_zone_not_the_signed_in_viewer(client):
+    world = build_world(datetime(2026, 11, 26, 12, 0, tzinfo=UTC))
+    viewer = make_user("tokyo-viewer")
+    viewer.time_zone = "Asia/Tokyo"
+    viewer.save()
+    client.force_login(viewer)
+    html = text_of(client.get(f"/status/incidents/{world.active.pk}/"))
+    assert "26 Nov 2026, 10:00 UTC" in html
+    assert "JST" not in html
+
+
+def test_the_incident_page_shows_the_full_timeline(client):
+    world = build_world()
+    response = client.get(f"/status/incidents/{world.active.pk}/")
+    assert response.status_code == 200
+    html = text_of(response)
+    assert "<h1>Elevated checkout errors</h1>" in html
+    assert html.index("A bad cache node was found.") < html.index("into errors.")
+    assert "Investigating" in html and "Identified" in html
+    assert "Affected:" in html and "Checkout" in html and "(partial outage)" in html
+
+
+def test_a_postmortem_appears_once_published(client):
+    world = build_world()
+    Incident.objects.filter(pk=world.resolved.pk).update(
+        status="postmortem", postmortem="## Root cause\n\nA *typo*."
+    )
+    html = text_of(client.get(f"/status/incidents/{world.resolved.pk}/"))
+    assert "<h2>Root cause</h2>" in html and "<em>typo</em>" in html
+
+
+def test_unknown_and_draft_incidents_are_not_found(client):
+    world = build_world()
+    assert client.get(f"/status/incidents/{world.draft.pk}/").status_code == 404
+    assert client.get("/status/incidents/999999/").status_code == 404
+    assert client.get(f"/status/maintenance/{world.unpublished.pk}/").status_code == 404
+
+
+def test_the_maintenance_page_shows_its_window_and_updates(client):
+    world = build_world(datetime(2026, 11, 26, 12, 0, tzinfo=UTC))
+    html = text_of(client.get(f"/status/maintenance/{world.upcoming.pk}/"))
+    assert "<h1>Database upgrade</h1>" in html
+    assert "27 Nov 2026, 12:00" in html and "27 Nov 2026, 14:00 UTC" in html
+    assert "We will upgrade the database." in html
+
+
+def test_history_is_paginated_by_month(client, time_machine):
+    now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    time_machine.move_to(now, tick=False)
+    world = build_world(now)
+    Incident.objects.filter(pk=world.resolved.pk).update(
+        started_at=datetime(2026, 10, 3, tzinfo=UTC)
+    )
+    current = text_of(client.get("/status/history/"))
+    assert '<h2 class="month-title">November 2026</h2>' in current
+    assert "Elevated checkout errors" in current and "Slow search results" not in current
+    assert 'href="/status/history/2026/10/"' in current
+    october = client.get("/status/history/2026/10/")
+    assert october.status_code == 200
+    assert "Slow search results" in text_of(october)
+    assert 'rel="next" href="/status/history/2026/11/"' in text_of(october)
+    assert 'rel="prev"' not in text_of(october)
+    assert client.get("/status/history/2026/9/").status_code == 404
+    assert client.get("/status/history/2026/12/").status_code == 404
+    assert client.get("/status/history/2026/13/").status_code == 404
+
+
+def test_an_empty_catalog_still_renders(client):
+    response = client.get("/status/")
+    assert response.status_code == 200
+    assert "All Systems Operational" in text_of(response)
+    assert "No services are shown on this page yet." in text_of(response)
+
+
+def test_the_first_render_takes_a_fixed_number_of_queries(client, django_assert_num_queries):
+    build_world()
+    with django_assert_num_queries(10):  # nine, and past days' rollups apart from today's
+        assert client.get("/status/").status_code == 200
+
+
+def test_after_a_bump_only_todays_rollups_are_read_again(
+    client, django_assert_num_queries, django_capture_on_commit_callbacks, monkeypatch
+):
+    monkeypatch.setattr(public_cache, "VERSION_TTL_S", 0)
+    world = build_world()
+    client.get("/status/")
+    check = Check.objects.get(service=world.checkout)
+    today = Rollup.objects.get(check_ref=check, start=day_start(world.now, 0))
+    today.down = 1436  # half the day down
+    today.save()
+    Rollup.objects.filter(check_ref=check, start=day_start(world.now, 5)).update(up=0, down=1440)
+    with django_capture_on_commit_callbacks(execute=True):
+        status_version_bump()
+    with django_assert_num_queries(9):
+        html = text_of(client.get("/status/"))
+    assert "</b> 50.00% uptime" in html
+    assert "</b> 0.00% uptime" not in html  # five days ago: still the copy read before
+    monkeypatch.setattr(public_cache, "PAST_DAYS_TTL_S", 0)
+    with django_capture_on_commit_callbacks(execute=True):
+        status_version_bump()
+    assert "</b> 0.00% uptime" in text_of(client.get("/status/"))
+
+
+def test_a_newly_public_service_gets_its_past_days_at_once(
+    client, django_capture_on_commit_callbacks, monkeypatch
+):
+    monkeypatch.setattr(public_cache, "VERSION_TTL_S", 0)
+    world = build_world()
+    client.get("/status/")
+    world.private.is_public = True
+    world.private.public_name = "Ledger"
+    world.private.save()
+    check = Check.objects.get(service=world.private)
+    Rollup.objects.create(
+        check_ref=check, period="day", start=day_start(world.now, 30), up=700, down=740
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        status_version_bump()
+    html = text_of(client.get("/status/"))
+    ledger = re.search(r'aria-label="Ledger: uptime per day">(.*?)</ol>', html).group(1)
+    assert "48.61% uptime" in ledger
+
+
+def test_post_is_not_allowed(client):
+    assert client.post("/status/").status_code == 405
