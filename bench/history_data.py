@@ -26,7 +26,7 @@ from django.db import connection
 
 from checks.histogram import BUCKET_BOUNDS_MS, bucket_sql
 from checks.models import HISTOGRAM_FIELDS, Check, Kind, ServiceRollup, State
-from checks.rollups import HOURLY_RETENTION_DAYS, SUMMED_FIELDS, day_start, hour_start
+from checks.rollups import HOURLY_RETENTION_DAYS, day_start, hour_start, service_rollups_sql
 from checks.scheduling import as_datetime, slot_after, slot_at_or_before, slot_offset
 from statuspage.catalog.models import Service, Team, Tier
 
@@ -462,16 +462,9 @@ def _rollups_load(conn: psycopg.Connection, *, anchor: datetime, days: int) -> N
 
 def service_rollups_fill() -> int:
     """Sum the team's check rollups per service, as the rollup code does each period."""
-    columns = ", ".join(SUMMED_FIELDS)
-    sums = ", ".join(f"SUM(r.{name})" for name in SUMMED_FIELDS)
-    updates = ", ".join(f"{name} = excluded.{name}" for name in SUMMED_FIELDS)
-    sql = (
-        f"INSERT INTO checks_servicerollup (service_id, period, start, {columns}) "  # noqa: S608
-        f"SELECT c.service_id, r.period, r.start, {sums} FROM checks_rollup r "
-        "JOIN checks_check c ON c.id = r.check_id JOIN catalog_service s ON s.id = c.service_id "
-        "JOIN catalog_team t ON t.id = s.team_id WHERE t.slug = %s "
-        "GROUP BY c.service_id, r.period, r.start "
-        f"ON CONFLICT (service_id, period, start) DO UPDATE SET {updates}"
+    sql = service_rollups_sql(
+        "c.service_id IN (SELECT s.id FROM catalog_service s "
+        "JOIN catalog_team t ON t.id = s.team_id WHERE t.slug = %s)"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [TEAM])

@@ -90,29 +90,40 @@ def rollup_hour_compute(*, start: datetime) -> int:
     return len(rows)
 
 
-def _service_rollups_compute(period: str, start: datetime) -> None:
-    """Sum one period's check rollups per service into the service rollups."""
+def _summed(prefix: str = "") -> tuple[str, str, str]:
+    """The summed columns, their SUM()s and the ON CONFLICT assignments, for upserts."""
     columns = ", ".join(SUMMED_FIELDS)
-    sums = ", ".join(f"SUM(r.{name})" for name in SUMMED_FIELDS)
+    sums = ", ".join(f"SUM({prefix}{name})" for name in SUMMED_FIELDS)
     updates = ", ".join(f"{name} = excluded.{name}" for name in SUMMED_FIELDS)
-    sql = (
+    return columns, sums, updates
+
+
+def service_rollups_sql(where: str) -> str:
+    """An upsert summing the check rollups matching ``where`` (on ``r``, the check rollup,
+    and ``c``, its check) into per-service rollups of the same period and start."""
+    columns, sums, updates = _summed("r.")
+    return (
         f"INSERT INTO checks_servicerollup (service_id, period, start, {columns}) "  # noqa: S608
         f"SELECT c.service_id, r.period, r.start, {sums} FROM checks_rollup r "
-        "JOIN checks_check c ON c.id = r.check_id WHERE r.period = %s AND r.start = %s "
+        f"JOIN checks_check c ON c.id = r.check_id WHERE {where} "
         "GROUP BY c.service_id, r.period, r.start "
         f"ON CONFLICT (service_id, period, start) DO UPDATE SET {updates}"
     )
+
+
+def _service_rollups_compute(period: str, start: datetime) -> None:
+    """Sum one period's check rollups per service into the service rollups."""
     with connection.cursor() as cursor:
-        cursor.execute(sql, [period, db_datetime(start)])
+        cursor.execute(
+            service_rollups_sql("r.period = %s AND r.start = %s"), [period, db_datetime(start)]
+        )
 
 
 @transaction.atomic
 def rollup_day_compute(*, start: datetime) -> int:
     """Rebuild the daily rollups of one day from its hourly rollups, in one statement."""
     day = day_start(start)
-    columns = ", ".join(SUMMED_FIELDS)
-    sums = ", ".join(f"SUM({name})" for name in SUMMED_FIELDS)
-    updates = ", ".join(f"{name} = excluded.{name}" for name in SUMMED_FIELDS)
+    columns, sums, updates = _summed()
     sql = (
         f"INSERT INTO checks_rollup (check_id, period, start, {columns}) "  # noqa: S608
         f"SELECT check_id, %s, %s, {sums} FROM checks_rollup "
