@@ -11,7 +11,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 
 from django.utils import timezone
 from django.utils.html import escape
@@ -82,8 +82,26 @@ def sparkline(
     """A small line of hourly latency; a dashed line marks the threshold when it is near.
 
     Drawn in tenths of a pixel (the viewBox is ten times the size) so that every coordinate
-    is a whole number: the team page draws hundreds of these.
+    is a whole number: the team page draws hundreds of these. The drawing depends on its
+    arguments only, and a service's points change once a minute at most (when the rollups
+    are recomputed) while the page refreshes every 15 s, so drawings are kept per process.
     """
+    return _sparkline(tuple(points), threshold_ms, label, width, height)
+
+
+def sparkline_drawings_forget() -> None:
+    """Drop the kept drawings (benchmarks measure the page with every line drawn anew)."""
+    _sparkline.cache_clear()
+
+
+@lru_cache(maxsize=8192)
+def _sparkline(
+    points: tuple[float | None, ...],
+    threshold_ms: float | None,
+    label: str,
+    width: int,
+    height: int,
+) -> SafeString:
     values = [v for v in points if v is not None]
     if not values:
         return mark_safe("")
