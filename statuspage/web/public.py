@@ -29,6 +29,7 @@ from django.utils.safestring import SafeString
 from checks.models import Check, Rollup
 from checks.status import COMPONENT, ComponentStatus, service_status
 from statuspage.catalog.models import Service
+from statuspage.core.dbtime import db_datetime
 from statuspage.core.markdown import render_markdown
 from statuspage.incidents.models import ComponentStatus as ComponentChoice
 from statuspage.incidents.models import (
@@ -426,7 +427,7 @@ def day_cells(
     )
     window = (midnight + timedelta(days=first), midnight + timedelta(days=last + 1))
     params = [first_day.isoformat(), *ids, Rollup.Period.DAY]
-    params += [connection.ops.adapt_datetimefield_value(moment) for moment in window]
+    params += [db_datetime(moment) for moment in window]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()

@@ -22,6 +22,7 @@ from checks.models import HISTOGRAM_FIELDS, Check, Kind, Outcome, Rollup, State,
 from checks.selectors import WINDOWS, Availability
 from checks.status import SEVERITY, ServiceStatus, service_status
 from statuspage.catalog.models import TIER_RANK, Deployment, Link, Service, Team, Tier, parse_links
+from statuspage.core.dbtime import db_datetime
 from statuspage.incidents.selectors import services_under_maintenance
 from statuspage.web.charts import DayCell, SeriesPoint
 
@@ -339,7 +340,7 @@ def _sparkline_points(check_ids: list[int], now: datetime) -> dict[int, list[flo
         f"AND {checks_sql}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*hour_params, Rollup.Period.HOUR, _db_time(first), *checks_params])
+        cursor.execute(sql, [*hour_params, Rollup.Period.HOUR, db_datetime(first), *checks_params])
         rows = cursor.fetchall()
     for check_id, hour, mean_ms in rows:
         line = points.get(check_id)
@@ -367,7 +368,7 @@ def _baselines(check_ids: list[int], now: datetime) -> dict[int, float | None]:
         f"AND {checks_sql} GROUP BY check_id"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [Rollup.Period.DAY, _db_time(since), *checks_params])
+        cursor.execute(sql, [Rollup.Period.DAY, db_datetime(since), *checks_params])
         rows = cursor.fetchall()
     return {row[0]: quantile([int(v) for v in row[1:]], 0.5) for row in rows}
 
@@ -634,7 +635,12 @@ def _series(service_id: int, period: str, since: datetime) -> list[tuple[datetim
         "WHERE c.service_id = %s AND r.period = %s AND r.start >= %s "
         "GROUP BY r.start ORDER BY r.start"
     )
-    params = [*[Kind.HEARTBEAT.value] * len(HISTOGRAM_FIELDS), service_id, period, _db_time(since)]
+    params = [
+        *[Kind.HEARTBEAT.value] * len(HISTOGRAM_FIELDS),
+        service_id,
+        period,
+        db_datetime(since),
+    ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
@@ -645,12 +651,6 @@ def _series(service_id: int, period: str, since: datetime) -> list[tuple[datetim
         )
         for row in rows
     ]
-
-
-def _db_time(value: datetime):
-    """A datetime parameter for plain SQL, as the ORM would send it (SQLite compares the
-    stored text, so the parameter must be written the same way)."""
-    return connection.ops.adapt_datetimefield_value(value)
 
 
 def _aware(value: datetime | str) -> datetime:
