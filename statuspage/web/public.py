@@ -22,31 +22,27 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Min, Prefetch, Q
+from django.db.models import Min
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
-from checks.models import Check, Rollup
+from checks.models import Rollup
 from checks.status import COMPONENT, ComponentStatus, service_status
-from statuspage.catalog.models import Service
 from statuspage.core.dbtime import db_datetime
 from statuspage.core.markdown import render_markdown
 from statuspage.incidents.models import ComponentStatus as ComponentChoice
 from statuspage.incidents.models import (
     Impact,
     Incident,
-    IncidentService,
     IncidentStatus,
-    IncidentUpdate,
     Maintenance,
     MaintenanceStatus,
-    MaintenanceUpdate,
 )
+from statuspage.web import public_rows
+from statuspage.web.public_rows import RESOLVED, RUNNING
 
 UPTIME_DAYS = 90
 HISTORY_DAYS = 14
-RESOLVED = (IncidentStatus.RESOLVED, IncidentStatus.POSTMORTEM)
-RUNNING = (MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.VERIFYING)
 IMPACT_RANK = {"none": 0, "minor": 1, "major": 2, "critical": 3}
 # Worst first: picks a group's status and an incident override among several.
 COMPONENT_RANK = {
@@ -69,10 +65,6 @@ LABELS = {
     **dict(ComponentChoice.choices),
 }
 IMPACT_LABELS = {**dict(Impact.choices), "none": "No impact"}
-SERVICE_FIELDS = (
-    "id", "slug", "name", "public_name", "public_description", "component_group", "position",
-    "is_paused", "created_at", "updated_at",
-)  # fmt: skip
 
 
 @lru_cache(maxsize=1024)
@@ -326,12 +318,6 @@ def page_info(updated_at: datetime) -> PageInfo:
 # ----------------------------------------------------------------------- components
 
 
-def _public_services() -> list[dict]:
-    return list(
-        Service.objects.filter(is_public=True).order_by("position", "name").values(*SERVICE_FIELDS)
-    )
-
-
 @dataclass(frozen=True)
 class PublicChecks:
     """The checks of the public services: which service each belongs to (for rollups),
@@ -341,25 +327,22 @@ class PublicChecks:
     states: dict[int, tuple[list[str], datetime | None]]
 
 
-def _public_checks(service_ids: list[int]) -> PublicChecks:
-    """One query by service id: starting from the public services keeps the plan on the
-    indexes however many private services and checks the installation has."""
-    found = PublicChecks({}, {})
-    if not service_ids:
-        return found
-    rows = Check.objects.filter(service_id__in=service_ids).values_list(
-        "id", "service_id", "state", "is_paused", "is_enabled", "state_changed_at"
-    )
-    for check_id, service_id, state, paused, enabled, changed in rows:
-        found.services[check_id] = service_id
-        if not enabled:
+def _public_services() -> tuple[list[dict], PublicChecks]:
+    """The public services in page order, and their checks."""
+    services, rows = public_rows.public_services()
+    checks = PublicChecks({}, {})
+    for row in rows:
+        service_id = row["service_id"]
+        checks.services[row["id"]] = service_id
+        if not row["is_enabled"]:
             continue
-        states, latest = found.states.get(service_id, ([], None))
-        states.append("paused" if paused else state)
+        states, latest = checks.states.get(service_id, ([], None))
+        states.append("paused" if row["is_paused"] else row["state"])
+        changed = row["state_changed_at"]
         if changed and (latest is None or changed > latest):
             latest = changed
-        found.states[service_id] = (states, latest)
-    return found
+        checks.states[service_id] = (states, latest)
+    return services, checks
 
 
 @dataclass(frozen=True)
@@ -527,96 +510,62 @@ def _layout(components: list[Component]) -> tuple[tuple[Group | Component, ...],
 # ------------------------------------------------------------ incidents, maintenance
 
 
-def _incidents_query():
-    affected = IncidentService.objects.filter(service__is_public=True).select_related("service")
-    affected = affected.only(
-        "incident_id", "component_status", "service__id", "service__name",
-        "service__public_name", "service__position",
-    ).order_by("service__position", "service__name")  # fmt: skip
-    updates = IncidentUpdate.objects.only("id", "incident_id", "status", "body", "created_at")
-    return (
-        Incident.objects.filter(is_published=True)
-        .defer("created_by", "published_at")
-        .prefetch_related(
-            Prefetch("affected", queryset=affected),
-            Prefetch("updates", queryset=updates.order_by("-created_at", "-id")),
-        )
-        .order_by("-started_at", "-id")
+def _updates(rows: list[tuple]) -> tuple[Update, ...]:
+    return tuple(Update(*row) for row in rows)
+
+
+def _affected(rows: list[tuple]) -> tuple[Affected, ...]:
+    return tuple(
+        Affected(pk, public_name or name, status) for pk, name, public_name, status in rows
     )
 
 
-def _maintenances_query():
-    services = Service.objects.filter(is_public=True).only("id", "name", "public_name")
-    updates = MaintenanceUpdate.objects.only("id", "maintenance_id", "status", "body", "created_at")
-    return (
-        Maintenance.objects.filter(is_published=True)
-        .defer("created_by")
-        .prefetch_related(
-            Prefetch("services", queryset=services.order_by("position", "name")),
-            Prefetch("updates", queryset=updates.order_by("-created_at", "-id")),
-        )
-        .order_by("-scheduled_for", "-id")
-    )
-
-
-def _updates(rows) -> tuple[Update, ...]:
-    return tuple(Update(u.id, u.status, u.body, u.created_at) for u in rows)
-
-
-def _incident(row: Incident) -> PublicIncident:
+def _incident(row: dict) -> PublicIncident:
     return PublicIncident(
-        id=row.pk,
-        name=row.title,
-        status=row.status,
-        impact=row.impact,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        started_at=row.started_at,
-        monitoring_at=row.monitoring_at,
-        resolved_at=row.resolved_at,
-        postmortem=row.postmortem if row.status == IncidentStatus.POSTMORTEM else "",
-        updates=_updates(row.updates.all()),
-        affected=tuple(
-            Affected(a.service.pk, a.service.display_public_name, a.component_status)
-            for a in row.affected.all()
-        ),
+        id=row["id"],
+        name=row["title"],
+        status=row["status"],
+        impact=row["impact"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        started_at=row["started_at"],
+        monitoring_at=row["monitoring_at"],
+        resolved_at=row["resolved_at"],
+        postmortem=row["postmortem"] if row["status"] == IncidentStatus.POSTMORTEM else "",
+        updates=_updates(row["updates"]),
+        affected=_affected(row["affected"]),
     )
 
 
-def maintenance_status(row: Maintenance, now: datetime) -> str:
+def maintenance_status(row: dict, now: datetime) -> str:
     """The status a window has now: one past its start with auto_start runs already."""
     if (
-        row.status == MaintenanceStatus.SCHEDULED
-        and row.auto_start
-        and row.scheduled_for <= now < row.scheduled_until
+        row["status"] == MaintenanceStatus.SCHEDULED
+        and row["auto_start"]
+        and row["scheduled_for"] <= now < row["scheduled_until"]
     ):
         return MaintenanceStatus.IN_PROGRESS
-    return row.status
+    return row["status"]
 
 
-def _maintenance(row: Maintenance, now: datetime) -> PublicMaintenance:
+def _maintenance(row: dict, now: datetime) -> PublicMaintenance:
     return PublicMaintenance(
-        id=row.pk,
-        name=row.title,
+        id=row["id"],
+        name=row["title"],
         status=maintenance_status(row, now),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        scheduled_for=row.scheduled_for,
-        scheduled_until=row.scheduled_until,
-        started_at=row.started_at,
-        completed_at=row.completed_at,
-        updates=_updates(row.updates.all()),
-        affected=tuple(
-            Affected(s.pk, s.display_public_name, ComponentStatus.UNDER_MAINTENANCE)
-            for s in row.services.all()
-        ),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        scheduled_for=row["scheduled_for"],
+        scheduled_until=row["scheduled_until"],
+        started_at=row["started_at"],
+        completed_at=row["completed_at"],
+        updates=_updates(row["updates"]),
+        affected=_affected(row["affected"]),
     )
 
 
 def _open_maintenances(now: datetime) -> list[PublicMaintenance]:
-    rows = _maintenances_query().exclude(status=MaintenanceStatus.COMPLETED)
-    rows = rows.filter(Q(status__in=RUNNING) | Q(scheduled_until__gt=now))
-    found = [_maintenance(row, now) for row in rows]
+    found = [_maintenance(row, now) for row in public_rows.maintenances_open(now)]
     return sorted(found, key=lambda m: (m.scheduled_for, m.id))
 
 
@@ -629,7 +578,7 @@ def public_summary(
     with_history: bool = True,
     read_cells: Callable[[date, dict[int, int]], DayCells] = read_day_cells,
 ) -> PublicSummary:
-    """The whole public page in nine queries, whatever the number of services.
+    """The whole public page in eight queries, whatever the number of services.
 
     ``with_history`` adds the per-day uptime cells and the recent incident history (the
     HTML page); the JSON API and badges leave them out. ``read_cells`` reads the cells,
@@ -641,12 +590,8 @@ def public_summary(
     since = datetime.combine(first_day, datetime.min.time(), tzinfo=UTC)
     if not with_history:
         since = now
-    services = _public_services()
-    checks = _public_checks([row["id"] for row in services])
-    incident_rows = _incidents_query().filter(
-        ~Q(status__in=RESOLVED) | Q(started_at__gte=since) | Q(resolved_at__gte=since)
-    )
-    incidents = [_incident(row) for row in incident_rows]
+    services, checks = _public_services()
+    incidents = [_incident(row) for row in public_rows.incidents_open_or_since(since)]
     maintenances = _open_maintenances(now)
 
     active = [i for i in incidents if not i.is_resolved]
@@ -749,22 +694,22 @@ def _history(incidents: list[PublicIncident], now: datetime) -> tuple[HistoryDay
 
 def public_incidents(*, limit: int = 50) -> list[PublicIncident]:
     """The most recent published incidents, newest first."""
-    return [_incident(row) for row in _incidents_query()[:limit]]
+    return [_incident(row) for row in public_rows.incidents_recent(limit)]
 
 
 def public_maintenances(*, limit: int = 50, now: datetime | None = None) -> list[PublicMaintenance]:
     """The most recently scheduled published maintenance windows, latest first."""
     now = now or timezone.now()
-    return [_maintenance(row, now) for row in _maintenances_query()[:limit]]
+    return [_maintenance(row, now) for row in public_rows.maintenances_recent(limit)]
 
 
 def public_incident(pk: int) -> PublicIncident | None:
-    row = _incidents_query().filter(pk=pk).first()
+    row = public_rows.incident_by_id(pk)
     return _incident(row) if row else None
 
 
 def public_maintenance(pk: int, *, now: datetime | None = None) -> PublicMaintenance | None:
-    row = _maintenances_query().filter(pk=pk).first()
+    row = public_rows.maintenance_by_id(pk)
     return _maintenance(row, now or timezone.now()) if row else None
 
 
@@ -793,8 +738,8 @@ def public_month(*, year: int, month: int, now: datetime | None = None) -> Month
         return None
     start = datetime.combine(first, datetime.min.time(), tzinfo=zone)
     end = datetime.combine(_next_month(first), datetime.min.time(), tzinfo=zone)
-    incidents = _incidents_query().filter(started_at__gte=start, started_at__lt=end)
-    maintenances = _maintenances_query().filter(scheduled_for__gte=start, scheduled_for__lt=end)
+    incidents = public_rows.incidents_started_between(start, end)
+    maintenances = public_rows.maintenances_scheduled_between(start, end)
     previous = _month_start(first - timedelta(days=1))
     return Month(
         year=year,

@@ -2,6 +2,7 @@
 cell tooltips on hover and on keyboard focus, accessibility (axe-core) in both themes, and
 the screenshots kept in docs/screenshots/."""
 
+import re
 from datetime import UTC, timedelta
 
 import pytest
@@ -226,7 +227,7 @@ def test_the_dark_theme_follows_the_system_preference(
 
 
 def tooltip_width(cell) -> float:
-    return cell.locator("span").bounding_box()["width"]
+    return cell.locator("i").bounding_box()["width"]
 
 
 def test_an_uptime_cell_shows_its_day_on_hover_and_on_keyboard_focus(page, live_server, demo):
@@ -237,9 +238,10 @@ def test_an_uptime_cell_shows_its_day_on_hover_and_on_keyboard_focus(page, live_
     assert tooltip_width(today) <= 1  # hidden until asked for, yet read by screen readers
 
     today.hover()
-    tip = today.locator("span")
+    tip = today.locator("i")
     assert tooltip_width(today) > 80
     text = tip.inner_text()
+    assert re.fullmatch(r"\d{1,2} [A-Z][a-z]{2}", text.splitlines()[0])  # the day, first
     assert "83.33% uptime" in text
     assert "Incident: Card payments failing for some customers" in text
     box = tip.bounding_box()

@@ -75,7 +75,7 @@ def test_entries_age_out_so_uptime_figures_move(client, time_machine, django_ass
     time_machine.move_to("2026-11-26 12:00:00+00:00", tick=False)
     client.get("/api/v2/summary.json")
     time_machine.shift(CACHE_TIMEOUT_S + 1)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         client.get("/api/v2/summary.json")
 
 

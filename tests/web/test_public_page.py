@@ -8,7 +8,7 @@ from django.test import override_settings
 
 from checks.models import Check, Rollup
 from statuspage.core.status_version import status_version_bump
-from statuspage.incidents.models import Incident
+from statuspage.incidents.models import Incident, IncidentService
 from statuspage.web import public_cache
 from statuspage.web.public_cache import local_clear
 from tests.factories import make_user
@@ -57,14 +57,14 @@ def test_each_component_has_ninety_focusable_day_cells_with_their_text(client):
         "Payments Worker: uptime per day",
         "Search Api: uptime per day",
     ]
-    cells = re.findall(r'<li class="(\w+)" tabindex="0"><span>(.*?)</span></li>', bars[0][1])
+    cells = re.findall(r"<li class=(\w+) tabindex=0><i>(.*?)</i></li>", bars[0][1])
     assert len(cells) == 90
     level, text = cells[-1]
     today = world.now.astimezone(UTC)
-    assert text.startswith(f"<b>{today.day} {today:%b}</b> 99.72% uptime")
+    assert text.startswith(f"{today.day} {today:%b}<br>99.72% uptime")
     assert "Incident: Elevated checkout errors" in text
     assert level == "l2"  # below 99.9 % and a major incident that day
-    assert cells[0] == ("nd", f"<b>{(today - timedelta(days=89)):%-d %b}</b> No data")
+    assert cells[0] == ("nd", f"{(today - timedelta(days=89)):%-d %b}<br>No data")
     maintenance_day = cells[-13]
     assert maintenance_day[0] == "mt" and "Maintenance window" in maintenance_day[1]
     assert "99.72% uptime over 90 days" in html
@@ -186,7 +186,7 @@ def test_an_empty_catalog_still_renders(client):
 
 def test_the_first_render_takes_a_fixed_number_of_queries(client, django_assert_num_queries):
     build_world()
-    with django_assert_num_queries(10):  # nine, and past days' rollups apart from today's
+    with django_assert_num_queries(9):  # eight, and past days' rollups apart from today's
         assert client.get("/status/").status_code == 200
 
 
@@ -203,14 +203,51 @@ def test_after_a_bump_only_todays_rollups_are_read_again(
     Rollup.objects.filter(check_ref=check, start=day_start(world.now, 5)).update(up=0, down=1440)
     with django_capture_on_commit_callbacks(execute=True):
         status_version_bump()
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(8):
         html = text_of(client.get("/status/"))
-    assert "</b> 50.00% uptime" in html
-    assert "</b> 0.00% uptime" not in html  # five days ago: still the copy read before
+    assert "<br>50.00% uptime" in html
+    assert "<br>0.00% uptime" not in html  # five days ago: still the copy read before
     monkeypatch.setattr(public_cache, "PAST_DAYS_TTL_S", 0)
     with django_capture_on_commit_callbacks(execute=True):
         status_version_bump()
-    assert "</b> 0.00% uptime" in text_of(client.get("/status/"))
+    assert "<br>0.00% uptime" in text_of(client.get("/status/"))
+
+
+def test_a_new_incident_marks_a_past_day_of_bars_already_rendered(
+    client, django_capture_on_commit_callbacks, monkeypatch
+):
+    """Past days' HTML is kept between renders; a day an incident touches is built anew."""
+    monkeypatch.setattr(public_cache, "VERSION_TTL_S", 0)
+    world = build_world()
+    six_days_ago = day_start(world.now, 6) + timedelta(hours=12)
+    before = text_of(client.get("/status/"))
+    assert "DNS trouble" not in before
+    incident = Incident.objects.create(
+        title="DNS <trouble>",
+        impact="critical",
+        status="resolved",
+        is_published=True,
+        started_at=six_days_ago,
+        resolved_at=six_days_ago + timedelta(minutes=20),
+    )
+    IncidentService.objects.create(
+        incident=incident, service=world.checkout, component_status="major_outage"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        status_version_bump()
+    html = text_of(client.get("/status/"))
+    bars = dict(re.findall(r'<ol class="bar" aria-label="([^"]+)">(.*?)</ol>', html, re.S))
+    cells = re.findall(
+        r"<li class=(\w+) tabindex=0><i>(.*?)</i></li>", bars["Checkout: uptime per day"]
+    )
+    assert len(cells) == 90
+    level, text = cells[-7]
+    assert text.startswith(f"{six_days_ago.day} {six_days_ago:%b}<br>")
+    assert text.endswith("<br>Incident: DNS &lt;trouble&gt;")
+    assert level == "l3"  # a critical incident that day
+    assert "DNS" not in bars["Search Api: uptime per day"]
+    unmarked = [cell for n, cell in enumerate(cells) if n not in (83, 89)]  # 89: today
+    assert all("Incident:" not in text for _, text in unmarked)
 
 
 def test_a_newly_public_service_gets_its_past_days_at_once(

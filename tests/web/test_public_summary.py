@@ -229,6 +229,27 @@ def test_only_public_services_appear_grouped_in_display_order():
     assert summary.components[0].description == "Pay for your order"
 
 
+def test_services_alike_in_order_keep_their_own_checks():
+    """Services and checks come in one joined query; ties in the page order stay apart."""
+    world = build_world()
+    team = world.checkout.team
+    twins = [
+        make_service(f"twin-{n}", team=team, name="Twin", is_public=True, position=5)
+        for n in range(2)
+    ]
+    make_check(twins[0], "a", state=State.DOWN)
+    make_check(twins[0], "b", state=State.DOWN)
+    make_check(twins[1], "a", state=State.UP)
+    make_check(twins[1], "b", state=State.DOWN)
+    make_check(twins[1], "off", state=State.DOWN, is_enabled=False)
+    bare = make_service("no-checks", team=team, is_public=True, position=5)
+    by_slug = {c.slug: c for c in public_summary(now=world.now).components}
+    assert by_slug["twin-0"].status == "major_outage"  # both of its checks down
+    assert by_slug["twin-1"].status == "partial_outage"  # one of two enabled checks down
+    assert by_slug[bare.slug].status == "operational"  # nothing measured claims nothing
+    assert len(by_slug) == 6
+
+
 def test_an_open_incident_overrides_measurement_and_maintenance_marks_its_services():
     world = build_world()
     by_slug = {c.slug: c for c in public_summary(now=world.now).components}
@@ -334,13 +355,13 @@ def test_the_summary_takes_the_same_queries_for_three_or_thirty_services(
     django_assert_num_queries,
 ):
     world = build_world()
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(8):
         public_summary(now=world.now)
     team = world.checkout.team
     for n in range(27):
         service = make_service(f"extra-{n}", team=team, is_public=True, component_group=f"G{n % 4}")
         make_check(service)
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(8):
         summary = public_summary(now=world.now)
     assert len(summary.components) == 30
 
