@@ -34,6 +34,7 @@ import logging
 import os
 import tempfile
 import time
+import zlib
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -276,7 +277,8 @@ def _snapshot_path(name: str) -> Path:
 
 
 def snapshot_write(name: str, entry: Entry) -> None:
-    """Keep the last good body on disk: a header line of JSON, then the body.
+    """Keep the last good body on disk: a header line of JSON, then the body, gzipped when
+    the entry has a gzipped copy (25 kB to write instead of 1.5 MB on the render path).
 
     Written to a temporary file in the same folder and renamed over the old one, so a
     reader sees the old or the new snapshot, never half of one. No fsync: it would put
@@ -290,6 +292,7 @@ def snapshot_write(name: str, entry: Entry) -> None:
         "content_type": entry.content_type,
         "rendered_at": entry.rendered_at,
         "etag": entry.etag,
+        "encoding": "gzip" if entry.gzipped is not None else "identity",
     }
     try:
         if _snapshot_etag(path) == entry.etag:
@@ -300,7 +303,7 @@ def snapshot_write(name: str, entry: Entry) -> None:
             dir=path.parent, prefix=f".{name}.", delete=False
         ) as handle:
             handle.write(json.dumps(header).encode() + b"\n")
-            handle.write(entry.body)
+            handle.write(entry.gzipped if entry.gzipped is not None else entry.body)
         os.replace(handle.name, path)
     except OSError as exc:
         logger.warning("public_snapshot_failed name=%s error=%s", name, exc)
@@ -322,7 +325,9 @@ def snapshot_read(name: str) -> Entry | None:
         head, _, body = raw.partition(b"\n")
         header = json.loads(head)
         rendered_at = max(float(header["rendered_at"]), path.stat().st_mtime)
-    except (OSError, ValueError, KeyError) as exc:
+        if header.get("encoding") == "gzip":
+            body = gzip.decompress(body)
+    except (OSError, ValueError, KeyError, EOFError, zlib.error) as exc:
         logger.warning("public_snapshot_missing name=%s error=%s", name, exc)
         return None
     content_type = header["content_type"]

@@ -121,9 +121,14 @@ def test_each_render_leaves_a_snapshot_with_its_time(client, settings):
         "summary-json.snapshot",
     ]
     head, _, body = (folder / "summary-json.snapshot").read_bytes().partition(b"\n")
-    assert json.loads(head)["content_type"] == "application/json"
-    assert json.loads(head)["rendered_at"] > 0
-    assert json.loads(body)["status"]["indicator"] == "major"
+    header = json.loads(head)
+    assert header["content_type"] == "application/json"
+    assert header["rendered_at"] > 0
+    assert header["encoding"] == "gzip"  # the copy served to browsers, a fiftieth of the page
+    assert json.loads(gzip.decompress(body))["status"]["indicator"] == "major"
+    head, _, body = (folder / "status-page.snapshot").read_bytes().partition(b"\n")
+    assert json.loads(head)["encoding"] == "gzip"
+    assert b"Elevated checkout errors" in gzip.decompress(body)
 
 
 def _closed_port() -> int:
@@ -230,3 +235,16 @@ def test_a_signed_in_visitor_also_gets_the_snapshot_while_the_database_is_down(
     page = client.get("/status/")
     assert page.status_code == 200
     assert "This page may be out of date" in page.content.decode()
+
+
+@pytest.mark.postgres
+def test_a_damaged_snapshot_is_a_503_not_a_500(client, settings, break_database):
+    build_world()
+    client.get("/status/")
+    path = settings.STATUS_SNAPSHOT_DIR / "status-page.snapshot"
+    path.write_bytes(path.read_bytes()[:-100])  # cut short, as by a full disk
+    _forget_cached_copies()
+    break_database()
+    response = client.get("/status/")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
