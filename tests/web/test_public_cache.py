@@ -10,6 +10,7 @@ import pytest
 from django.core.cache import cache
 from django.db import connections
 
+from checks.models import Check
 from statuspage.core.status_version import status_version_bump
 from statuspage.incidents.models import Incident
 from statuspage.web import public_cache
@@ -57,6 +58,39 @@ def test_a_status_version_bump_after_commit_shows_the_change(
     second = client.get("/status/")
     assert "Checkout is failing" in second.content.decode()
     assert second["ETag"] != first["ETag"]
+
+
+@pytest.mark.django_db
+def test_editing_a_service_or_a_check_anywhere_invalidates_the_cached_page(
+    client, django_capture_on_commit_callbacks, monkeypatch
+):
+    """Services and checks are saved by the admin, sync_catalog and the API alike: a
+    service made private leaves the page, a paused check stops counting, at once."""
+    monkeypatch.setattr(public_cache, "VERSION_TTL_S", 0)
+    world = build_world()
+    assert "Search Api" in client.get("/status/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        world.search.is_public = False
+        world.search.save()
+    html = client.get("/status/").content.decode()
+    assert "Search Api" not in html
+    assert "Search Api" not in client.get("/api/v2/summary.json").content.decode()
+
+    def checkout_status() -> str:
+        components = client.get("/api/v2/components.json").json()["components"]
+        return next(c["status"] for c in components if c["name"] == "Checkout")
+
+    assert checkout_status() == "partial_outage"  # the open incident's word
+    Incident.objects.filter(pk=world.active.pk).update(status="resolved")  # no bump
+    assert checkout_status() == "partial_outage"  # still the cached copy
+    with django_capture_on_commit_callbacks(execute=True):
+        for check in Check.objects.filter(service=world.checkout):
+            check.is_paused = True
+            check.save()
+    assert checkout_status() == "operational"  # paused checks claim nothing
+    with django_capture_on_commit_callbacks(execute=True):
+        world.worker.delete()
+    assert "Payments Worker" not in client.get("/status/").content.decode()
 
 
 @pytest.mark.django_db(transaction=True)
