@@ -18,10 +18,13 @@ Every public response goes through ``serve``:
    and ``Warning`` headers), or with a 503 for responses that keep no snapshot. If the
    cache server is unreachable instead, every request renders (nothing is cached).
 
-The uptime cells of past days (``past_day_cells``) are kept apart, per process, for
-``PAST_DAYS_TTL_S``: a status change does not change yesterday's uptime, so a render
-after a bump reads today's rollups only. Past days change when late results or
-maintenance accounting recompute a rollup; such a change shows within that time.
+The uptime cells of past days (``past_day_cells``) are kept apart, per process: a status
+change does not change yesterday's uptime, so a render after a bump reads today's rollups
+only. Past days change when late results or maintenance accounting recompute a rollup, so
+they are read again once ``PAST_DAYS_TTL_S`` has passed: after the response that found
+them due has been sent (``past_days_refresh``, on request_finished), so no visitor waits
+for 89 days of rollups. Only a process's first render, a new day and a change in the
+public services or their checks read them before answering.
 
 Responses carry ``Cache-Control: public``, a weak ETag (the gzipped and plain bodies are
 the same representation) and answer a matching ``If-None-Match`` with 304.
@@ -99,7 +102,7 @@ _local: OrderedDict[str, Entry] = OrderedDict()
 # The status version as last read by this process, and when (monotonic clock).
 _version = {"value": 0, "read_at": float("-inf")}
 # The uptime cells of every day but today: for which first day and services, and when.
-_past: dict = {"key": None, "cells": None, "read_at": float("-inf")}
+_past: dict = {"key": None, "cells": None, "read_at": float("-inf"), "due": False}
 
 
 def cache_key(name: str, version: int) -> str:
@@ -110,20 +113,49 @@ def local_clear() -> None:
     """Forget this process's copies, its reading of the status version and past days."""
     _local.clear()
     _version["read_at"] = float("-inf")
-    _past.update(key=None, cells=None, read_at=float("-inf"))
+    _past.update(key=None, cells=None, read_at=float("-inf"), due=False)
+
+
+def _past_read(first_day: date, checks: dict[int, int]) -> None:
+    past = day_cells(first_day, checks, last=UPTIME_DAYS - 2)
+    _past.update(
+        key=(first_day, frozenset(checks.items())), cells=past, read_at=time.monotonic(), due=False
+    )
 
 
 def past_day_cells(first_day: date, checks: dict[int, int]) -> DayCells:
-    """The uptime cells for the status page: past days from this process's memory (read
-    again after PAST_DAYS_TTL_S, on a new day or when the public services or their checks
-    change), today from the database."""
-    key = (first_day, frozenset(checks.items()))
-    now = time.monotonic()
-    if _past["key"] != key or now - _past["read_at"] >= PAST_DAYS_TTL_S:
-        past = day_cells(first_day, checks, last=UPTIME_DAYS - 2)
-        _past.update(key=key, cells=past, read_at=now)
+    """The uptime cells for the status page: past days from this process's memory, today
+    from the database. Past days are read here on a new day or when the public services or
+    their checks change; after PAST_DAYS_TTL_S they are marked due and read again once the
+    response is sent."""
+    if _past["key"] != (first_day, frozenset(checks.items())):
+        _past_read(first_day, checks)
+    elif time.monotonic() - _past["read_at"] >= PAST_DAYS_TTL_S:
+        _past["due"] = True
     today = day_cells(first_day, checks, first=UPTIME_DAYS - 1)
     return _past["cells"].with_last_day_of(today)
+
+
+def past_days_refresh(**kwargs) -> None:
+    """request_finished receiver: read the past days again if a render found them due.
+
+    Runs after the response has been sent (the WSGI server closes the response then). A
+    failure is logged and tried again after another PAST_DAYS_TTL_S, not at the end of
+    every request: with the database down, each try waits for the pool's timeout.
+    """
+    if not _past["due"]:
+        return
+    first_day, checks = _past["key"][0], dict(_past["key"][1])
+    began = time.perf_counter()
+    try:
+        # The connection this opens is handed back by the next request's start, as Django
+        # does with every connection (close_old_connections on request_started).
+        _past_read(first_day, checks)
+    except Exception:
+        logger.exception("public_past_days_refresh_failed")
+        _past.update(due=False, read_at=time.monotonic())
+        return
+    logger.info("public_past_days_refreshed ms=%.1f", (time.perf_counter() - began) * 1000)
 
 
 def current_version() -> int | None:

@@ -5,6 +5,7 @@ import gzip
 import json
 import socket
 import time
+import urllib.request
 
 import pytest
 from django.core.cache import cache
@@ -282,3 +283,44 @@ def test_a_damaged_snapshot_is_a_503_not_a_500(client, settings, break_database)
     response = client.get("/status/")
     assert response.status_code == 503
     assert response["Retry-After"] == "30"
+
+
+@pytest.mark.postgres
+def test_a_failed_past_days_refresh_waits_for_the_next_period(client, break_database, caplog):
+    """With the database down, the refresh at the end of a request fails once and is not
+    tried again at the end of every request (each try waits for the pool's timeout)."""
+    build_world()
+    client.get("/status/")
+    break_database()
+    public_cache._past["due"] = True
+    public_cache.past_days_refresh()
+    public_cache.past_days_refresh()
+    failures = [r for r in caplog.records if r.getMessage() == "public_past_days_refresh_failed"]
+    assert len(failures) == 1
+    assert public_cache._past["due"] is False
+    assert client.get("/status/").status_code == 200  # the snapshot, marked stale
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_server_reads_due_past_days_after_sending_the_response(live_server, monkeypatch):
+    """Past days past their time are served as they are, then read again once the server
+    has closed the response (request_finished), not while the visitor waits."""
+    build_world()
+    url = f"{live_server.url}/status/"
+
+    def render() -> None:
+        status_version_bump()  # no cached copy: the server renders
+        time.sleep(VERSION_TTL_S)
+        with urllib.request.urlopen(url, timeout=10) as response:
+            assert response.status == 200
+
+    render()
+    first_read = public_cache._past["read_at"]
+    assert first_read > float("-inf")  # read before the first answer
+    monkeypatch.setattr(public_cache, "PAST_DAYS_TTL_S", 0)
+    render()  # a render with days past their time only marks them due
+    deadline = time.monotonic() + 5
+    while public_cache._past["read_at"] == first_read and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert public_cache._past["read_at"] > first_read
+    assert public_cache._past["due"] is False
