@@ -378,6 +378,25 @@ class DayCells:
             bars[service_id] = cells
         return DayCells(self.first_day, bars, self.nothing, totals)
 
+    def moved_to(self, first_day: date, newest: "DayCells") -> "DayCells":
+        """These past cells (every day but the last) moved on to start at ``first_day``:
+        the days still in the window kept, the days after them taken from ``newest``
+        (read for those days only). What a new day needs instead of 89 days read again."""
+        shift = (first_day - self.first_day).days
+        kept = UPTIME_DAYS - 1 - shift  # past days that stay past days
+        last = UPTIME_DAYS - 1
+        bars, totals = {}, {}
+        for service_id in self.bars.keys() | newest.bars.keys():
+            old, new = self.of(service_id), newest.of(service_id)
+            bars[service_id] = [*old[shift:last], *new[kept:last], newest.nothing[last]]
+            available, counted = self.totals.get(service_id, (0, 0))
+            added = newest.totals.get(service_id, (0, 0))
+            totals[service_id] = (
+                available - sum(c.available for c in old[:shift]) + added[0],
+                counted - sum(c.counted for c in old[:shift]) + added[1],
+            )
+        return DayCells(first_day, bars, newest.nothing, totals)
+
 
 def day_cells(
     first_day: date, checks: dict[int, int], *, first: int = 0, last: int = UPTIME_DAYS - 1

@@ -23,8 +23,9 @@ change does not change yesterday's uptime, so a render after a bump reads today'
 only. Past days change when late results or maintenance accounting recompute a rollup, so
 they are read again once ``PAST_DAYS_TTL_S`` has passed: after the response that found
 them due has been sent (``past_days_refresh``, on request_finished), so no visitor waits
-for 89 days of rollups. Only a process's first render, a new day and a change in the
-public services or their checks read them before answering.
+for 89 days of rollups. On a new day the days kept move on and only the day that became
+past is read. Only a process's first render and a change in the public services or their
+checks read all of them before answering.
 
 Responses carry ``Cache-Control: public``, a weak ETag (the gzipped and plain bodies are
 the same representation) and answer a matching ``If-None-Match`` with 304.
@@ -125,11 +126,21 @@ def _past_read(first_day: date, checks: dict[int, int]) -> None:
 
 def past_day_cells(first_day: date, checks: dict[int, int]) -> DayCells:
     """The uptime cells for the status page: past days from this process's memory, today
-    from the database. Past days are read here on a new day or when the public services or
-    their checks change; after PAST_DAYS_TTL_S they are marked due and read again once the
-    response is sent."""
-    if _past["key"] != (first_day, frozenset(checks.items())):
-        _past_read(first_day, checks)
+    from the database. Past days are read here when the public services or their checks
+    change; on a new day the kept ones move on and only the days that became past are
+    read; after PAST_DAYS_TTL_S they are marked due and read again once the response is
+    sent."""
+    key = (first_day, frozenset(checks.items()))
+    if _past["key"] != key:
+        known_first, known_checks = _past["key"] or (None, None)
+        shift = (first_day - known_first).days if known_first else 0
+        if known_checks == key[1] and 0 < shift < UPTIME_DAYS - 1:
+            newest = day_cells(
+                first_day, checks, first=UPTIME_DAYS - 1 - shift, last=UPTIME_DAYS - 2
+            )
+            _past.update(key=key, cells=_past["cells"].moved_to(first_day, newest))
+        else:
+            _past_read(first_day, checks)
     elif time.monotonic() - _past["read_at"] >= PAST_DAYS_TTL_S:
         _past["due"] = True
     today = day_cells(first_day, checks, first=UPTIME_DAYS - 1)

@@ -5,11 +5,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.test import override_settings
+from django.utils import timezone
 
 from checks.models import Check, Rollup
 from statuspage.core.status_version import status_version_bump
 from statuspage.incidents.models import Incident, IncidentService
 from statuspage.web import public_cache
+from statuspage.web.public import public_summary, read_day_cells
 from statuspage.web.public_cache import local_clear
 from tests.factories import make_user
 from tests.web.test_public_summary import build_world, day_start
@@ -216,6 +218,42 @@ def test_after_a_bump_only_todays_rollups_are_read_again(
     with django_capture_on_commit_callbacks(execute=True):
         status_version_bump()
     assert "<br>0.00% uptime" in text_of(client.get("/status/"))
+
+
+def _bars(summary) -> dict[str, tuple]:
+    return {
+        c.slug: (
+            c.uptime,
+            [(d.day, d.available, d.counted, d.maintenance, d.incidents) for d in c.days],
+        )
+        for c in summary.components
+    }
+
+
+@pytest.mark.parametrize("days_on", [1, 3])
+def test_on_a_new_day_past_days_move_on_and_match_a_full_read(time_machine, days_on):
+    time_machine.move_to(datetime(2026, 11, 26, 23, 0, tzinfo=UTC), tick=False)
+    world = build_world()
+    check = Check.objects.get(service=world.checkout)
+    for days_ago in (89, 88):  # the oldest days: they leave the window
+        Rollup.objects.create(
+            check_ref=check, period="day", start=day_start(world.now, days_ago), up=1000, down=440
+        )
+    public_summary(read_cells=public_cache.past_day_cells)
+    read_at = public_cache._past["read_at"]
+    # Today's rollup changes after the render; on the new day it is a past day.
+    Rollup.objects.filter(check_ref=check, start=day_start(world.now, 0)).update(up=0, down=720)
+    time_machine.move_to(world.now + timedelta(days=days_on), tick=False)
+    later = timezone.now()
+    Rollup.objects.create(
+        check_ref=check, period="day", start=day_start(later, 0), up=100, down=100
+    )
+    moved = public_summary(now=later, read_cells=public_cache.past_day_cells)
+    assert public_cache._past["read_at"] == read_at  # not read again in full
+    assert _bars(moved) == _bars(public_summary(now=later, read_cells=read_day_cells))
+    checkout = next(c for c in moved.components if c.slug == "checkout-api")
+    assert checkout.days[-1].uptime == 50.0
+    assert checkout.days[-1 - days_on].counted == 720
 
 
 def test_a_new_incident_marks_a_past_day_of_bars_already_rendered(
