@@ -231,8 +231,8 @@ def measure_uncached(runs: int) -> dict[str, float]:
     - warm: past days' uptime cells still in this process's memory (the common case);
     - due: past days older than PAST_DAYS_TTL_S: the response as the visitor gets it (with
       the days it had), then the read of the past days that follows the response;
-    - cold: past days forgotten too (a process's first render, a new day, a change in the
-      public services): all 90 days read before answering;
+    - cold: past days forgotten too (a process's first render, a change in the public
+      services or their checks): all 90 days read before answering;
 
     and of the page and summary.json renders alone (selectors and templates)."""
     from django.core.signals import request_finished
@@ -404,7 +404,7 @@ def run(args, tmp: str) -> None:
     print(
         f"/status/ with past days due: p50 {un['due_ms_p50']:.1f} ms, then "
         f"{un['refresh_ms_p50']:.1f} ms reading them after the response; with no past days "
-        f"in memory (a process's first render, a new day): {un['cold_ms_p50']:.1f} ms"
+        f"in memory (a process's first render): {un['cold_ms_p50']:.1f} ms"
     )
     print(
         f"summary.json after a change: p50 {un['summary_uncached_ms_p50']:.1f} ms; "
