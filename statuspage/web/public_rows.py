@@ -128,21 +128,36 @@ def public_services() -> tuple[list[dict], list[dict]]:
 # ------------------------------------------------------------------------ incidents
 
 
-def _incidents(condition: str = "", params: Sequence[Any] = (), *, limit: int | None = None):
-    """Published incidents matching ``condition`` (SQL on alias i), newest start first,
-    each with ``affected`` (public services only, in page order) and ``updates`` (newest
-    first). Three queries."""
-    table = Incident._meta.db_table
-    sql = f"SELECT {_select('i', INCIDENT_COLUMNS)} FROM {table} i WHERE i.is_published = %s"  # noqa: S608
+def _published(
+    table: str,
+    alias: str,
+    columns: Sequence[str],
+    order: str,
+    condition: str,
+    params: Sequence[Any],
+    limit: int | None,
+) -> list[dict]:
+    """The published rows of ``table`` matching ``condition`` (SQL on ``alias``)."""
+    sql = f"SELECT {_select(alias, columns)} FROM {table} {alias} WHERE {alias}.is_published = %s"  # noqa: S608
     args: list[Any] = [True]
     if condition:
         sql += f" AND ({condition})"
         args += [db_datetime(p) if isinstance(p, datetime) else p for p in params]
-    sql += " ORDER BY i.started_at DESC, i.id DESC"
+    sql += f" ORDER BY {order}"
     if limit is not None:
         sql += " LIMIT %s"
         args.append(limit)
-    incidents = _records(_fetch(sql, args), INCIDENT_COLUMNS)
+    return _records(_fetch(sql, args), columns)
+
+
+def _incidents(condition: str = "", params: Sequence[Any] = (), *, limit: int | None = None):
+    """Published incidents matching ``condition`` (SQL on alias i), newest start first,
+    each with ``affected`` (public services only, in page order) and ``updates`` (newest
+    first). Three queries."""
+    incidents = _published(
+        Incident._meta.db_table, "i", INCIDENT_COLUMNS, "i.started_at DESC, i.id DESC",
+        condition, params, limit,
+    )  # fmt: skip
     if not incidents:
         return incidents
     which, ids = _in([row["id"] for row in incidents])
@@ -212,17 +227,10 @@ def _maintenances(condition: str = "", params: Sequence[Any] = (), *, limit: int
     """Published maintenance windows matching ``condition`` (SQL on alias m), latest
     scheduled first, each with ``affected`` (public services only, in page order; their
     status under_maintenance) and ``updates`` (newest first). Three queries."""
-    table = Maintenance._meta.db_table
-    sql = f"SELECT {_select('m', MAINTENANCE_COLUMNS)} FROM {table} m WHERE m.is_published = %s"  # noqa: S608
-    args: list[Any] = [True]
-    if condition:
-        sql += f" AND ({condition})"
-        args += [db_datetime(p) if isinstance(p, datetime) else p for p in params]
-    sql += " ORDER BY m.scheduled_for DESC, m.id DESC"
-    if limit is not None:
-        sql += " LIMIT %s"
-        args.append(limit)
-    windows = _records(_fetch(sql, args), MAINTENANCE_COLUMNS)
+    windows = _published(
+        Maintenance._meta.db_table, "m", MAINTENANCE_COLUMNS, "m.scheduled_for DESC, m.id DESC",
+        condition, params, limit,
+    )  # fmt: skip
     if not windows:
         return windows
     which, ids = _in([row["id"] for row in windows])
