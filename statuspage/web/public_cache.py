@@ -56,7 +56,8 @@ from django.utils.http import parse_etags
 from redis.exceptions import RedisError
 
 from statuspage.core.status_version import status_version
-from statuspage.web.public import UPTIME_DAYS, DayCells, day_cells, page_zone
+from statuspage.web.public import page_zone
+from statuspage.web.public_days import UPTIME_DAYS, DayCells, day_cells
 
 logger = logging.getLogger(__name__)
 

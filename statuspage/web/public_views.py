@@ -22,6 +22,7 @@ from django.views.decorators.http import require_safe
 
 from statuspage.web import public
 from statuspage.web.public_cache import SNAPSHOT_PAGE, past_day_cells, serve
+from statuspage.web.public_days import DayCell
 
 HTML = "text/html; charset=utf-8"
 COMPONENTS_MARKER = b"<!--components-->"
@@ -51,7 +52,7 @@ def uptime_text(value: float | None) -> str:
     return f"{math.floor(value * 100) / 100:.2f}%"
 
 
-def _cell_level(cell: public.DayCell) -> str:
+def _cell_level(cell: DayCell) -> str:
     uptime = cell.uptime
     if uptime is None:
         level = 0 if cell.incidents else -1
@@ -82,7 +83,7 @@ class Memo(dict):
 
 
 class CellMemo(Memo):
-    def __missing__(self, cell: public.DayCell) -> str:
+    def __missing__(self, cell: DayCell) -> str:
         text = f"{cell.day.day} {MONTHS[cell.day.month]}<br>{uptime_text(cell.uptime)}"
         if cell.uptime is not None:
             text += " uptime"
@@ -101,7 +102,7 @@ _cells = CellMemo()
 _bars = Memo()
 
 
-def uptime_bar(days: tuple[public.DayCell, ...]) -> str:
+def uptime_bar(days: tuple[DayCell, ...]) -> str:
     """The cells of one bar as HTML, built here rather than in a template loop.
 
     Each cell is focusable and carries its text (date on the first line, uptime,

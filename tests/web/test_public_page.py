@@ -11,8 +11,9 @@ from checks.models import Check, Rollup
 from statuspage.core.status_version import status_version_bump
 from statuspage.incidents.models import Incident, IncidentService
 from statuspage.web import public_cache
-from statuspage.web.public import public_summary, read_day_cells
+from statuspage.web.public import public_summary
 from statuspage.web.public_cache import local_clear
+from statuspage.web.public_days import read_day_cells
 from tests.factories import make_user
 from tests.web.test_public_summary import build_world, day_start
 
