@@ -45,14 +45,6 @@ ENDPOINTS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _fresh_local_cache(settings, tmp_path):
-    settings.STATUS_SNAPSHOT_DIR = tmp_path / "snapshots"
-    local_clear()
-    yield
-    local_clear()
-
-
 @pytest.fixture
 def world():
     return build_world()

@@ -16,7 +16,6 @@ from statuspage.incidents.models import (
     Maintenance,
     MaintenanceUpdate,
 )
-from statuspage.web.public_cache import local_clear
 from tests.browser.conftest import SCREENSHOTS
 from tests.checks.factories import make_check
 from tests.factories import make_service, make_team
@@ -157,11 +156,8 @@ def _unhashed_static_names(settings):
 
 
 @pytest.fixture
-def demo(transactional_db, settings, tmp_path):
-    settings.STATUS_SNAPSHOT_DIR = tmp_path / "snapshots"
-    local_clear()
-    yield build_demo()
-    local_clear()
+def demo(transactional_db):
+    return build_demo()
 
 
 @pytest.fixture

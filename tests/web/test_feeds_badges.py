@@ -8,19 +8,10 @@ import pytest
 
 from checks.models import Check, Rollup, State
 from checks.rollups import rollup_day_compute
-from statuspage.web.public_cache import local_clear
 from tests.web.test_public_summary import build_world
 
 pytestmark = pytest.mark.django_db
 SVG_NS = "{http://www.w3.org/2000/svg}"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_local_cache(settings, tmp_path):
-    settings.STATUS_SNAPSHOT_DIR = tmp_path / "snapshots"
-    local_clear()
-    yield
-    local_clear()
 
 
 @pytest.fixture

@@ -19,14 +19,6 @@ from statuspage.web.public_cache import CACHE_TIMEOUT_S, VERSION_TTL_S, local_cl
 from tests.web.test_public_summary import build_world
 
 
-@pytest.fixture(autouse=True)
-def _fresh_local_cache(settings, tmp_path):
-    settings.STATUS_SNAPSHOT_DIR = tmp_path / "snapshots"
-    local_clear()
-    yield
-    local_clear()
-
-
 def _forget_cached_copies() -> None:
     """What expiry does after CACHE_TIMEOUT_S: no cached copy anywhere."""
     cache.clear()

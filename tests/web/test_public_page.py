@@ -12,20 +12,11 @@ from statuspage.core.status_version import status_version_bump
 from statuspage.incidents.models import Incident, IncidentService
 from statuspage.web import public_cache
 from statuspage.web.public import public_summary
-from statuspage.web.public_cache import local_clear
 from statuspage.web.public_days import read_day_cells
 from tests.factories import make_user
 from tests.web.test_public_summary import build_world, day_start
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_local_cache(settings, tmp_path):
-    settings.STATUS_SNAPSHOT_DIR = tmp_path / "snapshots"
-    local_clear()
-    yield
-    local_clear()
 
 
 def text_of(response) -> str:

@@ -8,7 +8,7 @@ import gzip
 import pytest
 from django.core.cache import cache
 
-from statuspage.web.public_cache import SNAPSHOT_PAGE, SNAPSHOT_SUMMARY, local_clear, snapshot_read
+from statuspage.web.public_cache import SNAPSHOT_PAGE, SNAPSHOT_SUMMARY, snapshot_read
 from tests.web.test_public_summary import SECRETS, build_world
 
 pytestmark = pytest.mark.django_db
@@ -23,14 +23,6 @@ V2 = [
     "/api/v2/scheduled-maintenances/upcoming.json",
     "/api/v2/scheduled-maintenances/active.json",
 ]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_local_cache(settings, tmp_path):
-    settings.STATUS_SNAPSHOT_DIR = tmp_path
-    local_clear()
-    yield
-    local_clear()
 
 
 @pytest.fixture
