@@ -19,8 +19,9 @@ TEST_SECRET_KEY := test-only-secret-key-not-for-production-0123456789abcdefghij
 TEST_STATIC_ROOT := var/test-static
 # The suite talks plain HTTP to the app, as a TLS-terminating proxy would; the redirect
 # itself is covered by tests/core/test_security_settings.py.
+# Tests probe servers they start on this machine, so loopback targets are allowed.
 TEST_ENV := SECRET_KEY=$(TEST_SECRET_KEY) STATIC_ROOT=$(TEST_STATIC_ROOT) SECURE_SSL_REDIRECT=false \
-	DJANGO_ALLOW_ASYNC_UNSAFE=true
+	DJANGO_ALLOW_ASYNC_UNSAFE=true CHECK_PRIVATE_TARGETS=private,loopback
 PYTEST_ARGS ?=
 
 .PHONY: install chromium run test test-embedded migrate lint format lock bench-engine bench-history clean

@@ -21,6 +21,7 @@ def bench_environment() -> dict[str, str]:
     env.setdefault("REDIS_URL", DEFAULT_REDIS_URL)
     env.setdefault("SECRET_KEY", BENCH_SECRET_KEY)
     env.setdefault("SECURE_SSL_REDIRECT", "false")
+    env.setdefault("CHECK_PRIVATE_TARGETS", "private,loopback")  # targets run on this host
     env.setdefault("LOG_LEVEL", "INFO")
     env.setdefault("DJANGO_SETTINGS_MODULE", "statuspage.settings")
     env["PYTHONPATH"] = str(ROOT)

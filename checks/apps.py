@@ -7,6 +7,11 @@ class ChecksConfig(AppConfig):
     verbose_name = "Checks"
 
     def ready(self) -> None:
+        # A mistyped target allowlist stops every process at start, not the first probe.
+        from checks.definitions import allow_private_targets
+
+        allow_private_targets()
+
         # The catalog's import cannot know the engine (the arrows point from checks to the
         # catalog), so the engine plugs its "checks:" section of each service in here.
         from checks.sync import ChecksSection

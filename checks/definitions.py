@@ -6,14 +6,16 @@ returns every problem as {field: [messages]}, so each caller can show them its o
 """
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 from checks.conditions import ConditionSyntaxError
 from checks.models import MIN_INTERVAL_S, Kind
 from checks.probes.base import DnsTarget, HttpTarget, Target, TcpTarget, TlsTarget
-from checks.screening import TargetRefused, screen_literal
+from checks.screening import Allowlist, TargetRefused, screen_literal
 
 # The keys each kind accepts in its config, with the target class they build.
 TARGET_CLASSES: dict[str, type] = {
@@ -49,8 +51,17 @@ class DefinitionError(ValueError):
         self.errors = errors
 
 
-def allow_private_targets() -> bool:
-    return settings.CHECK_ALLOW_PRIVATE_TARGETS
+def allow_private_targets() -> Allowlist:
+    """The non-public addresses checks may reach (setting CHECK_PRIVATE_TARGETS)."""
+    return _allowlist(tuple(settings.CHECK_PRIVATE_TARGETS))
+
+
+@lru_cache(maxsize=4)
+def _allowlist(items: tuple[str, ...]) -> Allowlist:
+    try:
+        return Allowlist.parse(items)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"CHECK_PRIVATE_TARGETS: {exc}") from None
 
 
 def target_build(kind: str, config: Mapping[str, Any], *, degraded_ms: float | None) -> Target:

@@ -20,6 +20,7 @@ from checks.probes import run_one
 from checks.probes.base import ProbeResult, Target
 from checks.probes.http import make_http_session
 from checks.scheduling import Claim
+from checks.screening import Allowlist
 from checks.services import Observation, RecordSummary, results_record
 
 OUTCOMES = {"up": Outcome.UP, "degraded": Outcome.DEGRADED, "down": Outcome.DOWN}
@@ -89,7 +90,10 @@ def jobs_for(claims: Iterable[Claim]) -> list[Job]:
 
 
 async def _probe_one(
-    job: Job, session: aiohttp.ClientSession, limit: asyncio.Semaphore, allow_private: bool
+    job: Job,
+    session: aiohttp.ClientSession,
+    limit: asyncio.Semaphore,
+    allow_private: Allowlist | bool,
 ) -> Observation:
     async with limit:
         started = time.time()

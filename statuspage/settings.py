@@ -142,9 +142,22 @@ LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 LOGIN_FAILURE_WINDOW_S = env_int("LOGIN_FAILURE_WINDOW_S", 15 * 60)
 
 # Check targets: link-local and cloud metadata addresses are always refused (they hand
-# out credentials); private ranges and loopback are allowed because internal services are
-# what teams monitor. Set false on a shared instance that must not probe its own network.
-CHECK_ALLOW_PRIVATE_TARGETS = env_bool("CHECK_ALLOW_PRIVATE_TARGETS", True)
+# out credentials). Other non-public addresses need this allowlist: the words `private`
+# and `loopback` and CIDRs. Private ranges are allowed by default because internal
+# services are what teams monitor; loopback reaches the dashboard's own host (its Redis,
+# its database), so only development and the embedded default list it. An empty value
+# refuses every non-public address. The older CHECK_ALLOW_PRIVATE_TARGETS (true/false) is
+# read as `private,loopback` or nothing when this one is not set.
+if os.environ.get("CHECK_PRIVATE_TARGETS") is not None:
+    CHECK_PRIVATE_TARGETS = env_list("CHECK_PRIVATE_TARGETS", "")
+elif os.environ.get("CHECK_ALLOW_PRIVATE_TARGETS"):
+    CHECK_PRIVATE_TARGETS = (
+        ["private", "loopback"] if env_bool("CHECK_ALLOW_PRIVATE_TARGETS", True) else []
+    )
+elif DEBUG or not os.environ.get("DATABASE_URL"):
+    CHECK_PRIVATE_TARGETS = ["private", "loopback"]
+else:
+    CHECK_PRIVATE_TARGETS = ["private"]
 # Heartbeat pings: requests per minute per check and per client address, and body size.
 PING_RATE_PER_MINUTE = env_int("PING_RATE_PER_MINUTE", 120)
 PING_BODY_LIMIT_BYTES = 10_000

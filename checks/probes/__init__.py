@@ -23,6 +23,7 @@ from checks.probes.base import (
     TlsTarget,
 )
 from checks.probes.http import make_http_session
+from checks.screening import Allowlist
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +44,12 @@ __all__ = [
 
 class Probe(Protocol):
     async def __call__(
-        self, target: Any, *, timeout: float, session: Any = None, allow_private: bool = False
+        self,
+        target: Any,
+        *,
+        timeout: float,
+        session: Any = None,
+        allow_private: Allowlist | bool = False,
     ) -> ProbeResult: ...
 
 
@@ -75,7 +81,7 @@ async def run_one(
     *,
     timeout: float,
     session: aiohttp.ClientSession | None = None,
-    allow_private: bool = False,
+    allow_private: Allowlist | bool = False,
 ) -> ProbeResult:
     """Run one probe. A bug in a probe becomes a "down" result (and a logged error), so
     one bad check cannot sink the rest of its batch."""
@@ -95,7 +101,7 @@ async def run_batch(
     items: Iterable[tuple[str, Target, float]],
     *,
     concurrency: int,
-    allow_private: bool = False,
+    allow_private: Allowlist | bool = False,
     session: aiohttp.ClientSession | None = None,
 ) -> list[ProbeResult]:
     """Run (kind, target, timeout) items with at most `concurrency` in flight.

@@ -14,11 +14,15 @@ import dns.resolver
 
 from checks import screening
 from checks.probes.base import DnsTarget, ProbeResult, elapsed_ms, timed_out, with_latency
-from checks.screening import TargetRefused
+from checks.screening import Allowlist, TargetRefused
 
 
 async def probe(
-    target: DnsTarget, *, timeout: float, session: object = None, allow_private: bool = False
+    target: DnsTarget,
+    *,
+    timeout: float,
+    session: object = None,
+    allow_private: Allowlist | bool = False,
 ) -> ProbeResult:
     """One query; never raises for DNS or network failures (they are "down")."""
     try:

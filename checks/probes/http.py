@@ -1,13 +1,15 @@
 """HTTP(S) probe: status, body text, JSON conditions and latency of one request.
 
-Screening happens where the connection is made, so it covers every redirect hop and every
-pooled connection of a shared session:
-- `ScreeningConnector.connect` refuses an IP-literal host before connecting, and after
-  connecting checks the peer address the socket really reached before any byte is sent;
+Screening happens where the connection is made, so it covers every redirect hop (at most
+MAX_REDIRECTS) and every pooled connection of a shared session:
+- `ScreeningConnector.connect` refuses an IP-literal host (any spelling) before connecting,
+  and after connecting checks the peer address the socket really reached before any byte
+  is sent;
+- `ScreeningConnector._resolve_host` screens each DNS answer, cached or fresh, against the
+  probe's allowlist before any address is tried;
 - `ScreeningResolver` refuses names that resolve to always-refused addresses (metadata,
-  link-local...) before connecting. It cannot apply the per-call private-address policy,
-  because the connector caches its answers across calls; the peer check does that.
-The per-call policy travels in a context variable: each probe runs in its own task.
+  link-local...) before their answer enters the connector's cache.
+The per-call allowlist travels in a context variable: each probe runs in its own task.
 """
 
 import asyncio
@@ -16,6 +18,7 @@ import socket
 import ssl
 import sys
 import time
+from collections.abc import Sequence
 from contextvars import ContextVar
 from typing import Any, Final
 
@@ -37,16 +40,16 @@ from checks.probes.base import (
     timed_out,
     with_latency,
 )
-from checks.screening import TargetRefused
+from checks.screening import Allowlist, TargetRefused
 
 USER_AGENT: Final = "statuspage-probe/1"
 MAX_BODY_BYTES: Final = 1024 * 1024
-MAX_REDIRECTS: Final = 10
+MAX_REDIRECTS: Final = 3
 # Python 3.13.0 leaks aborted TLS transports (cpython#118960, fixed in 3.13.1); aiohttp's
 # cleanup task works around it there and warns if asked for it on a fixed version.
 _NEEDS_CLEANUP_CLOSED: Final = sys.version_info < (3, 13, 1)
 
-_allow_private: ContextVar[bool] = ContextVar("probe_allow_private", default=False)
+_allow_private: ContextVar[Allowlist | bool] = ContextVar("probe_allow_private", default=False)
 
 
 class ScreeningResolver(AbstractResolver):
@@ -69,6 +72,14 @@ class ScreeningResolver(AbstractResolver):
 
 class ScreeningConnector(aiohttp.TCPConnector):
     """A TCPConnector that refuses connections to screened addresses (see module doc)."""
+
+    async def _resolve_host(
+        self, host: str, port: int, traces: Sequence[Trace] | None = None
+    ) -> list[ResolveResult]:
+        results = await super()._resolve_host(host, port, traces=traces)
+        addresses = [result["host"] for result in results]
+        screening.screen_resolved(host, addresses, allow_private=_allow_private.get())
+        return results
 
     async def connect(
         self, req: ClientRequest, traces: list[Trace], timeout: aiohttp.ClientTimeout
@@ -121,7 +132,7 @@ async def probe(
     *,
     timeout: float,
     session: aiohttp.ClientSession | None = None,
-    allow_private: bool = False,
+    allow_private: Allowlist | bool = False,
 ) -> ProbeResult:
     """One request to `target`; never raises for network failures (they are "down")."""
     if session is None:
@@ -154,7 +165,8 @@ async def _request(
         target.url,
         headers=dict(target.headers),
         allow_redirects=target.follow_redirects,
-        max_redirects=MAX_REDIRECTS,
+        # aiohttp stops when the count of redirect responses reaches its limit.
+        max_redirects=MAX_REDIRECTS + 1,
         ssl=_ssl_setting(target.verify_tls, target.ca_file),
     ) as response:
         body, complete = await _read_capped(response)

@@ -7,13 +7,17 @@ import time
 
 from checks import screening
 from checks.probes.base import ProbeResult, TcpTarget, elapsed_ms, timed_out, with_latency
-from checks.screening import TargetRefused
+from checks.screening import Allowlist, TargetRefused
 
 type Streams = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
 
 async def probe(
-    target: TcpTarget, *, timeout: float, session: object = None, allow_private: bool = False
+    target: TcpTarget,
+    *,
+    timeout: float,
+    session: object = None,
+    allow_private: Allowlist | bool = False,
 ) -> ProbeResult:
     """Connect and close; never raises for network failures (they are "down")."""
     started = time.perf_counter()
@@ -36,7 +40,7 @@ async def connect_screened(
     host: str,
     port: int,
     *,
-    allow_private: bool,
+    allow_private: Allowlist | bool,
     ssl_context: ssl.SSLContext | None = None,
     server_name: str | None = None,
 ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, str]:

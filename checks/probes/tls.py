@@ -18,11 +18,15 @@ from checks.probes.base import (
     with_latency,
 )
 from checks.probes.tcp import connect_failure_detail, connect_screened
-from checks.screening import TargetRefused
+from checks.screening import Allowlist, TargetRefused
 
 
 async def probe(
-    target: TlsTarget, *, timeout: float, session: object = None, allow_private: bool = False
+    target: TlsTarget,
+    *,
+    timeout: float,
+    session: object = None,
+    allow_private: Allowlist | bool = False,
 ) -> ProbeResult:
     """One handshake; never raises for network or certificate failures (they are "down").
 
@@ -49,7 +53,7 @@ async def probe(
 
 
 async def _handshake(
-    target: TlsTarget, context: ssl.SSLContext, started: float, allow_private: bool
+    target: TlsTarget, context: ssl.SSLContext, started: float, allow_private: Allowlist | bool
 ) -> tuple[bytes | None, float]:
     _, writer, _ = await connect_screened(
         target.host,

@@ -55,14 +55,16 @@ class LoopThread:
 
 
 @contextmanager
-def serving_app(app: web.Application, ssl_context: ssl.SSLContext | None = None) -> Iterator[int]:
-    """Serve an aiohttp app on 127.0.0.1; yields the port."""
+def serving_app(
+    app: web.Application, ssl_context: ssl.SSLContext | None = None, host: str = HOST
+) -> Iterator[int]:
+    """Serve an aiohttp app on `host` (127.0.0.1 unless told); yields the port."""
     thread = LoopThread()
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
 
     async def start() -> int:
         await runner.setup()
-        site = web.TCPSite(runner, HOST, 0, ssl_context=ssl_context)
+        site = web.TCPSite(runner, host, 0, ssl_context=ssl_context)
         await site.start()
         return int(runner.addresses[0][1])
 

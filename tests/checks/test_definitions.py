@@ -1,5 +1,5 @@
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 
 from checks.definitions import DefinitionError, definition_errors, target_build
 from checks.models import Check, Kind
@@ -49,10 +49,50 @@ def test_a_condition_error_names_its_column():
 
 def test_private_targets_follow_the_setting(settings):
     config = {"url": "http://10.0.0.5/health"}
-    settings.CHECK_ALLOW_PRIVATE_TARGETS = True
+    settings.CHECK_PRIVATE_TARGETS = ["private"]
     assert errors(config=config) == {}
-    settings.CHECK_ALLOW_PRIVATE_TARGETS = False
+    settings.CHECK_PRIVATE_TARGETS = []
     assert "a private address" in errors(config=config)["config"][0]
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://2852039166/", "2852039166 (169.254.169.254) is a cloud metadata address"),
+        ("http://0x7f.1/", "0x7f.1 (127.0.0.1) is a loopback address"),
+        ("http://0177.0.0.1:8000/", "0177.0.0.1 (127.0.0.1) is a loopback address"),
+        ("http://[64:ff9b::a9fe:a9fe]/", "(169.254.169.254) is a cloud metadata address"),
+        ("http://[2002:a9fe:a9fe::]/", "(169.254.169.254) is a cloud metadata address"),
+        ("http://[::169.254.169.254]/", "(169.254.169.254) is a cloud metadata address"),
+    ],
+)
+def test_every_spelling_of_a_refused_address_fails_validation(settings, url, message):
+    settings.CHECK_PRIVATE_TARGETS = ["private"]
+
+    found = errors(config={"url": url})
+
+    assert message in found["config"][0], found
+
+
+def test_loopback_is_valid_only_when_listed(settings):
+    config = {"url": "http://127.0.0.1:8000/health"}
+    settings.CHECK_PRIVATE_TARGETS = ["private"]
+    assert "a loopback address" in errors(config=config)["config"][0]
+    settings.CHECK_PRIVATE_TARGETS = ["private", "loopback"]
+    assert errors(config=config) == {}
+
+
+def test_a_cidr_in_the_allowlist_admits_only_its_range(settings):
+    settings.CHECK_PRIVATE_TARGETS = ["10.20.0.0/16"]
+    assert errors(config={"url": "http://10.20.3.4/"}) == {}
+    assert "a private address" in errors(config={"url": "http://10.21.3.4/"})["config"][0]
+
+
+def test_an_unknown_allowlist_item_is_a_configuration_error(settings):
+    settings.CHECK_PRIVATE_TARGETS = ["private", "intranet"]
+
+    with pytest.raises(ImproperlyConfigured, match="'intranet' is neither"):
+        errors(config={"url": "http://10.0.0.5/"})
 
 
 def test_target_build_passes_the_degraded_threshold():

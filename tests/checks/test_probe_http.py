@@ -16,6 +16,7 @@ from aiohttp import web
 from checks.conditions import ConditionSyntaxError
 from checks.probes import http
 from checks.probes.base import HttpTarget, ProbeResult
+from checks.screening import Allowlist
 from tests.checks.probe_servers import LocalCA, serving_app
 
 HEALTH = {"ok": True, "db": {"status": "down"}, "queue": [1, 2, 3], "version": 3}
@@ -55,6 +56,12 @@ def build_app(hits: Counter[str]) -> web.Application:
     async def redirect(request: web.Request) -> web.Response:
         raise web.HTTPFound(request.query.get("to", "/health"))
 
+    async def hops(request: web.Request) -> web.Response:
+        left = int(request.match_info["left"])
+        if left == 0:
+            return web.Response(text="arrived")
+        raise web.HTTPFound(f"/hops/{left - 1}")
+
     async def set_cookie(request: web.Request) -> web.Response:
         response = web.Response(text="cookie set")
         response.set_cookie("session", "secret-of-another-check")
@@ -70,6 +77,7 @@ def build_app(hits: Counter[str]) -> web.Application:
     app.router.add_get("/not-json", not_json)
     app.router.add_get("/slow", slow)
     app.router.add_get("/redirect", redirect)
+    app.router.add_get("/hops/{left}", hops)
     app.router.add_get("/set-cookie", set_cookie)
     app.router.add_get("/echo-cookie", echo_cookie)
     app.router.add_get("/count-me", text)
@@ -110,7 +118,9 @@ def ca_file(ca: LocalCA, tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(path)
 
 
-def probe(target: HttpTarget, *, timeout: float = 5.0, allow_private: bool = True) -> ProbeResult:
+def probe(
+    target: HttpTarget, *, timeout: float = 5.0, allow_private: Allowlist | bool = True
+) -> ProbeResult:
     async def run() -> ProbeResult:
         async with http.make_http_session(limit=4) as session:
             return await http.probe(
@@ -120,7 +130,9 @@ def probe(target: HttpTarget, *, timeout: float = 5.0, allow_private: bool = Tru
     return asyncio.run(run())
 
 
-def connection_attempts(target: HttpTarget, *, allow_private: bool) -> tuple[ProbeResult, int]:
+def connection_attempts(
+    target: HttpTarget, *, allow_private: Allowlist | bool
+) -> tuple[ProbeResult, int]:
     """Probe with a trace that counts connection attempts."""
     opened: list[None] = []
 
@@ -279,23 +291,39 @@ def test_metadata_host_name_is_refused_without_a_dns_lookup() -> None:
     assert attempts == 0
 
 
-def test_name_resolving_to_the_metadata_address_is_refused_before_connecting() -> None:
-    # glibc resolves this spelling of 169.254.169.254 like a name, so it reaches the resolver.
-    target = HttpTarget("http://0xa9.0xfe.0xa9.0xfe/latest/meta-data/")
+@pytest.mark.parametrize(
+    "host",
+    [
+        "0xa9.0xfe.0xa9.0xfe",
+        "2852039166",
+        "[64:ff9b::a9fe:a9fe]",
+        "[2002:a9fe:a9fe::]",
+        "[::169.254.169.254]",
+        "[2001:0:4136:e378:8000:63bf:5601:5601]",
+    ],
+)
+def test_metadata_address_in_any_spelling_is_refused_before_connecting(host: str) -> None:
+    target = HttpTarget(f"http://{host}/latest/meta-data/")
 
     result, attempts = connection_attempts(target, allow_private=True)
 
-    assert result.detail == (
-        "target refused: 0xa9.0xfe.0xa9.0xfe resolves to 169.254.169.254, a cloud metadata address"
-    )
-    assert attempts == 1  # the attempt starts, and the resolver stops it before any socket
-
-
-def test_legacy_numeric_address_forms_are_not_requested() -> None:
-    result, _ = connection_attempts(HttpTarget("http://2852039166/"), allow_private=True)
-
     assert result.outcome == "down"
-    assert result.detail.startswith("invalid URL: ")
+    assert result.detail.startswith("target refused: ")
+    assert result.detail.endswith(" (169.254.169.254) is a cloud metadata address")
+    assert attempts == 0
+
+
+def test_short_hex_spelling_of_loopback_needs_loopback_in_the_allowlist(server: Server) -> None:
+    target = HttpTarget(server.url("/hops/0", host="0x7f.1"))
+    before = server.hits["/hops/0"]
+
+    refused = probe(target, allow_private=Allowlist.parse(["private"]))
+    assert refused.detail == "target refused: 0x7f.1 (127.0.0.1) is a loopback address"
+    assert server.hits["/hops/0"] == before
+
+    allowed = probe(target, allow_private=Allowlist.parse(["private", "loopback"]))
+    assert allowed.outcome == "up"
+    assert server.hits["/hops/0"] == before + 1
 
 
 def test_redirect_to_a_link_local_address_is_refused(server: Server) -> None:
@@ -306,6 +334,60 @@ def test_redirect_to_a_link_local_address_is_refused(server: Server) -> None:
     assert result.outcome == "down"
     assert result.detail == "target refused: 169.254.10.10 is a link-local address"
     assert attempts == 1  # the first hop only
+
+
+def test_three_redirects_are_followed(server: Server) -> None:
+    result = probe(HttpTarget(server.url("/hops/3")))
+
+    assert result.outcome == "up"
+    assert server.hits["/hops/0"] >= 1
+
+
+def test_a_fourth_redirect_is_not_followed(server: Server) -> None:
+    before = server.hits["/hops/0"]
+
+    result = probe(HttpTarget(server.url("/hops/4")))
+
+    assert result.outcome == "down"
+    assert result.detail == "more than 3 redirects"
+    assert server.hits["/hops/0"] == before
+
+
+@pytest.fixture(scope="module")
+def second_loopback_server() -> Iterator[Server]:
+    """A server on 127.0.0.2: allowed by a CIDR, it stands for a permitted target whose
+    redirect points somewhere the allowlist does not cover (127.0.0.1)."""
+    hits: Counter[str] = Counter()
+    with serving_app(build_app(hits), host="127.0.0.2") as port:
+        yield Server(port, hits)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "0x7f.1", "[::ffff:127.0.0.1]"])
+def test_redirect_from_an_allowed_target_to_loopback_is_refused_at_connect_time(
+    server: Server, second_loopback_server: Server, host: str
+) -> None:
+    before = server.hits["/text"]
+    location = server.url("/text", host=host)
+    target = HttpTarget(second_loopback_server.url(f"/redirect?to={location}", host="127.0.0.2"))
+
+    result = probe(target, allow_private=Allowlist.parse(["127.0.0.2/32"]))
+
+    assert result.outcome == "down"
+    assert result.detail.startswith("target refused: ")
+    assert result.detail.endswith("a loopback address")
+    assert second_loopback_server.hits["/redirect"] >= 1
+    assert server.hits["/text"] == before
+
+
+def test_redirect_within_the_allowlist_is_followed(
+    server: Server, second_loopback_server: Server
+) -> None:
+    location = server.url("/text")
+    target = HttpTarget(second_loopback_server.url(f"/redirect?to={location}", host="127.0.0.2"))
+
+    result = probe(target, allow_private=Allowlist.parse(["loopback"]))
+
+    assert result.outcome == "up"
 
 
 def test_loopback_address_is_refused_unless_private_targets_are_allowed(server: Server) -> None:
@@ -321,8 +403,8 @@ def test_name_resolving_to_loopback_is_refused_before_the_request_is_sent(
     result = probe(HttpTarget(server.url("/count-me", host="localhost")), allow_private=False)
 
     assert result.outcome == "down"
-    assert result.detail.startswith("target refused: localhost connected to ")
-    assert result.detail.endswith("is a loopback address")
+    assert result.detail.startswith("target refused: localhost resolves to ")
+    assert result.detail.endswith(", a loopback address")
     assert server.hits["/count-me"] == 0
 
 

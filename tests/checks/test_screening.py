@@ -3,7 +3,9 @@ import asyncio
 import pytest
 
 from checks.screening import (
+    Allowlist,
     TargetRefused,
+    normalise_address,
     resolve_screened,
     screen_address,
     screen_resolved,
@@ -112,3 +114,105 @@ def test_resolve_screened_returns_the_addresses_to_connect_to() -> None:
 def test_screen_address_rejects_text_that_is_not_an_address() -> None:
     with pytest.raises(TargetRefused, match="is not an IP address"):
         screen_address("example.test", allow_private=True)
+
+
+@pytest.mark.parametrize(
+    ("spelling", "address"),
+    [
+        ("2852039166", "169.254.169.254"),
+        ("0xa9fea9fe", "169.254.169.254"),
+        ("0x7f.1", "127.0.0.1"),
+        ("127.1", "127.0.0.1"),
+        ("0177.0.0.1", "127.0.0.1"),
+        ("0x7f.0.0.0x1", "127.0.0.1"),
+        ("10.0.0.1.", "10.0.0.1"),
+        ("169.254.43518", "169.254.169.254"),
+        ("[::ffff:a9fe:a9fe]", "169.254.169.254"),
+        ("[::169.254.169.254]", "169.254.169.254"),
+        ("[::ffff:0:a9fe:a9fe]", "169.254.169.254"),
+        ("[64:ff9b::a9fe:a9fe]", "169.254.169.254"),
+        ("[64:ff9b::127.0.0.1]", "127.0.0.1"),
+        ("[2002:a9fe:a9fe::]", "169.254.169.254"),
+        ("[2002:7f00:1:5::1]", "127.0.0.1"),
+        ("[2001:0:4136:e378:8000:63bf:5601:5601]", "169.254.169.254"),
+        ("[fe80::1%eth0]", "fe80::1"),
+        ("::1", "::1"),
+        ("2606:4700::1111", "2606:4700::1111"),
+    ],
+)
+def test_every_spelling_is_normalised_to_the_address_it_reaches(spelling, address) -> None:
+    assert str(normalise_address(spelling)) == address
+
+
+@pytest.mark.parametrize(
+    "name", ["example.com", "1.2.3.4.5", "08.1.1.1", "256.1.1.1", "1.2.3.0x100", "4294967296", ""]
+)
+def test_names_and_impossible_numbers_are_not_addresses(name: str) -> None:
+    assert normalise_address(name) is None
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "2852039166",
+        "0xa9.0xfe.0xa9.0xfe",
+        "[64:ff9b::a9fe:a9fe]",
+        "[2002:a9fe:a9fe::]",
+        "[::169.254.169.254]",
+        "[2001:0:4136:e378:8000:63bf:5601:5601]",
+        "[64:ff9b:1::a9fe:a9fe]",
+    ],
+)
+def test_metadata_hidden_in_another_spelling_is_refused_whatever_is_allowed(host: str) -> None:
+    with pytest.raises(TargetRefused, match=r"cloud metadata|local-use NAT64"):
+        screen_target_sync(host, allow_private=Allowlist.parse(["private", "loopback", "::/0"]))
+
+
+@pytest.mark.parametrize("host", ["0x7f.1", "127.1", "[64:ff9b::7f00:1]", "[::ffff:127.0.0.1]"])
+def test_loopback_in_any_spelling_needs_loopback_in_the_allowlist(host: str) -> None:
+    with pytest.raises(TargetRefused, match="a loopback address"):
+        screen_target_sync(host, allow_private=Allowlist.parse(["private"]))
+
+    screen_target_sync(host, allow_private=Allowlist.parse(["private", "loopback"]))
+
+
+def test_private_word_allows_private_ranges_but_not_loopback() -> None:
+    allowlist = Allowlist.parse(["private"])
+
+    for address in ("10.1.2.3", "192.168.0.9", "fd12::1", "100.64.0.1", "198.18.0.1"):
+        screen_target_sync(address, allow_private=allowlist)
+    with pytest.raises(TargetRefused, match="a loopback address"):
+        screen_target_sync("127.0.0.1", allow_private=allowlist)
+
+
+def test_a_cidr_allows_only_its_own_range() -> None:
+    allowlist = Allowlist.parse(["10.20.0.0/16", "127.0.0.2/32"])
+
+    screen_target_sync("10.20.1.1", allow_private=allowlist)
+    screen_target_sync("127.0.0.2", allow_private=allowlist)
+    with pytest.raises(TargetRefused, match="a private address"):
+        screen_target_sync("10.21.1.1", allow_private=allowlist)
+    with pytest.raises(TargetRefused, match="a loopback address"):
+        screen_target_sync("127.0.0.1", allow_private=allowlist)
+
+
+def test_other_non_public_ranges_are_refused_without_an_allowlist() -> None:
+    with pytest.raises(TargetRefused, match="a non-public address"):
+        screen_target_sync("198.18.0.1", allow_private=Allowlist())
+
+
+def test_an_empty_allowlist_refuses_every_non_public_address() -> None:
+    for address in ("10.0.0.1", "127.0.0.1", "fd00::1"):
+        with pytest.raises(TargetRefused):
+            screen_target_sync(address, allow_private=Allowlist.parse([]))
+
+
+def test_allowlist_rejects_an_unknown_word() -> None:
+    with pytest.raises(ValueError, match="'intranet' is neither 'private', 'loopback' nor a CIDR"):
+        Allowlist.parse(["private", "intranet"])
+
+
+def test_resolve_screened_connects_to_the_normalised_address() -> None:
+    addresses = asyncio.run(resolve_screened("0x7f.1", 80, allow_private=True))
+
+    assert addresses == ["127.0.0.1"]
