@@ -171,13 +171,15 @@ class Condition:
                 path = operand.path if isinstance(operand, Length) else operand
                 assert isinstance(path, Path)
                 return False, MISSING, f"{path.first_missing(document).text} is missing"
+        # Reasons name what failed, never the value: the body is the peer's, and the reason
+        # is stored and shown to everyone who can see the check.
         for operand, value in ((self.left, left), (self.right, right)):
             if isinstance(operand, Length) and isinstance(value, NoLength):
-                shown = f"{operand.path.text} is {format_value(value.value)}, which has no length"
+                shown = f"{operand.path.text} has no length"
                 return False, value.value, f"condition failed: {self.text} ({shown})"
         if _compare(self.operator, left, right):
             return True, actual, None
-        return False, actual, f"condition failed: {self.text} (got {format_value(actual)})"
+        return False, actual, f"condition failed: {self.text}"
 
 
 def format_value(value: Any, limit: int = 60) -> str:

@@ -43,6 +43,10 @@ from checks.probes.base import (
 from checks.screening import Allowlist, TargetRefused
 
 USER_AGENT: Final = "statuspage-probe/1"
+# Failure details are stored and shown to every viewer of the check, so they name what went
+# wrong in our words and never quote what the peer sent (a banner, a header, a body).
+INVALID_RESPONSE: Final = "invalid HTTP response: the server did not answer in HTTP"
+INVALID_BODY: Final = "invalid HTTP response: the body was malformed or cut short"
 MAX_BODY_BYTES: Final = 1024 * 1024
 MAX_REDIRECTS: Final = 3
 # Python 3.13.0 leaks aborted TLS transports (cpython#118960, fixed in 3.13.1); aiohttp's
@@ -238,17 +242,14 @@ def _failure_detail(exc: BaseException, target: HttpTarget) -> str:
         case aiohttp.NonHttpUrlRedirectClientError() | aiohttp.InvalidUrlRedirectClientError():
             return "redirect to an invalid or non-HTTP URL"
         case aiohttp.InvalidURL():
-            return f"invalid URL: {_short(exc)}"
+            return "invalid URL"
         case aiohttp.ServerDisconnectedError():
             return "server closed the connection without a response"
-        case aiohttp.ClientResponseError() | aiohttp.ClientPayloadError():
-            return f"invalid HTTP response: {_short(exc)}"
-    return f"request failed: {_short(exc)}"
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return text if len(text) <= 160 else text[:159] + "…"
+        case aiohttp.ClientPayloadError():
+            return INVALID_BODY
+        case aiohttp.ClientResponseError():
+            return INVALID_RESPONSE
+    return f"request failed ({type(exc).__name__})"
 
 
 def _ssl_setting(verify: bool, ca_file: str | None) -> ssl.SSLContext | bool:

@@ -63,12 +63,12 @@ def test_condition_evaluates_against_the_document(text: str, passed: bool, actua
 @pytest.mark.parametrize(
     ("text", "detail"),
     [
-        ('db.status == "down"', 'condition failed: db.status == "down" (got "up")'),
-        ("len(queue) > 10", "condition failed: len(queue) > 10 (got 3)"),
-        ("ok == false", "condition failed: ok == false (got true)"),
+        ('db.status == "down"', 'condition failed: db.status == "down"'),
+        ("len(queue) > 10", "condition failed: len(queue) > 10"),
+        ("ok == false", "condition failed: ok == false"),
         (
             "len(version) > 0",
-            "condition failed: len(version) > 0 (version is 2, which has no length)",
+            "condition failed: len(version) > 0 (version has no length)",
         ),
         ("db.replica.lag < 5", "db.replica is missing"),
         ('db["replica"] == 1', "db.replica is missing"),
