@@ -10,13 +10,14 @@ rows.
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from checks.models import MaintenanceWindow
-from checks.rollups import day_start, hour_start, rollup_day_compute, rollup_hour_compute
+from checks.rollups import day_start, hour_start
 
 # An open window (no end yet) reaches this far for the arithmetic below.
 _OPEN_END = datetime.max.replace(tzinfo=UTC)
@@ -29,7 +30,8 @@ class WindowSync:
     created: int
     updated: int
     deleted: int
-    hours_recomputed: int
+    # Past hours whose rollups are recomputed by a task after commit.
+    hours_queued: int
 
 
 def _changed_spans(old: Range | None, new: Range | None) -> list[Range]:
@@ -76,9 +78,11 @@ def maintenance_windows_sync(
     1. Lock the source's current rows (callers already hold their maintenance's row lock;
        this keeps two syncs of one source from interleaving regardless).
     2. Delete the rows of services no longer listed, update the changed, create the new.
-    3. Roll up again the past hours whose coverage changed, within raw-result retention,
-       so a window recorded, moved or closed after the fact still counts. Hours from now
-       on need nothing: the periodic rollup computes them with the windows as they are.
+    3. After commit, queue the recomputation of the past hours whose coverage changed,
+       within raw-result retention, so a window recorded, moved or closed after the fact
+       still counts. It runs on a worker: a month of hours for every check is too much
+       for a web request. Hours from now on need nothing: the periodic rollup computes
+       them with the windows as they are.
     """
     now = now or timezone.now()
     wanted: Range | None = None
@@ -119,10 +123,20 @@ def maintenance_windows_sync(
                 updated += 1
         created = len(MaintenanceWindow.objects.bulk_create(new_rows))
         hours = _hours_in(spans, now=now)
-        for hour in hours:
-            rollup_hour_compute(start=hour)
-        for day in sorted({day_start(hour) for hour in hours}):
-            rollup_day_compute(start=day)
-    return WindowSync(
-        created=created, updated=updated, deleted=deleted, hours_recomputed=len(hours)
-    )
+        if hours:
+            transaction.on_commit(partial(rollups_recompute_queue, hours=hours))
+    return WindowSync(created=created, updated=updated, deleted=deleted, hours_queued=len(hours))
+
+
+def rollups_recompute_queue(*, hours: Iterable[datetime]) -> int:
+    """Queue ``checks.rollups_recompute`` for ``hours``: one task per day, so a window moved
+    by a month is many short tasks rather than one that outlives its time limit. The
+    number of tasks queued."""
+    by_day: dict[datetime, list[int]] = {}
+    for hour in sorted(hours):
+        by_day.setdefault(day_start(hour), []).append(int(hour.timestamp()))
+    from checks.tasks import rollups_recompute
+
+    for day_hours in by_day.values():
+        rollups_recompute.delay(day_hours)
+    return len(by_day)

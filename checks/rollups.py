@@ -6,6 +6,7 @@ from the raw results it contains, a day from its hours. Pages read rollups only.
 
 import time
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -159,6 +160,15 @@ def rollups_refresh(*, now: datetime, late_minutes: int = 10) -> tuple[int, int]
     return hourly, daily
 
 
+def rollups_recompute(*, hours: Iterable[datetime]) -> tuple[int, int]:
+    """Recompute the hourly rollups of ``hours``, then the daily rollups of their days.
+    Recomputing is idempotent, so a task that runs twice writes the same rows."""
+    starts = sorted(set(hours))
+    hourly = sum(rollup_hour_compute(start=hour) for hour in starts)
+    daily = sum(rollup_day_compute(start=day) for day in sorted({day_start(h) for h in starts}))
+    return hourly, daily
+
+
 def prune_batch(model, *, field_name: str, before: datetime, batch: int):
     """The ids of the next batch to prune: the oldest rows before ``before``.
 
@@ -169,37 +179,51 @@ def prune_batch(model, *, field_name: str, before: datetime, batch: int):
     return old.values_list("id", flat=True)[:batch]
 
 
-def _delete_in_batches(model, *, field_name: str, before: datetime, batch: int, budget_s: float):
-    """Delete rows older than ``before`` a batch at a time; stop when the budget is spent."""
-    deadline = time.monotonic() + budget_s
-    deleted = 0
-    while time.monotonic() < deadline:
-        ids = list(prune_batch(model, field_name=field_name, before=before, batch=batch))
-        if not ids:
-            break
-        deleted += model.objects.filter(id__in=ids).delete()[0]
-    return deleted
+def history_prune(
+    *,
+    now: datetime,
+    batch: int = 10_000,
+    budget_s: float = 120.0,
+    clock: Callable[[], float] = time.monotonic,
+) -> dict[str, int]:
+    """Delete raw results and pings past retention, and rollups past theirs, in batches.
 
-
-def history_prune(*, now: datetime, batch: int = 10_000, budget_s: float = 120.0) -> dict:
-    """Delete raw results and pings past retention, and rollups past theirs, in batches."""
+    One budget covers every table, and the tables take turns a batch at a time: a backlog
+    in one (results after an outage of the pruner) cannot starve the others, and the run
+    ends when the budget is spent whatever is left. Rows left over go at the next run.
+    """
+    deadline = clock() + budget_s
     raw_before = now - timedelta(days=settings.RESULT_RETENTION_DAYS)
-    return {
-        "results": _delete_in_batches(
-            Result, field_name="checked_at", before=raw_before, batch=batch, budget_s=budget_s
+    hourly_before = now - timedelta(days=HOURLY_RETENTION_DAYS)
+    daily_before = now - timedelta(days=settings.ROLLUP_RETENTION_DAYS)
+    tables = {
+        "results": (Result.objects.filter(checked_at__lt=raw_before), "checked_at"),
+        "pings": (Ping.objects.filter(received_at__lt=raw_before), "received_at"),
+        "hourly": (
+            Rollup.objects.filter(period=Rollup.Period.HOUR, start__lt=hourly_before),
+            "start",
         ),
-        "pings": _delete_in_batches(
-            Ping, field_name="received_at", before=raw_before, batch=batch, budget_s=budget_s
+        "daily": (Rollup.objects.filter(period=Rollup.Period.DAY, start__lt=daily_before), "start"),
+        "service_hourly": (
+            ServiceRollup.objects.filter(period=Rollup.Period.HOUR, start__lt=hourly_before),
+            "start",
         ),
-        "hourly": _rollups_prune(Rollup.Period.HOUR, now - timedelta(days=HOURLY_RETENTION_DAYS)),
-        "daily": _rollups_prune(
-            Rollup.Period.DAY, now - timedelta(days=settings.ROLLUP_RETENTION_DAYS)
+        "service_daily": (
+            ServiceRollup.objects.filter(period=Rollup.Period.DAY, start__lt=daily_before),
+            "start",
         ),
     }
-
-
-def _rollups_prune(period: str, before: datetime) -> int:
-    """Delete check and service rollups of ``period`` older than ``before``."""
-    deleted = Rollup.objects.filter(period=period, start__lt=before).delete()[0]
-    ServiceRollup.objects.filter(period=period, start__lt=before).delete()
+    deleted = dict.fromkeys(tables, 0)
+    pending = list(tables)
+    while pending and clock() < deadline:
+        for name in list(pending):
+            if clock() >= deadline:
+                break
+            old, field_name = tables[name]
+            # Oldest first along the time index, as prune_batch explains.
+            ids = list(old.order_by(field_name).values_list("id", flat=True)[:batch])
+            if not ids:
+                pending.remove(name)
+                continue
+            deleted[name] += old.model.objects.filter(id__in=ids).delete()[0]
     return deleted

@@ -4,6 +4,7 @@ Every task is safe to run twice: claims advance ``next_due_at`` under row locks,
 are unique per (check, slot), rollups are recomputed, pruning deletes what is old.
 """
 
+import datetime as dt
 import logging
 import time
 
@@ -95,12 +96,44 @@ def rollup_recent() -> int:
     return hourly
 
 
-@shared_task(name="checks.prune_results", ignore_result=True, soft_time_limit=200, time_limit=240)
+@shared_task(
+    name="checks.rollups_recompute", ignore_result=True, soft_time_limit=200, time_limit=240
+)
+def rollups_recompute(hours: list[int]) -> int:
+    """Recompute the rollups of past hours (epoch seconds of hour starts), e.g. after a
+    maintenance window was recorded, moved or removed after the fact."""
+    from checks.rollups import rollups_recompute as recompute
+
+    started = time.monotonic()
+    starts = [dt.datetime.fromtimestamp(hour, dt.UTC) for hour in hours]
+    hourly, daily = recompute(hours=starts)
+    logger.info(
+        "task=checks.rollups_recompute hours=%d hourly=%d daily=%d ms=%.1f",
+        len(starts),
+        hourly,
+        daily,
+        _ms(started),
+    )
+    return hourly
+
+
+# One budget for every table pruned, below the soft limit so a run ends on its own, with
+# room for the batch in flight when the budget runs out.
+PRUNE_SOFT_LIMIT_S = 200
+PRUNE_BUDGET_S = 150
+
+
+@shared_task(
+    name="checks.prune_results",
+    ignore_result=True,
+    soft_time_limit=PRUNE_SOFT_LIMIT_S,
+    time_limit=PRUNE_SOFT_LIMIT_S + 40,
+)
 def prune_results() -> dict:
     from checks.rollups import history_prune
 
     started = time.monotonic()
-    deleted = history_prune(now=timezone.now(), budget_s=150)
+    deleted = history_prune(now=timezone.now(), budget_s=PRUNE_BUDGET_S)
     logger.info(
         "task=checks.prune_results %s ms=%.1f",
         " ".join(f"{k}={v}" for k, v in deleted.items()),

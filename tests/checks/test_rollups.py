@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from checks.histogram import BUCKET_BOUNDS_MS, bucket_of, percentile
-from checks.models import Outcome, Result, Rollup, ServiceRollup
+from checks.models import Outcome, Ping, Result, Rollup, ServiceRollup
 from checks.rollups import history_prune, rollup_day_compute, rollup_hour_compute, rollups_refresh
 from checks.selectors import availability_by
 from checks.services import Observation, results_record
@@ -151,3 +151,58 @@ def test_service_rollups_sum_the_checks_of_each_service(service, other_service):
     rollup_hour_compute(start=HOUR)
     rows = {r.service_id: (r.up, r.down) for r in ServiceRollup.objects.filter(period="hour")}
     assert rows == {service.pk: (2, 3), other_service.pk: (4, 0)}
+
+
+class SteppingClock:
+    """Each reading is a second after the last: every batch of the pruner costs a second."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+@pytest.mark.django_db
+def test_a_results_backlog_does_not_starve_pings_and_rollups_of_the_shared_budget(service):
+    check = make_check(service)
+    beat = make_check(service, "nightly", kind="heartbeat", config={})
+    ancient = HOUR - timedelta(days=401)
+    record(check, ancient, [(Outcome.UP, 10.0)] * 2)
+    rollup_hour_compute(start=ancient)
+    rollup_day_compute(start=ancient)
+    record(check, HOUR - timedelta(days=31), [(Outcome.UP, 10.0)] * 98)
+    Ping.objects.bulk_create(
+        Ping(check_ref=beat, kind="success", received_at=HOUR - timedelta(days=31, minutes=m),
+             method="GET")
+        for m in range(5)
+    )  # fmt: skip
+
+    deleted = history_prune(now=HOUR, batch=10, budget_s=12, clock=SteppingClock())
+
+    assert deleted["pings"] == 5
+    assert deleted["hourly"] == 1 and deleted["daily"] == 1
+    assert deleted["service_hourly"] == 1 and deleted["service_daily"] == 1
+    assert 0 < deleted["results"] < 100  # the budget ended the run with a backlog left
+    assert Result.objects.count() == 100 - deleted["results"]
+    assert not Rollup.objects.exists() and not ServiceRollup.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_next_run_goes_on_with_what_the_budget_left(service):
+    check = make_check(service)
+    record(check, HOUR - timedelta(days=31), [(Outcome.UP, 10.0)] * 30)
+
+    first = history_prune(now=HOUR, batch=10, budget_s=3, clock=SteppingClock())
+    second = history_prune(now=HOUR, batch=10, budget_s=100, clock=SteppingClock())
+
+    assert first["results"] == 10
+    assert second["results"] == 20
+    assert not Result.objects.exists()
+
+
+def test_the_prune_budget_ends_before_the_task_soft_limit():
+    from checks.tasks import PRUNE_BUDGET_S, prune_results
+
+    assert PRUNE_BUDGET_S < prune_results.soft_time_limit < prune_results.time_limit
