@@ -170,7 +170,7 @@ def test_security_log_records_each_step_without_any_password(user, settings, cap
         f"event=login.failed username=erin address={ATTACKER} failures={n}" for n in range(1, 6)
     ]
     assert lines[:5] == failed
-    assert lines[5] == f"event=login.locked username=erin address={ATTACKER}"
+    assert lines[5] == f"event=login.locked username=erin address={ATTACKER} by=user"
     assert lines[-1] == f"event=login.ok user_id={user.pk} address={OFFICE}"
     for password in [PASSWORD, *WRONG]:
         assert password not in caplog.text
