@@ -247,16 +247,11 @@ def test_a_locked_client_cannot_escape_by_sending_a_forwarded_header(user, setti
 @pytest.mark.django_db
 def test_sign_ins_are_still_throttled_while_the_cache_is_unreachable(user, settings):
     from statuspage.core import counters
-    from tests.core.test_counters import closed_port
+    from tests.private_redis import unreachable_redis_cache
 
     counters.local_clear()
-    settings.CACHES = {
-        **settings.CACHES,
-        "counters": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",
-        },
-    }
+    down = unreachable_redis_cache()
+    settings.CACHES = {"default": down, "counters": down}
     try:
         fail(settings.LOGIN_FAILURE_LIMIT)
         assert sign_in("erin", PASSWORD, ATTACKER).user_id is None

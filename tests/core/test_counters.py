@@ -1,18 +1,12 @@
 """Rate and sign-in counters: in the cache, and in this process while the cache fails."""
 
 import logging
-import socket
 
 import pytest
 
 from statuspage.core import counters
 from statuspage.core.counters import rate_exceeded, window_clear, window_count, window_peek
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.private_redis import unreachable_redis_cache
 
 
 @pytest.fixture(autouse=True)
@@ -25,14 +19,7 @@ def _fresh_counters():
 @pytest.fixture
 def cache_down(settings):
     """The counters' cache is a Redis server that is not there (connection refused)."""
-    settings.CACHES = {
-        **settings.CACHES,
-        "counters": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",
-            "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25},
-        },
-    }
+    settings.CACHES = {**settings.CACHES, "counters": unreachable_redis_cache()}
 
 
 def test_counts_in_the_cache_where_every_process_sees_them():
