@@ -9,6 +9,7 @@ Secure values are the defaults. Only ``DEBUG=true`` (local development, ``make r
 relaxes them; production refuses to start without a real ``SECRET_KEY``.
 """
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -136,9 +137,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# Login throttling: this many failures per username+address within the window lock the
-# pair out for the window (see statuspage/accounts/throttle.py).
+# Reverse proxies whose X-Forwarded-For is believed (addresses or CIDRs). Empty: the TCP
+# peer is the client. Without this, behind a proxy every client shares the proxy's address
+# and one client's failures lock everybody out (see statuspage/core/client.py).
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "")
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"TRUSTED_PROXIES: {_proxy!r} is not an address or CIDR (e.g. 172.30.57.1)"
+        ) from None
+# Login throttling: this many failures per username+client within the window lock that
+# pair out for the window; a client past its own cap (any usernames) is locked out too.
+# No count is kept per username alone, so nobody can lock a user out from everywhere
+# (see statuspage/accounts/throttle.py).
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_CLIENT_FAILURE_LIMIT = env_int("LOGIN_CLIENT_FAILURE_LIMIT", 30)
 LOGIN_FAILURE_WINDOW_S = env_int("LOGIN_FAILURE_WINDOW_S", 15 * 60)
 
 # Check targets: link-local and cloud metadata addresses are always refused (they hand
@@ -158,8 +173,10 @@ elif DEBUG or not os.environ.get("DATABASE_URL"):
     CHECK_PRIVATE_TARGETS = ["private", "loopback"]
 else:
     CHECK_PRIVATE_TARGETS = ["private"]
-# Heartbeat pings: requests per minute per check and per client address, and body size.
+# Heartbeat pings: requests per minute per check, a generous cap per client address (many
+# jobs often ping from one host or NAT), and body size.
 PING_RATE_PER_MINUTE = env_int("PING_RATE_PER_MINUTE", 120)
+PING_CLIENT_RATE_PER_MINUTE = env_int("PING_CLIENT_RATE_PER_MINUTE", 3000)
 PING_BODY_LIMIT_BYTES = 10_000
 
 # ---------------------------------------------------------------------------
@@ -283,6 +300,17 @@ if REDIS_URL:
         }
     }
     CELERY_BROKER_URL = CELERY_BROKER_URL or REDIS_URL
+    # Rate and sign-in counters (statuspage/core/counters.py): the same Redis with short
+    # timeouts, so an unreachable Redis costs a request little before the in-process
+    # fallback counts instead.
+    COUNTERS_REDIS_TIMEOUT_S = float(os.environ.get("COUNTERS_REDIS_TIMEOUT_S", "0.25"))
+    CACHES["counters"] = {
+        **CACHES["default"],
+        "OPTIONS": {
+            "socket_connect_timeout": COUNTERS_REDIS_TIMEOUT_S,
+            "socket_timeout": COUNTERS_REDIS_TIMEOUT_S,
+        },
+    }
 else:
     # Embedded default: every process (web, worker, beat) shares these folders.
     CACHES = {

@@ -13,12 +13,9 @@ from ninja.security import HttpBearer
 from statuspage.api.models import ApiToken
 from statuspage.api.services import api_token_authenticate
 from statuspage.catalog.models import Service
+from statuspage.core.client import client_address
 
 security_log = logging.getLogger("statuspage.security")
-
-
-def client_address(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR") or "-"
 
 
 class TokenAuth(HttpBearer):
@@ -29,7 +26,7 @@ class TokenAuth(HttpBearer):
         super().__init__()
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
-        api_token = api_token_authenticate(token, origin=client_address(request))
+        api_token = api_token_authenticate(token, origin=client_address(request) or "-")
         if api_token is None:
             return None
         if not api_token.has_scope(self.scope):

@@ -15,7 +15,8 @@ from django.views.decorators.http import require_http_methods
 
 from checks.heartbeats import PingInput, ping_record
 from checks.models import PingKind
-from statuspage.api.ratelimit import rate_exceeded
+from statuspage.core.client import client_address
+from statuspage.core.counters import rate_exceeded
 
 MAX_EXIT_STATUS = 255
 # Bodies above this are refused outright instead of being read and cut.
@@ -37,9 +38,13 @@ def _body(request: HttpRequest) -> str:
 def _handle(request: HttpRequest, ping_uuid: uuid.UUID, kind: str, exit_status=None):
     if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_ACCEPTED_BODY:
         return _text("body too large (keep it under 10 KB)\n", status=413)
-    address = request.META.get("REMOTE_ADDR") or None
-    limit = settings.PING_RATE_PER_MINUTE
-    for key in (f"ping:{ping_uuid}", f"ping-addr:{address}"):
+    address = client_address(request)
+    # The per-client cap comes first so that guessing at uuids is capped too.
+    limits = (
+        (f"ping-client:{address}", settings.PING_CLIENT_RATE_PER_MINUTE),
+        (f"ping:{ping_uuid}", settings.PING_RATE_PER_MINUTE),
+    )
+    for key, limit in limits:
         wait = rate_exceeded(key=key, limit=limit)
         if wait is not None:
             return _text("rate limited\n", status=429, Retry_After=str(wait))

@@ -189,3 +189,87 @@ def test_cron_job_is_late_after_its_scheduled_run_plus_grace(client, service):
     ping(client, f"/ping/{job.ping_uuid}", datetime(2026, 11, 27, 2, 5, tzinfo=UTC))
     job.refresh_from_db()
     assert late_deadline(job, now=datetime(2026, 11, 27, 2, 11, tzinfo=UTC)) is None
+
+
+def heartbeat_jobs(service, count: int) -> list[Check]:
+    with time_machine.travel(NOW - timedelta(hours=2), tick=False):
+        return [
+            make_check(service, f"job-{n}", kind=Kind.HEARTBEAT, config={}, interval_s=60)
+            for n in range(count)
+        ]
+
+
+def test_ping_limits_are_per_check_with_a_generous_per_client_cap(settings):
+    assert (settings.PING_RATE_PER_MINUTE, settings.PING_CLIENT_RATE_PER_MINUTE) == (120, 3000)
+
+
+@pytest.mark.django_db
+def test_150_jobs_pinging_from_one_address_are_all_accepted(client, service):
+    jobs = heartbeat_jobs(service, 150)
+    codes = {ping(client, f"/ping/{job.ping_uuid}", NOW).status_code for job in jobs}
+    assert codes == {200}
+    assert Ping.objects.count() == 150
+
+
+@pytest.mark.django_db
+def test_a_client_past_its_cap_gets_429_whatever_the_check(client, service, settings):
+    settings.PING_CLIENT_RATE_PER_MINUTE = 4
+    jobs = heartbeat_jobs(service, 5)
+    codes = [ping(client, f"/ping/{job.ping_uuid}", NOW).status_code for job in jobs]
+    assert codes == [200, 200, 200, 200, 429]
+    other = ping(client, f"/ping/{jobs[4].ping_uuid}", NOW, REMOTE_ADDR="198.51.100.20")
+    assert other.status_code == 200
+    assert Ping.objects.count() == 5
+
+
+@pytest.mark.django_db
+def test_guessing_at_unknown_uuids_counts_against_the_client_cap(client, job, settings):
+    settings.PING_CLIENT_RATE_PER_MINUTE = 3
+    guesses = [ping(client, f"/ping/{uuid.UUID(int=n)}", NOW).status_code for n in range(3)]
+    assert guesses == [404, 404, 404]
+    assert ping(client, f"/ping/{job.ping_uuid}", NOW).status_code == 429
+
+
+@pytest.mark.django_db
+def test_pings_through_a_trusted_proxy_keep_the_client_address(client, job, settings):
+    settings.TRUSTED_PROXIES = ["172.30.57.1"]
+    settings.PING_CLIENT_RATE_PER_MINUTE = 1
+    via_proxy = {"REMOTE_ADDR": "172.30.57.1"}
+    first = ping(
+        client, f"/ping/{job.ping_uuid}", NOW, HTTP_X_FORWARDED_FOR="203.0.113.7", **via_proxy
+    )
+    second = ping(
+        client, f"/ping/{job.ping_uuid}", NOW, HTTP_X_FORWARDED_FOR="2001:db8::7", **via_proxy
+    )
+    spoofed = ping(
+        client,
+        f"/ping/{job.ping_uuid}",
+        NOW,
+        HTTP_X_FORWARDED_FOR="192.0.2.1, 203.0.113.7",
+        **via_proxy,
+    )
+    assert (first.status_code, second.status_code, spoofed.status_code) == (200, 200, 429)
+    assert sorted(Ping.objects.values_list("remote_addr", flat=True)) == [
+        "2001:db8::7",
+        "203.0.113.7",
+    ]
+
+
+@pytest.mark.django_db
+def test_pings_are_accepted_and_stored_while_the_cache_is_unreachable(client, job, settings):
+    from statuspage.core import counters
+    from tests.private_redis import unreachable_redis_cache
+
+    # The first ping changes the job's state (which touches the cache); later ones do not.
+    assert ping(client, f"/ping/{job.ping_uuid}", NOW).status_code == 200
+    counters.local_clear()
+    settings.PING_RATE_PER_MINUTE = 4
+    down = unreachable_redis_cache()
+    settings.CACHES = {"default": down, "counters": down}
+    try:
+        later = NOW + timedelta(seconds=1)
+        codes = [ping(client, f"/ping/{job.ping_uuid}", later).status_code for _ in range(5)]
+    finally:
+        counters.local_clear()
+    assert codes == [200, 200, 200, 200, 429]
+    assert Ping.objects.count() == 5

@@ -1,0 +1,173 @@
+"""Counters behind rate limits and sign-in throttling: Redis first, this process if not.
+
+Counts live in the shared cache (Redis in production), so every web process sees the same
+numbers. A ping or a sign-in must not fail because Redis is away while PostgreSQL is up,
+so when the cache raises, the count is kept in this process instead, and Redis is left
+alone for ``RETRY_S`` so that an outage costs one short timeout per process, not one per
+request. While Redis is away each process counts for itself, so a limit holds per
+process (a client spread over N processes gets up to N times the limit); when Redis is
+back, counting continues there.
+"""
+
+import logging
+import math
+import threading
+import time
+
+from django.conf import settings
+from django.core.cache import caches
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+
+# How long the cache is left alone after it failed.
+RETRY_S = 5.0
+# Past this many local keys, expired ones are dropped on the next count.
+LOCAL_PRUNE_AT = 10_000
+
+_lock = threading.Lock()
+_local: dict[str, tuple[int, float]] = {}  # key -> (count, expires at, epoch seconds)
+_cache_down_until = 0.0
+
+
+def _store():
+    alias = "counters" if "counters" in settings.CACHES else "default"
+    return caches[alias]
+
+
+def _cache_usable() -> bool:
+    return time.monotonic() >= _cache_down_until
+
+
+def _cache_failed(exc: Exception) -> None:
+    global _cache_down_until
+    if _cache_usable():
+        log.warning("event=counters.fallback error=%s retry_s=%s", type(exc).__name__, RETRY_S)
+    _cache_down_until = time.monotonic() + RETRY_S
+
+
+# --- in-process counts --------------------------------------------------------------
+
+
+def _local_add(key: str, window_s: float, now: float) -> tuple[int, float]:
+    with _lock:
+        count, ends = _local.get(key, (0, 0.0))
+        if ends <= now:
+            count, ends = 0, now + window_s
+        _local[key] = (count + 1, ends)
+        if len(_local) > LOCAL_PRUNE_AT:
+            for stale in [k for k, (_, end) in _local.items() if end <= now]:
+                del _local[stale]
+        return count + 1, ends
+
+
+def _local_get(key: str, now: float) -> int:
+    with _lock:
+        count, ends = _local.get(key, (0, 0.0))
+    return count if ends > now else 0
+
+
+def local_clear() -> None:
+    """Forget every in-process count and retry the cache at once (tests, a restart)."""
+    global _cache_down_until
+    with _lock:
+        _local.clear()
+    _cache_down_until = 0.0
+
+
+# --- in the cache -------------------------------------------------------------------
+
+
+def _cache_add(key: str, window_s: int, now: float) -> int:
+    """One more under ``key``; the window runs from the first count.
+
+    The count goes up with the cache's atomic incr, so concurrent requests all count. Not
+    every cache keeps a key's expiry on incr (the file cache of the embedded default resets
+    it to its default timeout), so the window's end is kept beside the count and the
+    count's expiry is set from it again after each increment.
+    """
+    store = _store()
+    if store.add(key, 1, timeout=window_s):
+        store.set(f"{key}:ends", now + window_s, timeout=window_s)
+        return 1
+    try:
+        count = store.incr(key)
+    except ValueError:  # expired between add and incr
+        store.set(key, 1, timeout=window_s)
+        store.set(f"{key}:ends", now + window_s, timeout=window_s)
+        return 1
+    ends = store.get(f"{key}:ends") or now + window_s
+    store.touch(key, max(1, math.ceil(ends - now)))
+    return count
+
+
+def _cache_hit(key: str, timeout: int) -> int:
+    """One more under a key that names its own fixed window: its expiry is only cleanup."""
+    store = _store()
+    if store.add(key, 1, timeout=timeout):
+        return 1
+    try:
+        return store.incr(key)
+    except ValueError:  # expired between add and incr
+        store.set(key, 1, timeout=timeout)
+        return 1
+
+
+# --- the counters -------------------------------------------------------------------
+
+
+def window_count(key: str, *, window_s: int) -> int:
+    """Count one event under ``key`` and return the count in its window.
+
+    The window starts at the key's first event and lasts ``window_s`` seconds.
+    """
+    now = time.time()
+    if _cache_usable():
+        try:
+            return _cache_add(key, window_s, now)
+        except (RedisError, OSError) as exc:
+            _cache_failed(exc)
+    return _local_add(key, window_s, now)[0]
+
+
+def window_peek(key: str) -> int:
+    """The count under ``key`` in its current window (0 if none), without counting."""
+    now = time.time()
+    if _cache_usable():
+        try:
+            return int(_store().get(key) or 0)
+        except (RedisError, OSError) as exc:
+            _cache_failed(exc)
+    return _local_get(key, now)
+
+
+def window_clear(key: str) -> None:
+    """Forget the count under ``key`` (both in the cache and in this process)."""
+    with _lock:
+        _local.pop(key, None)
+    if _cache_usable():
+        try:
+            _store().delete_many([key, f"{key}:ends"])
+        except (RedisError, OSError) as exc:
+            _cache_failed(exc)
+
+
+def rate_exceeded(*, key: str, limit: int, window_s: int = 60) -> int | None:
+    """Count one request under ``key``; return seconds to wait if over ``limit``, else None.
+
+    Fixed windows aligned on the clock: the key of each window carries its number.
+    """
+    now = time.time()
+    window = int(now // window_s)
+    counter_key = f"rate:{key}:{window}"
+    count = None
+    if _cache_usable():
+        try:
+            count = _cache_hit(counter_key, window_s * 2)
+        except (RedisError, OSError) as exc:
+            _cache_failed(exc)
+    if count is None:
+        count = _local_add(counter_key, (window + 1) * window_s - now, now)[0]
+    if count > limit:
+        return window_s - int(now) % window_s
+    return None
