@@ -104,7 +104,15 @@ api = NinjaAPI(
     parser=LimitedJsonParser(),
 )
 
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut}
+# 503: the database is unreachable (with Retry-After); see statuspage/core/errors.py.
+ERRORS = {
+    400: ErrorOut,
+    401: ErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    422: ValidationErrorOut,
+    503: ErrorOut,
+}
 
 
 # --- Errors ------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from tests.core.live_stack import gunicorn, stack_env
 pytestmark = pytest.mark.postgres
 
 
-def tests_database_url() -> str:
+def live_database_url() -> str:
     s = connection.settings_dict
     return f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
 
@@ -55,7 +55,7 @@ def send_chunked(base: str, path: str, body: bytes, chunk: int = 64 * 1024) -> t
 
 @pytest.fixture
 def live(transactional_db, tmp_path):
-    env = stack_env(tests_database_url(), tmp_path / "var")
+    env = stack_env(live_database_url(), tmp_path / "var")
     with gunicorn(env, tmp_path / "gunicorn.log", workers=1) as base:
         yield base
 
