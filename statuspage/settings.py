@@ -46,6 +46,16 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number") from None
 
 
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a number") from None
+
+
 def env_list(name: str, default: str) -> list[str]:
     raw = os.environ.get(name, default)
     return [item.strip() for item in raw.split(",") if item.strip()]
@@ -205,6 +215,10 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # NUL characters and malformed headers: a 400 before any view or form sees them.
+    "statuspage.core.middleware.HostileInputMiddleware",
+    # The database unreachable: 503 with Retry-After, at once, instead of a 500.
+    "statuspage.core.middleware.DatabaseOutageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -248,17 +262,24 @@ if DATABASE_URL:
         )
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Django's backend, made to fail fast while the server is unreachable
+        # (statuspage/core/pgbackend/): requests answer 503 at once instead of each
+        # waiting for the pool, and the process reconnects by itself once it is back.
+        DATABASES["default"]["ENGINE"] = "statuspage.core.pgbackend"
+        options = DATABASES["default"].setdefault("OPTIONS", {})
+        options.setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 2))
         # psycopg 3's pool: reusing connections is ~10x the throughput of connecting per
         # request. It requires CONN_MAX_AGE = 0 (the pool owns connection lifetime).
         if env_bool("DATABASE_POOL", True):
-            DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            options["pool"] = {
                 "min_size": env_int("DATABASE_POOL_MIN", 1),
                 "max_size": env_int("DATABASE_POOL_MAX", 10),
-                "timeout": 10,
+                # Short: a request waiting longer for a connection only ties up a worker.
+                "timeout": env_float("DATABASE_POOL_TIMEOUT", 0.5),
             }
         # JIT compilation costs hundreds of ms on short aggregate queries (rollups) and
         # buys nothing for this workload's small, index-driven statements.
-        DATABASES["default"]["OPTIONS"].setdefault("options", "-c jit=off")
+        options.setdefault("options", "-c jit=off")
         DATABASES["default"]["TEST"] = {"NAME": os.environ.get("DATABASE_TEST_NAME") or None}
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -279,6 +300,8 @@ else:
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# After a failed connect, connects fail at once for this long before the next attempt.
+DATABASE_RETRY_S = env_float("DATABASE_RETRY_S", 2.0)
 
 # --- Cache and broker ---------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -297,6 +320,12 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "sp"),
+            # A dead Redis must cost a request little: short timeouts, and callers that
+            # can do without the cache log and carry on.
+            "OPTIONS": {
+                "socket_connect_timeout": env_float("REDIS_TIMEOUT_S", 0.5),
+                "socket_timeout": env_float("REDIS_TIMEOUT_S", 0.5),
+            },
         }
     }
     CELERY_BROKER_URL = CELERY_BROKER_URL or REDIS_URL
@@ -353,6 +382,9 @@ elif broker_scheme not in {"amqp", "amqps", "pyamqp"}:
 # How old the worker and scheduler heartbeats may be before /ready fails.
 READY_HEARTBEAT_MAX_AGE_S = env_int("READY_HEARTBEAT_MAX_AGE_S", 60)
 HEARTBEAT_INTERVAL_S = env_int("HEARTBEAT_INTERVAL_S", 10)
+# Bearer token that shows /ready's details (backends, errors) to a monitor; staff see them
+# too. Anonymous callers get only which parts fail.
+READY_TOKEN = os.environ.get("READY_TOKEN", "")
 
 # --- Internationalisation -------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -5,6 +5,10 @@ from django.urls import include, path
 from statuspage.api import pings
 from statuspage.core import views as core_views
 
+# Error answers that need neither the database nor the session's user.
+handler400 = "statuspage.core.errors.handler400"
+handler500 = "statuspage.core.errors.handler500"
+
 admin.site.site_header = "Status dashboard admin"
 admin.site.site_title = "Status dashboard"
 

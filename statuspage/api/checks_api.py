@@ -4,12 +4,12 @@ Definitions are validated by the same rules as the admin and the YAML import
 (checks.definitions through Check.clean); every problem comes back as a 422 naming its field.
 """
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest
 from django.urls import reverse
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Path, Router, Schema, Status
 from ninja.errors import HttpError, ValidationError
 from pydantic import ConfigDict
 
@@ -17,11 +17,20 @@ from checks.models import Check, Kind
 from checks.services import check_upsert
 from statuspage.api.auth import TokenAuth, require_own_service
 from statuspage.api.models import Scope
-from statuspage.api.schemas import ErrorOut, ValidationErrorOut
+from statuspage.api.schemas import SLUG, ErrorOut, ValidationErrorOut
 from statuspage.catalog.models import Service
 
 router = Router(tags=["checks"])
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut}
+ERRORS = {
+    400: ErrorOut,
+    401: ErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    413: ErrorOut,
+    422: ValidationErrorOut,
+    503: ErrorOut,
+}
+SlugPath = Annotated[str, Path(pattern=SLUG.pattern, max_length=120, description="Service slug.")]
 
 # API field name -> Check field name (the API speaks in seconds like the YAML file).
 FIELDS = {
@@ -121,7 +130,7 @@ def _invalid(exc: DjangoValidationError) -> ValidationError:
     summary="Create or update a check",
     operation_id="check_put",
 )
-def check_put(request: HttpRequest, slug: str, name: str, payload: CheckIn) -> Status:
+def check_put(request: HttpRequest, slug: SlugPath, name: str, payload: CheckIn) -> Status:
     """Create the service's check called `name`, or update the fields sent (scope
     `checks:write`). Fields left out keep their value (or the default for a new check)."""
     service = _service(slug)
@@ -146,7 +155,7 @@ def check_put(request: HttpRequest, slug: str, name: str, payload: CheckIn) -> S
     summary="List a service's checks",
     operation_id="check_list",
 )
-def check_list(request: HttpRequest, slug: str) -> list[dict[str, Any]]:
+def check_list(request: HttpRequest, slug: SlugPath) -> list[dict[str, Any]]:
     service = _service(slug)
     require_own_service(request, service)
     return [_out(request, check, service) for check in Check.objects.filter(service=service)]

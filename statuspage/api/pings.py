@@ -30,14 +30,45 @@ def _text(body: str, status: int = 200, **headers: str) -> HttpResponse:
     return response
 
 
-def _body(request: HttpRequest) -> str:
-    raw = request.body[: settings.PING_BODY_LIMIT_BYTES] if request.method == "POST" else b""
-    return raw.decode("utf-8", errors="replace")
+class BodyTooLarge(Exception):
+    pass
+
+
+def _raw_body(request: HttpRequest) -> bytes:
+    """The request body, at most MAX_ACCEPTED_BODY bytes, chunked bodies included.
+
+    Django reads nothing of a body sent without Content-Length (chunked), so such a body
+    is read from the server's own stream, which ends where the chunks end.
+    """
+    # A malformed Content-Length never gets here (HostileInputMiddleware answers 400).
+    declared = request.META.get("CONTENT_LENGTH", "")
+    if declared:
+        if int(declared) > MAX_ACCEPTED_BODY:
+            raise BodyTooLarge
+        return request.body
+    if not request.META.get("wsgi.input_terminated"):
+        return b""
+    raw = request.META["wsgi.input"].read(MAX_ACCEPTED_BODY + 1)
+    if len(raw) > MAX_ACCEPTED_BODY:
+        raise BodyTooLarge
+    return raw
+
+
+def _body(raw: bytes) -> str:
+    # PostgreSQL text cannot hold NUL: kept visible as U+FFFD like any undecodable byte.
+    text = raw[: settings.PING_BODY_LIMIT_BYTES].decode("utf-8", errors="replace")
+    return text.replace("\x00", "\ufffd")
 
 
 def _handle(request: HttpRequest, ping_uuid: uuid.UUID, kind: str, exit_status=None):
-    if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_ACCEPTED_BODY:
-        return _text("body too large (keep it under 10 KB)\n", status=413)
+    try:
+        raw = _raw_body(request) if request.method == "POST" else b""
+    except BodyTooLarge:
+        return _text(
+            f"body too large: at most {MAX_ACCEPTED_BODY} bytes are accepted "
+            f"and the first {settings.PING_BODY_LIMIT_BYTES} kept\n",
+            status=413,
+        )
     address = client_address(request)
     # The per-client cap comes first so that guessing at uuids is capped too.
     limits = (
@@ -55,7 +86,7 @@ def _handle(request: HttpRequest, ping_uuid: uuid.UUID, kind: str, exit_status=N
         method=request.method or "GET",
         remote_addr=address,
         user_agent=request.headers.get("User-Agent", ""),
-        body=_body(request),
+        body=_body(raw),
     )
     if ping_record(ping_uuid=ping_uuid, ping=ping, now=timezone.now()) is None:
         return _text("not found\n", status=404)

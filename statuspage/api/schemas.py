@@ -130,7 +130,12 @@ class DeploymentPage(Schema):
 
 
 class DeploymentQuery(Schema):
-    service: str | None = Field(None, description="Only this service's deployments (slug).")
+    service: str | None = Field(
+        None,
+        pattern=SLUG.pattern,
+        max_length=120,
+        description="Only this service's deployments (slug).",
+    )
     limit: int = Field(50, ge=1, le=100)
     offset: int = Field(0, ge=0, le=100_000)
 

@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Query, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -34,6 +35,7 @@ from statuspage.api.schemas import (
 )
 from statuspage.catalog.models import Deployment, DeploymentSource, Service
 from statuspage.catalog.services import deployment_record
+from statuspage.core.errors import database_unavailable
 
 security_log = logging.getLogger("statuspage.security")
 
@@ -62,6 +64,20 @@ class BodyTooLarge(Exception):
     pass
 
 
+class NulInBody(Exception):
+    pass
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
 class LimitedJsonParser(Parser):
     """JSON bodies up to MAX_BODY_BYTES; larger ones are refused before they are parsed."""
 
@@ -71,7 +87,11 @@ class LimitedJsonParser(Parser):
             len(request.body) > MAX_BODY_BYTES
         ):
             raise BodyTooLarge
-        return json.loads(request.body)
+        data = json.loads(request.body)
+        # PostgreSQL text cannot hold NUL: refused here rather than failing on write.
+        if _has_nul(data):
+            raise NulInBody
+        return data
 
 
 api = NinjaAPI(
@@ -84,7 +104,15 @@ api = NinjaAPI(
     parser=LimitedJsonParser(),
 )
 
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut}
+# 503: the database is unreachable (with Retry-After); see statuspage/core/errors.py.
+ERRORS = {
+    400: ErrorOut,
+    401: ErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    422: ValidationErrorOut,
+    503: ErrorOut,
+}
 
 
 # --- Errors ------------------------------------------------------------------------------
@@ -113,6 +141,8 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     cause = exc.__cause__
     if isinstance(cause, BodyTooLarge):
         return _too_large(request, cause)
+    if isinstance(cause, NulInBody):
+        return _error(request, 400, "the JSON body contains a NUL character (\\u0000)")
     if exc.status_code == 400 and cause is not None:
         return _error(request, 400, f"request body is not valid JSON: {cause}")
     return _error(request, exc.status_code, str(exc))
@@ -121,6 +151,12 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 @api.exception_handler(RequestDataTooBig)
 def _too_large(request: HttpRequest, exc: Exception) -> HttpResponse:
     return _error(request, 413, f"request body is larger than {MAX_BODY_BYTES // 1024} KB")
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def _database_down(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return database_unavailable(request)
 
 
 MESSAGES = {

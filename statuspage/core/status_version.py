@@ -9,10 +9,17 @@ in their key, so a bump makes every cached copy stale at once without knowing th
 Kept here, below every app, so the engine can signal without importing the web layer.
 """
 
+import logging
 import time
 
 from django.core.cache import cache
 from django.db import transaction
+from redis.exceptions import RedisError
+
+logger = logging.getLogger("statuspage.cache")
+
+# Redis unreachable (redis-py's errors), or the file cache of the embedded default failing.
+CACHE_DOWN = (RedisError, OSError)
 
 KEY = "status:version"
 
@@ -28,10 +35,15 @@ def status_version() -> int:
 
 
 def _bump() -> None:
+    # Runs after the writer's commit: a cache that cannot be reached must not turn a
+    # stored change into an error. Cached public copies then live out their short timeout.
     try:
-        cache.incr(KEY)
-    except ValueError:
-        cache.set(KEY, time.time_ns(), timeout=None)
+        try:
+            cache.incr(KEY)
+        except ValueError:
+            cache.set(KEY, time.time_ns(), timeout=None)
+    except CACHE_DOWN as exc:
+        logger.warning("event=status_version.bump_failed error=%s", type(exc).__name__)
 
 
 def status_version_bump() -> None:
