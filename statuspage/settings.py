@@ -148,6 +148,10 @@ CHECK_ALLOW_PRIVATE_TARGETS = env_bool("CHECK_ALLOW_PRIVATE_TARGETS", True)
 # Heartbeat pings: requests per minute per check and per client address, and body size.
 PING_RATE_PER_MINUTE = env_int("PING_RATE_PER_MINUTE", 120)
 PING_BODY_LIMIT_BYTES = 10_000
+# Secret check settings (header values, URL passwords) are encrypted at rest. The first key
+# encrypts, every key decrypts, so a key is rotated by putting a new one first and running
+# `manage.py check_secrets_reseal`. Unset: one key derived from SECRET_KEY.
+CHECK_SECRET_KEYS = env_list("CHECK_SECRET_KEYS", "") or [SECRET_KEY]
 
 # ---------------------------------------------------------------------------
 # End of the SECURITY block.
