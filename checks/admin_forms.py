@@ -187,7 +187,7 @@ def kind_fields() -> dict[str, dict[str, forms.Field]]:
             "verify": _flag("Verify the certificate chain"),
         },
         Kind.DNS: {
-            "name": _text("Name", "The domain to resolve."),
+            "name": _text("Domain name", "The name to resolve, e.g. api.example.com."),
             "record_type": _choice("Record type", sorted(DNS_RECORD_TYPES), "A"),
             "expected": ListField(label="Expected answers", help_text="Comma-separated."),
             "nameserver": _text("Nameserver", "Empty: the system's resolver."),
