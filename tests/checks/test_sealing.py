@@ -17,6 +17,8 @@ from checks.scheduling import Claim
 from checks.sealing import MASK, config_keep_masked, config_masked, is_sealed
 from tests.checks.factories import make_check
 from tests.checks.probe_servers import serving_app
+from tests.checks.test_sync_checks import sync, write
+from tests.factories import make_service, make_team
 
 SECRET = "Bearer tok-3f9a1c77e0b2"
 
@@ -140,3 +142,33 @@ def test_a_mask_left_unchanged_keeps_the_stored_secret():
 def test_a_mask_standing_for_no_secret_is_refused():
     with pytest.raises(ValueError, match="X-New"):
         config_keep_masked({"headers": {"X-New": MASK}}, {"headers": {}})
+
+
+def test_run_check_prints_the_target_with_its_password_masked(service):
+    check = make_check(service, config={"url": "http://ci:hunter2-pw@127.0.0.1:9/health"})
+    out = io.StringIO()
+    call_command("run_check", str(check.pk), stdout=out)
+    assert "hunter2-pw" not in out.getvalue()
+    assert f"http://ci:{MASK}@127.0.0.1:9/health" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_the_catalog_plan_never_prints_a_url_password(tmp_path):
+    checkout = make_service("checkout-api", team=make_team("payments"), name="Checkout API")
+    make_check(checkout, "health", config={"url": "https://ci:old-pw@checkout.example.com/"})
+    path = write(
+        tmp_path,
+        """\
+        services:
+          - name: Checkout API
+            slug: checkout-api
+            team: payments
+            checks:
+              - name: health
+                kind: http
+                url: https://ci:new-pw@checkout.example.com/
+        """,
+    )
+    output = sync(path, "--dry-run")
+    assert "old-pw" not in output and "new-pw" not in output
+    assert f"https://ci:{MASK}@checkout" in output
