@@ -16,6 +16,7 @@ from checks.conditions import ConditionSyntaxError
 from checks.models import MIN_INTERVAL_S, Kind
 from checks.probes.base import DnsTarget, HttpTarget, Target, TcpTarget, TlsTarget
 from checks.screening import Allowlist, TargetRefused, screen_literal
+from checks.sealing import config_unreadable
 
 # The keys each kind accepts in its config, with the target class they build.
 TARGET_CLASSES: dict[str, type] = {
@@ -110,6 +111,9 @@ def _config_errors(kind: str, config: Mapping[str, Any]) -> dict[str, list[str]]
                            f"(allowed: {allowed})"]}  # fmt: skip
     if kind == Kind.HEARTBEAT:
         return {}
+    unreadable = config_unreadable(config)
+    if unreadable:
+        return {"config": [f"{', '.join(unreadable)}: cannot be decrypted with CHECK_SECRET_KEYS"]}
     try:
         target = TARGET_CLASSES[kind](**config)
     except ConditionSyntaxError as exc:

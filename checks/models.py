@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from checks.histogram import BUCKETS
+from checks.sealing import SealedJSONField
 from statuspage.catalog.models import Service
 
 
@@ -45,8 +46,9 @@ class Check(models.Model):
     name = models.CharField(max_length=120)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.HTTP)
     # Kind-specific settings (URL, method, expected statuses, host/port, ...), validated by
-    # checks.definitions for the admin, the YAML import and the API alike.
-    config = models.JSONField(default=dict, blank=True)
+    # checks.definitions for the admin, the YAML import and the API alike. Secret values
+    # (headers, URL passwords) are encrypted in the database (checks.sealing).
+    config = SealedJSONField(default=dict, blank=True)
     interval_s = models.PositiveIntegerField("interval (s)", default=60)
     timeout_s = models.FloatField("timeout (s)", default=10.0)
     degraded_ms = models.PositiveIntegerField(

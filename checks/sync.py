@@ -39,6 +39,7 @@ from django.core.exceptions import ValidationError
 from checks.conditions import ConditionSyntaxError, parse_condition
 from checks.definitions import CONFIG_KEYS, definition_errors
 from checks.models import Check, Kind
+from checks.sealing import config_masked
 from checks.services import check_upsert
 from statuspage.catalog.models import Service
 from statuspage.catalog.sync_schema import (
@@ -316,9 +317,9 @@ class CheckSpec:
 
 
 def _shown(attr: str, value: Any) -> Any:
-    """A value as the plan prints it: header values (tokens, passwords) never are."""
-    if attr == "headers" and value is not None:
-        return dict.fromkeys(value, "***")
+    """A value as the plan prints it: header values and URL passwords never are."""
+    if attr in ("headers", "url") and value is not None:
+        return config_masked({attr: value})[attr]
     return value
 
 

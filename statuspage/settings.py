@@ -188,6 +188,10 @@ else:
 PING_RATE_PER_MINUTE = env_int("PING_RATE_PER_MINUTE", 120)
 PING_CLIENT_RATE_PER_MINUTE = env_int("PING_CLIENT_RATE_PER_MINUTE", 3000)
 PING_BODY_LIMIT_BYTES = 10_000
+# Secret check settings (header values, URL passwords) are encrypted at rest. The first key
+# encrypts, every key decrypts, so a key is rotated by putting a new one first and running
+# `manage.py check_secrets_reseal`. Unset: one key derived from SECRET_KEY.
+CHECK_SECRET_KEYS = env_list("CHECK_SECRET_KEYS", "") or [SECRET_KEY]
 
 # ---------------------------------------------------------------------------
 # End of the SECURITY block.

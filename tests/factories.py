@@ -41,3 +41,8 @@ def make_user(
     if role:
         user.groups.add(Group.objects.get(name=role))
     return user
+
+
+def token_owner(username: str = "ci-bot") -> User:
+    """The active user an API token belongs to (one per name, made on first use)."""
+    return User.objects.filter(username=username).first() or make_user(username)

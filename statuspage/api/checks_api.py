@@ -4,6 +4,7 @@ Definitions are validated by the same rules as the admin and the YAML import
 (checks.definitions through Check.clean); every problem comes back as a 422 naming its field.
 """
 
+import logging
 from typing import Annotated, Any, Literal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -14,12 +15,14 @@ from ninja.errors import HttpError, ValidationError
 from pydantic import ConfigDict
 
 from checks.models import Check, Kind
+from checks.sealing import config_keep_masked, config_masked
 from checks.services import check_upsert
-from statuspage.api.auth import TokenAuth, require_own_service
-from statuspage.api.models import Scope
+from statuspage.api.auth import TokenAuth
+from statuspage.api.models import ApiToken, Scope
 from statuspage.api.schemas import SLUG, ErrorOut, ValidationErrorOut
 from statuspage.catalog.models import Service
 
+security_log = logging.getLogger("statuspage.security")
 router = Router(tags=["checks"])
 ERRORS = {
     400: ErrorOut,
@@ -55,7 +58,8 @@ class CheckIn(Schema):
     config: dict[str, Any] = Field(
         default_factory=dict,
         description='The kind\'s settings, e.g. {"url": "https://api.example.com/health", '
-        '"conditions": ["ok == true"]}.',
+        '"conditions": ["ok == true"]}. Header values and URL passwords are stored encrypted '
+        'and answered as "********"; sending "********" back keeps the stored value.',
     )
     interval: int | None = Field(None, description="Seconds between runs (at least 10).")
     timeout: float | None = Field(None, description="Seconds before a run counts as down.")
@@ -84,8 +88,19 @@ class CheckOut(Schema):
     ping_url: str | None
 
 
-def _service(slug: str) -> Service:
+def _service(request: HttpRequest, slug: str) -> Service:
+    """The token's own team's service: another team's is as unknown as a missing one, so
+    its checks (and their ping URLs) cannot even be confirmed to exist."""
+    token: ApiToken = request.auth  # type: ignore[attr-defined]
     service = Service.objects.filter(slug=slug).first()
+    if service is not None and service.team_id != token.team_id:
+        security_log.warning(
+            "event=api_token.denied reason=team token=%s service=%s path=%s",
+            token.prefix,
+            slug,
+            request.path,
+        )
+        service = None
     if service is None:
         raise HttpError(404, f"unknown service '{slug}'")
     return service
@@ -100,7 +115,7 @@ def _out(request: HttpRequest, check: Check, service: Service) -> dict[str, Any]
         "service": service.slug,
         "name": check.name,
         "kind": check.kind,
-        "config": check.config,
+        "config": config_masked(check.config),
         "interval": check.interval_s,
         "timeout": check.timeout_s,
         "degraded_ms": check.degraded_ms,
@@ -133,14 +148,22 @@ def _invalid(exc: DjangoValidationError) -> ValidationError:
 def check_put(request: HttpRequest, slug: SlugPath, name: str, payload: CheckIn) -> Status:
     """Create the service's check called `name`, or update the fields sent (scope
     `checks:write`). Fields left out keep their value (or the default for a new check)."""
-    service = _service(slug)
-    require_own_service(request, service)
+    service = _service(request, slug)
     if not name.strip() or len(name) > 120:
         raise ValidationError(
             [{"loc": ("path", "name"), "msg": "1 to 120 characters", "type": "invalid"}]
         )
     sent = payload.model_dump(exclude_unset=True)
     values = {FIELDS[key]: value for key, value in sent.items() if value is not None}
+    if "config" in values:
+        # Secrets come back masked: sending a masked value back keeps the stored secret.
+        current = Check.objects.filter(service=service, name=name).first()
+        try:
+            values["config"] = config_keep_masked(values["config"], current and current.config)
+        except ValueError as exc:
+            raise ValidationError(
+                [{"loc": ("body", "payload", "config"), "msg": str(exc), "type": "invalid"}]
+            ) from exc
     try:
         check, outcome = check_upsert(service=service, name=name, values=values, reason="api")
     except DjangoValidationError as exc:
@@ -156,6 +179,5 @@ def check_put(request: HttpRequest, slug: SlugPath, name: str, payload: CheckIn)
     operation_id="check_list",
 )
 def check_list(request: HttpRequest, slug: SlugPath) -> list[dict[str, Any]]:
-    service = _service(slug)
-    require_own_service(request, service)
+    service = _service(request, slug)
     return [_out(request, check, service) for check in Check.objects.filter(service=service)]

@@ -36,6 +36,8 @@ class ApiToken(models.Model):
     prefix = models.CharField(max_length=16, unique=True, editable=False)
     secret_hash = models.CharField(max_length=64, editable=False)
     scopes = models.JSONField(default=list, validators=[validate_scopes])
+    # The owner: the token is refused once this account is deactivated or deleted (which
+    # nulls the column). api_token_create refuses a token without one.
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

@@ -8,6 +8,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -27,15 +28,21 @@ def token_hash(raw: str) -> str:
 
 
 def api_token_create(
-    *, team: Team, name: str, scopes: list[str], created_by: AbstractBaseUser | None
+    *, team: Team, name: str, scopes: list[str], created_by: AbstractBaseUser
 ) -> tuple[ApiToken, str]:
     """Create a token; returns it and its plaintext, which is never available again.
 
-    1. Draw a public prefix (8 hex digits) and a 256-bit secret.
-    2. Store the prefix and the SHA-256 of the whole token, never the token itself; a
+    ``created_by`` is the token's owner: the token works only while that account exists
+    and is active, so closing an account retires every token it made.
+
+    1. Refuse a token without an active owner.
+    2. Draw a public prefix (8 hex digits) and a 256-bit secret.
+    3. Store the prefix and the SHA-256 of the whole token, never the token itself; a
        prefix already taken (about one in four billion) draws again.
-    3. Log the creation (prefix, team, scopes, who) to the security log.
+    4. Log the creation (prefix, team, scopes, who) to the security log.
     """
+    if created_by is None or not created_by.pk or not created_by.is_active:
+        raise ValidationError("an API token needs an active user as its owner")
     validate_scopes(scopes)
     scopes = sorted(set(scopes), key=Scope.values.index)
     for _ in range(5):
@@ -65,7 +72,7 @@ def api_token_create(
         prefix,
         team.slug,
         ",".join(scopes),
-        created_by.pk if created_by else "-",
+        created_by.pk,
     )
     return token, raw
 
@@ -103,7 +110,7 @@ def api_token_authenticate(
         security_log.warning("event=api_token.rejected reason=malformed origin=%s", origin)
         return None
     prefix = match["prefix"]
-    token = ApiToken.objects.select_related("team").filter(prefix=prefix).first()
+    token = ApiToken.objects.select_related("team", "created_by").filter(prefix=prefix).first()
     # compare_digest: the time taken does not tell how much of the hash matched.
     if token is None or not hmac.compare_digest(token.secret_hash, token_hash(raw)):
         security_log.warning(
@@ -113,6 +120,16 @@ def api_token_authenticate(
     if token.revoked_at is not None:
         security_log.warning(
             "event=api_token.rejected reason=revoked token=%s team=%s origin=%s",
+            prefix,
+            token.team.slug,
+            origin,
+        )
+        return None
+    owner = token.created_by
+    if owner is None or not owner.is_active:
+        # The owner's account was deleted (the column was nulled) or deactivated.
+        security_log.warning(
+            "event=api_token.rejected reason=owner_inactive token=%s team=%s origin=%s",
             prefix,
             token.team.slug,
             origin,

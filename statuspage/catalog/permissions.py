@@ -29,6 +29,16 @@ def can_edit_owner_note(user: AbstractBaseUser, service: Service | None) -> bool
     return service.team_id in member_team_ids(user)
 
 
+def can_see_team_checks(user: AbstractBaseUser, team_id: int | None) -> bool:
+    """May ``user`` see the checks of a team's service in the admin, and their ping URLs
+    anywhere? Its members and admins only: a ping URL is enough to send a fake success."""
+    if not user.is_active:
+        return False
+    if can_edit_service(user):
+        return True
+    return team_id is not None and team_id in member_team_ids(user)
+
+
 def member_team_ids(user: AbstractBaseUser) -> set[int]:
     # Cached on the user object for the request: the admin asks once per inline and row.
     cached = getattr(user, "_member_team_ids", None)

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from checks.selectors import WINDOWS
 from statuspage.catalog.models import Service
-from statuspage.catalog.permissions import can_edit_owner_note
+from statuspage.catalog.permissions import can_edit_owner_note, can_see_team_checks
 from statuspage.web import charts
 from statuspage.web.forms import AccountForm, TeamFilterForm
 from statuspage.web.selectors import (
@@ -90,6 +90,7 @@ def service(request: HttpRequest, slug: str) -> HttpResponse:
         "range_label": RANGE_LABELS[range_],
         **_charts(page),
         "can_edit_notes": can_edit_owner_note(request.user, stand_in),
+        "show_ping_urls": can_see_team_checks(request.user, page.team_id),
         "history_url": (
             reverse("admin:catalog_ownernote_history", args=[page.note.id])
             if page.note and request.user.is_staff

@@ -4,12 +4,13 @@ import pytest
 
 from checks.models import Check
 from statuspage.api.services import api_token_create
+from tests.factories import token_owner
 
 pytestmark = pytest.mark.django_db
 
 
 def token_for(team, *scopes: str) -> str:
-    return api_token_create(team=team, name="CI", scopes=list(scopes), created_by=None)[1]
+    return api_token_create(team=team, name="CI", scopes=list(scopes), created_by=token_owner())[1]
 
 
 def put(client, token: str | None, slug: str, name: str, body) -> tuple[int, dict]:
@@ -74,7 +75,8 @@ def test_tokens_need_the_scope_and_their_own_team(client, service, other_service
     assert put(client, None, service.slug, "health", HEALTH)[0] == 401
     assert put(client, token_for(service.team, "read"), service.slug, "health", HEALTH)[0] == 403
     own = token_for(service.team, "checks:write")
-    assert put(client, own, other_service.slug, "health", HEALTH)[0] == 403
+    # Another team's service is as unknown as a missing one: nothing confirms it exists.
+    assert put(client, own, other_service.slug, "health", HEALTH)[0] == 404
     assert put(client, own, "no-such-service", "health", HEALTH)[0] == 404
     assert Check.objects.count() == 0
 
@@ -93,3 +95,49 @@ def test_the_openapi_schema_lists_the_check_endpoints(client):
     paths = client.get("/api/v1/openapi.json").json()["paths"]
     assert "/api/v1/services/{slug}/checks/{name}" in paths
     assert "/api/v1/services/{slug}/checks" in paths
+
+
+SECRET = "Bearer tok-77aa01"
+WITH_HEADER = {
+    "kind": "http",
+    "config": {"url": "https://ci:pw-9z@10.1.2.3/health", "headers": {"Authorization": SECRET}},
+}
+
+
+def listed(client, token: str, slug: str) -> tuple[int, object]:
+    response = client.get(
+        f"/api/v1/services/{slug}/checks", headers={"Authorization": f"Bearer {token}"}
+    )
+    return response.status_code, response.json()
+
+
+def test_secrets_are_answered_masked_and_kept_when_sent_back_masked(client, service):
+    token = token_for(service.team, "checks:write", "read")
+    status, body = put(client, token, service.slug, "health", WITH_HEADER)
+    assert status == 201
+    assert body["config"]["headers"] == {"Authorization": "********"}
+    assert body["config"]["url"] == "https://ci:********@10.1.2.3/health"
+    status, (listed_check,) = listed(client, token, service.slug)
+    assert SECRET not in json.dumps(listed_check) and "pw-9z" not in json.dumps(listed_check)
+    # What the API answered, sent back with one change: the secrets stay as they were.
+    echoed = {"kind": "http", "config": {**listed_check["config"], "method": "HEAD"}}
+    assert put(client, token, service.slug, "health", echoed)[0] == 200
+    config = Check.objects.get().config
+    assert config["headers"] == {"Authorization": SECRET}
+    assert (config["url"], config["method"]) == ("https://ci:pw-9z@10.1.2.3/health", "HEAD")
+
+
+def test_a_mask_for_a_header_never_stored_is_a_422(client, service):
+    token = token_for(service.team, "checks:write")
+    body = {"kind": "http", "config": {"url": "http://10.1.2.3/", "headers": {"X-Key": "********"}}}
+    status, answer = put(client, token, service.slug, "health", body)
+    assert status == 422
+    assert any(e["field"] == "config" and "X-Key" in e["message"] for e in answer["errors"])
+    assert Check.objects.count() == 0
+
+
+def test_another_teams_checks_are_a_404(client, service, other_service):
+    put(client, token_for(other_service.team, "checks:write"), other_service.slug, "h", WITH_HEADER)
+    status, body = listed(client, token_for(service.team, "read"), other_service.slug)
+    assert status == 404
+    assert SECRET not in json.dumps(body)

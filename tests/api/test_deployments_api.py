@@ -14,7 +14,7 @@ from statuspage.api.services import api_token_create
 from statuspage.catalog.models import Deployment, DeploymentSource
 from statuspage.catalog.services import deployment_record
 from tests.catalog.test_admin_roles import HttpsClient
-from tests.factories import make_service
+from tests.factories import make_service, token_owner
 
 URL = "/api/v1/deployments"
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -32,7 +32,7 @@ VALID = {
 
 
 def make_token(team, *scopes: str) -> str:
-    return api_token_create(team=team, name="CI", scopes=list(scopes), created_by=None)[1]
+    return api_token_create(team=team, name="CI", scopes=list(scopes), created_by=token_owner())[1]
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 
+from statuspage.accounts.models import User
 from statuspage.api.models import ApiToken, Scope
 from statuspage.api.services import (
     api_token_authenticate,
@@ -16,7 +17,7 @@ from statuspage.api.services import (
     api_token_revoke,
 )
 from tests.catalog.test_admin_roles import HttpsClient
-from tests.factories import make_user
+from tests.factories import make_user, token_owner
 
 TOKEN = re.compile(r"sp_[0-9a-f]{8}_[A-Za-z0-9_-]{43}")
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -57,7 +58,7 @@ def test_create_returns_the_plaintext_once_and_stores_only_its_hash(team, admin_
 @pytest.mark.django_db
 def test_every_token_is_different(team):
     plaintexts = {
-        api_token_create(team=team, name=f"t{i}", scopes=[Scope.READ], created_by=None)[1]
+        api_token_create(team=team, name=f"t{i}", scopes=[Scope.READ], created_by=token_owner())[1]
         for i in range(5)
     }
     assert len(plaintexts) == 5
@@ -68,7 +69,7 @@ def test_every_token_is_different(team):
 @pytest.mark.parametrize("scopes", [[], ["admin"], ["read", "write"]])
 def test_create_refuses_missing_or_unknown_scopes(team, scopes):
     with pytest.raises(ValidationError):
-        api_token_create(team=team, name="CI", scopes=scopes, created_by=None)
+        api_token_create(team=team, name="CI", scopes=scopes, created_by=token_owner())
     assert not ApiToken.objects.exists()
 
 
@@ -154,6 +155,62 @@ def test_a_revoked_token_gets_401_from_the_api(issued, admin_user, service):
     assert response.status_code == 401
     assert response.json() == {"detail": "invalid, unknown or revoked token"}
     assert response["WWW-Authenticate"] == 'Bearer realm="api", error="invalid_token"'
+    assert not service.deployments.exists()
+
+
+def deploy(plaintext: str, service) -> int:
+    return (
+        HttpsClient()
+        .post(
+            "/api/v1/deployments",
+            {"service": service.slug, "version": "1.0", "actor": "ci"},
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {plaintext}",
+        )
+        .status_code
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("owner", [None, "unsaved", "inactive"])
+def test_a_token_needs_an_active_owner(team, owner):
+    user = {"unsaved": User(username="ghost"), "inactive": make_user("gone", role=None)}.get(owner)
+    if owner == "inactive":
+        user.is_active = False
+        user.save()
+    with pytest.raises(ValidationError, match="owner"):
+        api_token_create(team=team, name="CI", scopes=[Scope.READ], created_by=user)
+    assert not ApiToken.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_deactivated_owners_token_no_longer_writes_deployments(team, service, caplog):
+    owner = token_owner("release-bot")
+    token, plaintext = api_token_create(
+        team=team, name="CI", scopes=[Scope.DEPLOYMENTS_WRITE], created_by=owner
+    )
+    assert deploy(plaintext, service) == 201
+    owner.is_active = False
+    owner.save()
+    caplog.set_level(logging.INFO, logger="statuspage.security")
+    caplog.clear()
+    assert deploy(plaintext, service) == 401
+    assert service.deployments.count() == 1
+    assert security_messages(caplog) == [
+        f"event=api_token.rejected reason=owner_inactive token={token.prefix} team=payments "
+        "origin=127.0.0.1"
+    ]
+
+
+@pytest.mark.django_db
+def test_a_deleted_owners_token_no_longer_writes_deployments(team, service):
+    owner = token_owner("release-bot")
+    _, plaintext = api_token_create(
+        team=team, name="CI", scopes=[Scope.DEPLOYMENTS_WRITE], created_by=owner
+    )
+    owner.delete()
+    assert ApiToken.objects.get().created_by is None
+    assert deploy(plaintext, service) == 401
     assert not service.deployments.exists()
 
 

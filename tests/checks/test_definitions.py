@@ -120,7 +120,8 @@ def test_admin_refuses_an_invalid_check_with_the_message(client, admin_user, ser
         "/admin/checks/check/add/",
         {
             "service": service.pk, "name": "api", "kind": "http",
-            "config": '{"url": "http://169.254.169.254/"}', "interval_s": "5", "timeout_s": "5",
+            "http_url": "http://169.254.169.254/", "http_method": "GET", "interval_s": "5",
+            "timeout_s": "5",
             "failures_before_down": "2", "successes_before_up": "1", "grace_s": "300",
             "cron": "", "is_enabled": "on",
         },
@@ -139,7 +140,7 @@ def test_admin_creates_a_valid_check_that_is_due_at_once(client, admin_user, ser
         "/admin/checks/check/add/",
         {
             "service": service.pk, "name": "api", "kind": "http",
-            "config": '{"url": "http://127.0.0.1:8000/health", "conditions": ["ok == true"]}',
+            "http_url": "http://127.0.0.1:8000/health", "http_conditions": "ok == true",
             "interval_s": "30", "timeout_s": "5", "failures_before_down": "2",
             "successes_before_up": "1", "grace_s": "300", "cron": "", "is_enabled": "on",
         },

@@ -293,7 +293,7 @@ def test_the_plan_never_prints_header_values(tmp_path):
 
     assert output.splitlines()[0] == (
         "  update check checkout-api/health: "
-        "headers {'Authorization': '***'} -> {'Authorization': '***'}"
+        "headers {'Authorization': '********'} -> {'Authorization': '********'}"
     )
     assert "s3cret" not in output
 

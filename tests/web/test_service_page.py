@@ -74,7 +74,21 @@ def test_checks_table_shows_state_last_result_latency_and_error(client, viewer, 
     assert "30\xa0seconds" not in checks  # under a minute reads "just now"
     assert "just now" in checks
     assert "Late since" in checks  # the hourly job missed its run (grace 5 min)
-    assert f"http://testserver/ping/{job.ping_uuid}" in checks
+    # The viewer is not in the owning team: a ping URL would let them fake a success.
+    assert str(job.ping_uuid) not in html
+
+
+def test_ping_urls_are_shown_to_the_owning_team_and_admins_only(
+    client, viewer, editor, admin_user, other_team, service
+):
+    job = make_check(service, "nightly", kind=Kind.HEARTBEAT, config={}, interval_s=3600)
+    outsider = make_user("olga", role="Editors")
+    other_team.members.add(outsider)
+    service.team.members.add(viewer)
+    for user, shown in [(viewer, True), (editor, True), (admin_user, True), (outsider, False)]:
+        client.force_login(user)
+        html = client.get(PAGE).content.decode()
+        assert (f"http://testserver/ping/{job.ping_uuid}" in html) is shown, user.username
 
 
 def test_latency_chart_is_drawn_from_rollups(client, viewer, history):

@@ -1,14 +1,24 @@
 """``manage.py run_check ID [--record]``: run one check in the foreground and show what it saw."""
 
+import dataclasses
 import time
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from checks.definitions import DefinitionError, target_build
 from checks.models import Check, Kind
+from checks.probes.base import HttpTarget, Target
 from checks.runner import Job, observations_collect
 from checks.scheduling import Claim, slot_at_or_before
+from checks.sealing import config_masked
 from checks.services import results_record
+
+
+def _masked(target: Target) -> Target:
+    """The target as printed: a URL's password masked (header values are never printed)."""
+    if isinstance(target, HttpTarget):
+        return dataclasses.replace(target, url=config_masked({"url": target.url})["url"])
+    return target
 
 
 class Command(BaseCommand):
@@ -41,7 +51,7 @@ class Command(BaseCommand):
         outcome = {1: "up", 2: "degraded", 3: "down"}[observation.outcome]
         latency = "-" if observation.latency_ms is None else f"{observation.latency_ms:.1f} ms"
         self.stdout.write(f"{check.service.name} / {check.name} ({check.kind})")
-        self.stdout.write(f"  target:   {target}")
+        self.stdout.write(f"  target:   {_masked(target)}")
         self.stdout.write(f"  outcome:  {outcome}")
         self.stdout.write(f"  latency:  {latency}")
         if observation.status_code is not None:

@@ -1,0 +1,300 @@
+"""The admin's check form: one field per setting of each kind instead of raw JSON.
+
+The form only turns fields into ``Check.config`` and back. Whether a definition is valid is
+decided once, by ``Check.clean`` (checks.definitions), for the admin, the YAML import and
+the API alike; its messages about the config are pinned here to the field they speak of.
+Header values and URL passwords are shown masked; a mask sent back keeps the stored secret.
+"""
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils.html import format_html, format_html_join
+
+from checks.models import Check, Kind
+from checks.probes.base import DNS_RECORD_TYPES, HTTP_METHODS
+from checks.sealing import MASK, config_keep_masked, config_masked
+
+HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+MAX_HEADERS = 30
+
+
+class HeadersWidget(forms.Widget):
+    """Header rows: a name and a (masked) value per row, plus one empty row to fill in.
+
+    Rows are ``<name>_name_<i>`` / ``<name>_value_<i>`` inputs; check_form.js adds rows.
+    """
+
+    def format_value(self, value: Any) -> list[tuple[str, str]]:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                value = {}
+        if isinstance(value, Mapping):
+            return [(str(k), str(v)) for k, v in value.items()]
+        return list(value or [])
+
+    def render(self, name, value, attrs=None, renderer=None):
+        rows = [*self.format_value(value), ("", "")]
+        html = format_html_join(
+            "",
+            '<div class="header-row"><input type="text" name="{0}_name_{1}" value="{2}" '
+            'aria-label="Header name" placeholder="Name" autocomplete="off">'
+            '<input type="text" name="{0}_value_{1}" value="{3}" aria-label="Header value" '
+            'placeholder="Value" autocomplete="off" spellcheck="false"></div>',
+            ((name, index, key, val) for index, (key, val) in enumerate(rows)),
+        )
+        return format_html(
+            '<div class="header-rows" id="{}">{}'
+            '<button type="button" class="header-add" hidden>Add a header</button></div>',
+            (attrs or {}).get("id", f"id_{name}"),
+            html,
+        )
+
+    def value_from_datadict(self, data, files, name):
+        pattern = re.compile(rf"^{re.escape(name)}_(name|value)_(\d+)$")
+        rows: dict[int, dict[str, str]] = {}
+        for key in data:
+            match = pattern.match(key)
+            if match and int(match[2]) < MAX_HEADERS * 2:
+                rows.setdefault(int(match[2]), {})[match[1]] = data.get(key, "")
+        return [(rows[i].get("name", ""), rows[i].get("value", "")) for i in sorted(rows)]
+
+    def value_omitted_from_data(self, data, files, name):
+        return False
+
+
+class HeadersField(forms.Field):
+    widget = HeadersWidget
+
+    def to_python(self, value: Any) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        for number, (name, text) in enumerate(HeadersWidget().format_value(value), start=1):
+            name, text = name.strip(), text.strip()
+            if not name and not text:
+                continue
+            if not name:
+                raise ValidationError(f"row {number}: enter the header's name")
+            if not HEADER_NAME.match(name):
+                raise ValidationError(f"row {number}: {name!r} is not a valid header name")
+            if name.lower() in (key.lower() for key in headers):
+                raise ValidationError(f"row {number}: header {name!r} is given twice")
+            if "\n" in text or "\r" in text:
+                raise ValidationError(f"row {number}: a header value is one line")
+            headers[name] = text
+        if len(headers) > MAX_HEADERS:
+            raise ValidationError(f"at most {MAX_HEADERS} headers")
+        return headers
+
+    def has_changed(self, initial, data) -> bool:
+        try:
+            return self.to_python(initial or {}) != self.to_python(data)
+        except ValidationError:
+            return True
+
+
+class ListField(forms.CharField):
+    """A comma-separated list (expected statuses, expected DNS answers)."""
+
+    def __init__(self, *, integers: bool = False, **kwargs) -> None:
+        self.integers = integers
+        super().__init__(required=False, **kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return ", ".join(str(item) for item in value)
+        return value
+
+    def to_python(self, value: Any) -> list:
+        items = [item.strip() for item in str(value or "").split(",") if item.strip()]
+        if not self.integers:
+            return items
+        try:
+            return [int(item) for item in items]
+        except ValueError:
+            raise ValidationError("whole numbers separated by commas, e.g. 200, 204") from None
+
+
+class LinesField(forms.CharField):
+    """One item per line (JSON conditions)."""
+
+    widget = forms.Textarea(attrs={"rows": 3})
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(required=False, **kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return "\n".join(str(item) for item in value)
+        return value
+
+    def to_python(self, value: Any) -> list[str]:
+        return [line.strip() for line in str(value or "").splitlines() if line.strip()]
+
+
+def _text(label: str, help_text: str = "") -> forms.CharField:
+    return forms.CharField(label=label, required=False, help_text=help_text)
+
+
+def _number(label: str, help_text: str = "") -> forms.IntegerField:
+    return forms.IntegerField(label=label, required=False, help_text=help_text)
+
+
+def _flag(label: str) -> forms.BooleanField:
+    return forms.BooleanField(label=label, required=False, initial=True)
+
+
+def _choice(label: str, choices: list[str], initial: str) -> forms.ChoiceField:
+    return forms.ChoiceField(
+        label=label, choices=[(c, c) for c in choices], initial=initial, required=False
+    )
+
+
+def kind_fields() -> dict[str, dict[str, forms.Field]]:
+    """Each kind's settings: config key -> form field (the form names it <kind>_<key>)."""
+    return {
+        Kind.HTTP: {
+            "url": _text("URL", "http:// or https://, e.g. https://api.example.com/health"),
+            "method": _choice("Method", sorted(HTTP_METHODS), "GET"),
+            "expected_statuses": ListField(
+                integers=True, label="Expected statuses", help_text="Empty: any 2xx or 3xx."
+            ),
+            "headers": HeadersField(
+                label="Headers",
+                required=False,
+                help_text=f"Values are stored encrypted and shown as {MASK}; "
+                "leave a mask as it is to keep the stored value.",
+            ),
+            "body_contains": _text("Body contains"),
+            "conditions": LinesField(
+                label="JSON conditions", help_text="One per line, e.g. ok == true"
+            ),
+            "follow_redirects": _flag("Follow redirects"),
+            "verify_tls": _flag("Verify TLS certificate"),
+        },
+        Kind.TCP: {"host": _text("Host"), "port": _number("Port")},
+        Kind.TLS: {
+            "host": _text("Host"),
+            "port": _number("Port", "Empty: 443."),
+            "server_name": _text("Server name", "Empty: the host."),
+            "warn_days": _number("Degraded below (days)", "Empty: 14."),
+            "critical_days": _number("Down below (days)", "Empty: 3."),
+            "verify": _flag("Verify the certificate chain"),
+        },
+        Kind.DNS: {
+            "name": _text("Domain name", "The name to resolve, e.g. api.example.com."),
+            "record_type": _choice("Record type", sorted(DNS_RECORD_TYPES), "A"),
+            "expected": ListField(label="Expected answers", help_text="Comma-separated."),
+            "nameserver": _text("Nameserver", "Empty: the system's resolver."),
+            "port": _number("Nameserver port", "Empty: 53."),
+        },
+    }
+
+
+KIND_FIELDS = kind_fields()
+# Where a message about the target (screening) belongs, per kind.
+TARGET_FIELD = {Kind.HTTP: "url", Kind.TCP: "host", Kind.TLS: "host", Kind.DNS: "nameserver"}
+BASE_FIELDS = (
+    "name",
+    "kind",
+    "interval_s",
+    "timeout_s",
+    "degraded_ms",
+    "failures_before_down",
+    "successes_before_up",
+    "grace_s",
+    "cron",
+    "is_enabled",
+    "is_paused",
+)
+
+
+def setting_field_names(kind: str) -> tuple[str, ...]:
+    return tuple(f"{kind}_{key}" for key in KIND_FIELDS.get(kind, {}))
+
+
+# Declared on a base class so the admin may name them in its fieldsets.
+_SettingFields = type(
+    "_SettingFields",
+    (forms.Form,),
+    {
+        f"{kind}_{key}": field
+        for kind, fields in KIND_FIELDS.items()
+        for key, field in fields.items()
+    },
+)
+
+
+class CheckForm(forms.ModelForm, _SettingFields):
+    """A check's own fields plus the settings of every kind; only the chosen kind's count."""
+
+    class Meta:
+        model = Check
+        fields = BASE_FIELDS
+
+    class Media:
+        js = ("js/check_form.js",)
+        css = {"all": ("css/check_form.css",)}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            # Secrets never reach the page: the form starts from the masked settings.
+            stored = config_masked(self.instance.config or {})
+            for key in KIND_FIELDS.get(self.instance.kind, {}):
+                if key in stored:
+                    self.initial[f"{self.instance.kind}_{key}"] = stored[key]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        kind = cleaned.get("kind")
+        if kind not in Kind.values:
+            return cleaned
+        config: dict[str, Any] = {}
+        for key in KIND_FIELDS.get(kind, {}):
+            value = cleaned.get(f"{kind}_{key}")
+            if isinstance(value, bool) or value not in (None, "", [], {}):
+                config[key] = value
+        try:
+            config = config_keep_masked(config, self.instance.config if self.instance.pk else {})
+        except ValueError as exc:
+            key = "url" if str(exc).startswith("url") else "headers"
+            self.add_error(f"{kind}_{key}", str(exc))
+            return cleaned
+        self.instance.config = config
+        return cleaned
+
+    def _update_errors(self, errors: ValidationError) -> None:
+        """Check.clean reports every settings problem under "config": pin each message to
+        the field it speaks of, or to the form when it names none."""
+        if not hasattr(errors, "error_dict") or "config" not in errors.error_dict:
+            return super()._update_errors(errors)
+        kind = self.cleaned_data.get("kind", "")
+        pinned: dict[str, list] = {}
+        for field, messages in errors.error_dict.items():
+            for message in messages:
+                text = " ".join(message.messages)
+                target = _config_field(kind, text) if field == "config" else field
+                pinned.setdefault(target, []).append(text)
+        return super()._update_errors(ValidationError(pinned))
+
+
+def _config_field(kind: str, message: str) -> str:
+    keys = KIND_FIELDS.get(kind, {})
+    if message.startswith("conditions:") and "conditions" in keys:
+        return f"{kind}_conditions"
+    if message.startswith("target refused") and kind in TARGET_FIELD:
+        return f"{kind}_{TARGET_FIELD[kind]}"
+    if "decrypted" in message and "headers" in keys:
+        return f"{kind}_headers"
+    found = []
+    for key in keys:
+        match = re.search(r"\b" + key.replace("_", "[_ ]") + r"\b", message, re.IGNORECASE)
+        if match:
+            found.append((match.start(), key))
+    return f"{kind}_{min(found)[1]}" if found else NON_FIELD_ERRORS
