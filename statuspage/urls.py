@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from statuspage.api import pings
 from statuspage.core import views as core_views
+from statuspage.web.favicon import favicon
 
 admin.site.site_header = "Status dashboard admin"
 admin.site.site_title = "Status dashboard"
@@ -11,6 +12,7 @@ admin.site.site_title = "Status dashboard"
 urlpatterns = [
     path("health", core_views.health, name="health"),
     path("ready", core_views.ready, name="ready"),
+    path("favicon.ico", favicon, name="favicon"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("ping/<uuid:ping_uuid>", pings.ping_success, name="ping"),
