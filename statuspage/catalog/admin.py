@@ -76,6 +76,10 @@ class OwnerNoteInline(OwnerNoteFields, admin.StackedInline):
     min_num = 1
     verbose_name = verbose_name_plural = "Owner notes"
 
+    def get_queryset(self, request: HttpRequest):
+        # The service names its note in the form's title ("Owner notes: Checkout").
+        return super().get_queryset(request).select_related("service")
+
     def has_change_permission(self, request: HttpRequest, obj: Service | None = None) -> bool:
         return can_edit_owner_note(request.user, obj)
 
