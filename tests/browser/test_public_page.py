@@ -7,6 +7,7 @@ from datetime import UTC, timedelta
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from checks.models import Check, Rollup, State
 from statuspage.incidents.models import (
@@ -184,9 +185,15 @@ def test_the_public_page_at_desktop_width(
     assert active.get_by_role(
         "heading", name="Card payments failing for some customers"
     ).is_visible()
-    assert page.locator("ol.bar").count() == len(CATALOG)
+    # Groups with trouble are open with their bars; the healthy one is collapsed.
+    jobs = page.locator("details.group-details").filter(has_text="Background jobs")
+    assert jobs.get_attribute("open") is None
+    assert page.locator("ol.bar").count() == len(CATALOG) - 1
     assert page.locator("ol.bar").first.locator("li:visible").count() == 90
+    assert page.get_by_text("over 90 days").first.is_visible()
+    assert not page.get_by_text("over 30 days").first.is_visible()
     assert "Internal ledger" not in page.content()
+    assert page.locator("footer").get_by_text("Times are shown in UTC.").is_visible()
     assert fits_the_width(page)
     assert axe_serious(page) == []
     screenshot(page, "public-page")
@@ -202,6 +209,11 @@ def test_the_public_page_at_phone_width(
     bar = page.locator("ol.bar").first
     assert bar.locator("li:visible").count() == 30
     assert page.get_by_text("30 days ago").first.is_visible()
+    assert not page.get_by_text("90 days ago").first.is_visible()
+    # The figure under the bar counts the thirty days drawn, not ninety.
+    total = page.locator(".bar-total").first.inner_text()
+    assert total.endswith("uptime over 30 days"), total
+    assert "90" not in total
     assert fits_the_width(page)
     assert axe_serious(page) == []
     screenshot(page, "public-page-phone")
@@ -302,3 +314,46 @@ def test_the_history_and_maintenance_pages(page, live_server, demo, axe_serious,
     assert "may answer slowly" in page.locator(".timeline").inner_text()
     assert axe_serious(page) == []
     assert console_errors == []
+
+
+def test_a_collapsed_group_opens_with_the_keyboard_and_fetches_its_bars(
+    page, live_server, demo, axe_serious, console_errors
+):
+    page.set_viewport_size({"width": 1280, "height": 900})
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(f"{live_server.url}/status/")
+    jobs = page.locator("details.group-details").filter(has_text="Background jobs")
+    assert not any("/groups/" in url for url in requests)  # nothing fetched until asked
+    summary = jobs.locator("summary")
+    summary.focus()
+    page.keyboard.press("Enter")
+    bar = jobs.get_by_role("list", name="Invoicing jobs: uptime per day")
+    expect(bar).to_be_visible()
+    assert bar.locator("li").count() == 90
+    assert jobs.get_attribute("open") is not None
+    assert jobs.get_attribute("aria-busy") is None
+    assert sum("/groups/" in url for url in requests) == 1
+    page.keyboard.press("Tab")  # from the summary into the first cell of the fetched bar
+    focused = page.evaluate("document.activeElement.closest('ol.bar')?.getAttribute('aria-label')")
+    assert focused == "Invoicing jobs: uptime per day"
+    summary.focus()
+    page.keyboard.press("Enter")  # closed again, and opened again without a second fetch
+    page.keyboard.press("Enter")
+    expect(bar).to_be_visible()
+    assert sum("/groups/" in url for url in requests) == 1
+    assert axe_serious(page) == []
+    assert console_errors == []
+
+
+def test_a_group_whose_bars_cannot_be_fetched_says_so(page, live_server, demo, console_errors):
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.route("**/status/groups/**", lambda route: route.fulfill(status=503, body="down"))
+    page.goto(f"{live_server.url}/status/")
+    jobs = page.locator("details.group-details").filter(has_text="Background jobs")
+    jobs.locator("summary").click()
+    expect(jobs.get_by_role("status")).to_have_text(
+        "Uptime history is unavailable right now; try again later."
+    )
+    assert jobs.get_by_text("Invoicing jobs").is_visible()  # names and statuses stay
+    assert [e for e in console_errors if "503" not in e] == []
