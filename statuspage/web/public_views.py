@@ -176,27 +176,27 @@ def _component_html(
     ]
 
 
-def _group_html(parts: list[str], group: public.Group, *, lazy: bool) -> None:
-    """A group as a disclosure: its name, status and size always; its components' uptime
-    bars in the page when it needs attention (open), otherwise fetched when it is first
-    opened (``static/js/public.js`` from ``bars_url``), which keeps a page of a thousand
-    services small."""
+def _group_html(parts: list[str], group: public.Group) -> None:
+    """A group as a disclosure, collapsed: its name, status, size and how many of its
+    services are not operational always; its services' names and statuses inside; their
+    uptime bars fetched when it is first opened (``static/js/public.js`` from the
+    data-bars URL), which keeps a page of a thousand services small and quick to load."""
     count = len(group.components)
-    if lazy:
-        attributes = f' data-bars="{reverse("public-group-bars", args=[group.id])}"'
-    else:
-        attributes = " open"
+    affected = sum(c.status != ComponentStatus.OPERATIONAL for c in group.components)
+    size = f"{count} service{'s' if count != 1 else ''}"
+    if affected:
+        size += f", {affected} not operational"
+    bars = reverse("public-group-bars", args=[group.id])
     parts += [
-        f'<li class="group"><details class="group-details"{attributes}>'
+        f'<li class="group"><details class="group-details" data-bars="{bars}">'
         '<summary class="group-head"><h3 class="group-name">',
         escape(group.name),
         "</h3>",
         _pill(group.status, group.status_label),
-        f'<span class="group-size">{count} service{"s" if count != 1 else ""}</span>'
-        '</summary><ul class="component-list">',
+        f'<span class="group-size">{size}</span></summary><ul class="component-list">',
     ]
     for component in group.components:
-        _component_html(parts, component, 4, with_bar=not lazy)
+        _component_html(parts, component, 4, with_bar=False)
     parts.append("</ul></details></li>")
 
 
@@ -206,9 +206,8 @@ def _trim_memos(summary: public.PublicSummary) -> None:
 
 
 def components_html(summary: public.PublicSummary) -> SafeString:
-    """The component list of the status page: groups (h3) holding their components (h4),
-    and ungrouped components (h3), each with its status; uptime bars for ungrouped
-    components and for the groups that are not operational.
+    """The component list of the status page: groups (h3, collapsed) holding their
+    components (h4), and ungrouped components (h3) with their uptime bars.
 
     Python rather than a template include per component: with 200 components the includes
     cost more than everything else in the render. Every text from the database passes
@@ -220,7 +219,7 @@ def components_html(summary: public.PublicSummary) -> SafeString:
         if isinstance(entry, public.Component):
             _component_html(parts, entry, 3)
         else:
-            _group_html(parts, entry, lazy=entry.status == ComponentStatus.OPERATIONAL)
+            _group_html(parts, entry)
     return mark_safe("".join(parts))  # noqa: S308  (database texts escaped above)
 
 

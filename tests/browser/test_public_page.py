@@ -171,6 +171,15 @@ def console_errors(page):
     return errors
 
 
+def open_group(page, name: str) -> None:
+    """Open a component group and wait for its uptime bars to arrive."""
+    group = page.locator("details.group-details").filter(
+        has=page.get_by_role("heading", name=name, exact=True)
+    )
+    group.locator("summary").click()
+    expect(group.locator("ol.bar").first).to_be_visible()
+
+
 def fits_the_width(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
@@ -185,10 +194,16 @@ def test_the_public_page_at_desktop_width(
     assert active.get_by_role(
         "heading", name="Card payments failing for some customers"
     ).is_visible()
-    # Groups with trouble are open with their bars; the healthy one is collapsed.
-    jobs = page.locator("details.group-details").filter(has_text="Background jobs")
-    assert jobs.get_attribute("open") is None
-    assert page.locator("ol.bar").count() == len(CATALOG) - 1
+    # Groups come collapsed, with their status and how many services need attention.
+    groups = page.locator("details.group-details")
+    assert groups.count() == 3
+    assert [groups.nth(n).get_attribute("open") for n in range(3)] == [None, None, None]
+    payments = groups.filter(has_text="Payments")
+    assert "2 services, 1 not operational" in payments.locator("summary").inner_text()
+    assert page.locator("ol.bar").count() == 2  # Website and Search, ungrouped
+    open_group(page, "Payments")
+    open_group(page, "API")
+    assert page.locator("ol.bar").count() == 6
     assert page.locator("ol.bar").first.locator("li:visible").count() == 90
     assert page.get_by_text("over 90 days").first.is_visible()
     assert not page.get_by_text("over 30 days").first.is_visible()
@@ -241,6 +256,7 @@ def tooltip_width(cell) -> float:
 def test_an_uptime_cell_shows_its_day_on_hover_and_on_keyboard_focus(page, live_server, demo):
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(f"{live_server.url}/status/")
+    open_group(page, "Payments")
     checkout_bar = page.get_by_role("list", name="Checkout: uptime per day")
     today = checkout_bar.locator("li").last
     assert tooltip_width(today) <= 1  # hidden until asked for, yet read by screen readers

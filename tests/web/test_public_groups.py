@@ -1,4 +1,4 @@
-"""Component groups of the public page: collapsed while operational, their uptime bars
+"""Component groups of the public page: collapsed, their uptime bars
 fetched on demand from /status/groups/<id>/bars/ (cached, kept as a snapshot), and the page
 of a thousand public services under a megabyte."""
 
@@ -49,17 +49,18 @@ def test_an_operational_group_is_collapsed_and_carries_no_bars(client):
     assert " open" not in payments.split(">", 1)[0]
     assert "Checkout" in payments and "Payments Worker" in payments  # names and statuses
     assert 'class="bar"' not in payments
-    assert "2 services" in payments
+    assert '<span class="group-size">2 services</span>' in payments
     assert html.count('<ol class="bar"') == 1  # the ungrouped Search Api only
 
 
-def test_a_group_that_needs_attention_is_open_with_its_bars(client):
-    build_world()  # Checkout in partial outage
+def test_a_group_that_needs_attention_is_collapsed_too_and_says_how_many(client):
+    build_world()  # Checkout in partial outage, Payments Worker under maintenance
     html = client.get("/status/").content.decode()
     payments = _group(html, "Payments")
-    assert '<details class="group-details" open>' in payments
-    assert "data-bars" not in payments
-    assert payments.count('<ol class="bar"') == 2
+    assert '<details class="group-details" data-bars=' in payments
+    assert 'class="bar"' not in payments
+    assert "Partial outage" in payments
+    assert '<span class="group-size">2 services, 2 not operational</span>' in payments
 
 
 def test_the_bars_of_a_group_come_on_demand(client):
