@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from statuspage.api import pings
 from statuspage.core import views as core_views
+from statuspage.web.favicon import favicon
 
 # Error answers that need neither the database nor the session's user.
 handler400 = "statuspage.core.errors.handler400"
@@ -15,6 +16,7 @@ admin.site.site_title = "Status dashboard"
 urlpatterns = [
     path("health", core_views.health, name="health"),
     path("ready", core_views.ready, name="ready"),
+    path("favicon.ico", favicon, name="favicon"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("ping/<uuid:ping_uuid>", pings.ping_success, name="ping"),

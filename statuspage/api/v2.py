@@ -6,6 +6,10 @@ widgets and aggregators work unchanged. Everything comes from statuspage.web.pub
 one place that decides what is public) through the public cache; summary.json also keeps
 a last-good snapshot for when the database is unreachable. CORS is open for GET.
 
+Update bodies (``incident_updates[].body``) are plain text: the words of the update's
+Markdown with blank lines between paragraphs, without markup of any kind (no tags, no
+attributes, no script URLs), so a widget that inserts them as HTML runs nothing.
+
 Ids are opaque strings: "c<pk>" components, "g<hash>" component groups, "i<pk>" incidents,
 "m<pk>" maintenance, "iu<pk>"/"mu<pk>" their updates.
 """
@@ -18,6 +22,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import path, reverse
 from django.views.decorators.http import require_http_methods
 
+from statuspage.core.markdown_text import markdown_text
 from statuspage.web import public
 from statuspage.web.public_cache import SNAPSHOT_SUMMARY, serve
 
@@ -103,7 +108,7 @@ class Shapes:
             {
                 "id": f"{prefix}{u.id}",
                 "status": u.status,
-                "body": u.body,
+                "body": markdown_text(u.body),
                 "incident_id": parent,
                 "created_at": _time(u.created_at),
                 "updated_at": _time(u.created_at),

@@ -5,15 +5,15 @@ fields read-only and may change only the owner notes of their teams' services. E
 edit goes through ``owner_note_update`` so history, permissions and logging are written once.
 """
 
-from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from statuspage.catalog.admin_notes import NoteHistoryHelper, NoteTextField, owner_notes_view
 from statuspage.catalog.models import Deployment, DeploymentSource, OwnerNote, Service, Team
 from statuspage.catalog.permissions import can_edit_owner_note, can_edit_service
 from statuspage.catalog.services import (
@@ -56,18 +56,6 @@ class TeamAdmin(CatalogHistoryAdmin):
             team_members_set(team=form.instance, users=list(members))
 
 
-class NoteTextField(forms.CharField):
-    """Owner-note text as stored: LF line breaks.
-
-    Browsers send every line break of a textarea as CRLF; without this an untouched note
-    would differ from its stored text and each save would write a history row.
-    """
-
-    def to_python(self, value):
-        value = super().to_python(value)
-        return value.replace("\r\n", "\n") if isinstance(value, str) else value
-
-
 class OwnerNoteFields:
     """Note fields in the admin forms. The runbook is Markdown, where leading and trailing
     whitespace carries meaning (an indented first line is code), so it is not stripped."""
@@ -86,7 +74,11 @@ class OwnerNoteInline(OwnerNoteFields, admin.StackedInline):
     can_delete = False
     max_num = 1
     min_num = 1
-    verbose_name_plural = "Owner notes"
+    verbose_name = verbose_name_plural = "Owner notes"
+
+    def get_queryset(self, request: HttpRequest):
+        # The service names its note in the form's title ("Owner notes: Checkout").
+        return super().get_queryset(request).select_related("service")
 
     def has_change_permission(self, request: HttpRequest, obj: Service | None = None) -> bool:
         return can_edit_owner_note(request.user, obj)
@@ -120,6 +112,18 @@ class ServiceAdmin(CatalogHistoryAdmin):
         ("Public page", {"fields": ("is_public", "public_name", "public_description")}),
         ("Operations", {"fields": ("component_group", "is_paused")}),
     )
+
+    def get_urls(self):
+        notes = path(
+            "<path:object_id>/notes/",
+            self.admin_site.admin_view(self.owner_notes),
+            name="catalog_service_notes",
+        )
+        return [notes, *super().get_urls()]
+
+    def owner_notes(self, request: HttpRequest, object_id: str):
+        """The owner-notes page of one service (see ``admin_notes``)."""
+        return owner_notes_view(self, request, object_id)
 
     def get_prepopulated_fields(self, request: HttpRequest, obj: Service | None = None) -> dict:
         return self.prepopulated_fields if can_edit_service(request.user) else {}
@@ -188,6 +192,15 @@ class OwnerNoteAdmin(OwnerNoteFields, CatalogHistoryAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: OwnerNote | None = None) -> bool:
         return can_edit_owner_note(request.user, obj.service if obj else None)
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).select_related("service")
+
+    def history_view_title(self, request: HttpRequest, obj: OwnerNote) -> str:
+        return f"Edit history of the owner notes: {obj}"
+
+    def get_historical_record_context_helper(self, request, historical_record):
+        return NoteHistoryHelper(self.model, historical_record)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         # The history form saves through save_model below, which names the version restored.

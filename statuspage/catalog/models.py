@@ -137,7 +137,10 @@ class OwnerNote(models.Model):
     history = HistoricalRecords()
 
     def __str__(self) -> str:
-        return f"Owner notes of {self.service_id}"
+        # The service's name when it is loaded already (the admin loads it), never a query.
+        if OwnerNote.service.is_cached(self):
+            return self.service.name
+        return f"service {self.service_id}"
 
     @property
     def link_list(self) -> list[Link]:

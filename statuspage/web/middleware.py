@@ -2,6 +2,8 @@
 
 import zoneinfo
 
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -13,10 +15,15 @@ class UserTimeZoneMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         try:
-            zone = getattr(request.user, "time_zone", None) if hasattr(request, "user") else None
+            # Without a session cookie nobody is signed in: not reading the session keeps
+            # anonymous responses free of "Vary: Cookie" (the public pages' shared caching).
+            signed = settings.SESSION_COOKIE_NAME in request.COOKIES and hasattr(request, "user")
+            zone = getattr(request.user, "time_zone", None) if signed else None
         except DatabaseError:
             # The session's user could not be loaded: the public pages must still answer
-            # (from their snapshot) while the database is down, so fall back to UTC.
+            # (from their snapshot) while the database is down, so fall back to UTC, and
+            # to an anonymous user, so nothing later waits for the database again.
+            request.user = AnonymousUser()
             zone = None
         if zone:
             try:

@@ -49,6 +49,14 @@ COMPONENT_RANK = {
     ComponentStatus.UNDER_MAINTENANCE: 3,
     ComponentStatus.OPERATIONAL: 4,
 }
+# The overall indicator of each component status (the worst component's wins).
+INDICATOR_OF = {
+    ComponentStatus.MAJOR_OUTAGE: "critical",
+    ComponentStatus.PARTIAL_OUTAGE: "major",
+    ComponentStatus.DEGRADED_PERFORMANCE: "minor",
+    ComponentStatus.UNDER_MAINTENANCE: "none",
+    ComponentStatus.OPERATIONAL: "none",
+}
 INDICATOR_DESCRIPTION = {
     "none": "All Systems Operational",
     "minor": "Minor Service Outage",
@@ -255,6 +263,16 @@ def page_zone() -> ZoneInfo:
         return ZoneInfo(page_settings().get("time_zone") or "Etc/UTC")
     except (ValueError, KeyError):
         return ZoneInfo("Etc/UTC")
+
+
+UTC_NAMES = {"Etc/UTC", "UTC", "Etc/UCT", "UCT", "Etc/GMT", "GMT", "Etc/Universal", "Etc/Zulu"}
+
+
+def zone_label(zone: ZoneInfo) -> str:
+    """The zone as people read it: "UTC" rather than "Etc/UTC", "America/New York"
+    rather than "America/New_York"."""
+    name = str(zone)
+    return "UTC" if name in UTC_NAMES else name.replace("_", " ")
 
 
 def _safe_url(url: str) -> str:
@@ -480,11 +498,11 @@ def public_summary(
     stamps += [m.updated_at for m in maintenances]
     return PublicSummary(
         page=page_info(max(stamps, default=now)),
-        overall=_overall(components, active, running),
+        overall=_overall(components, running),
         layout=layout,
         components=tuple(components),
         groups=groups,
-        active_incidents=tuple(active),
+        active_incidents=tuple(sorted(active, key=_by_impact_then_time)),
         active_maintenances=tuple(running),
         upcoming_maintenances=tuple(m for m in maintenances if m.status == "scheduled"),
         history=_history(incidents, now) if with_history else (),
@@ -531,21 +549,13 @@ def _components(
     return components
 
 
-def _overall(
-    components: list[Component], active: list[PublicIncident], running: list[PublicMaintenance]
-) -> Overall:
-    statuses = [c.status for c in components]
-    indicator = "none"
-    if ComponentStatus.MAJOR_OUTAGE in statuses:
-        measured = [s for s in statuses if s != ComponentStatus.UNDER_MAINTENANCE]
-        everything_down = all(s == ComponentStatus.MAJOR_OUTAGE for s in measured)
-        indicator = "critical" if everything_down and len(measured) > 1 else "major"
-    elif {ComponentStatus.PARTIAL_OUTAGE, ComponentStatus.DEGRADED_PERFORMANCE} & set(statuses):
-        indicator = "minor"
-    for incident in active:
-        if IMPACT_RANK[incident.impact] > IMPACT_RANK[indicator]:
-            indicator = incident.impact
-    maintenance = bool(running) or ComponentStatus.UNDER_MAINTENANCE in statuses
+def _overall(components: list[Component], running: list[PublicMaintenance]) -> Overall:
+    """The worst component's status decides, and nothing else: the banner, summary.json's
+    indicator and the rows drawn below them then always agree. An incident weighs in
+    through the statuses it gives the services it names, which override measured ones."""
+    worst = _worst(c.status for c in components)
+    indicator = INDICATOR_OF[worst]
+    maintenance = bool(running) or worst == ComponentStatus.UNDER_MAINTENANCE
     if indicator == "none":
         banner = "maintenance" if maintenance else "operational"
         description = "Service Under Maintenance" if maintenance else INDICATOR_DESCRIPTION["none"]
@@ -553,6 +563,11 @@ def _overall(
         banner = "major" if indicator == "critical" else "partial"
         description = INDICATOR_DESCRIPTION[indicator]
     return Overall(indicator=indicator, description=description, banner=banner)
+
+
+def _by_impact_then_time(incident: PublicIncident) -> tuple:
+    """Sort key: the worst impact first, then the most recently started."""
+    return (-IMPACT_RANK[incident.impact], -incident.started_at.timestamp(), -incident.id)
 
 
 def _history(incidents: list[PublicIncident], now: datetime) -> tuple[HistoryDay, ...]:

@@ -27,7 +27,8 @@ for 89 days of rollups. On a new day the days kept move on and only the day that
 past is read. Only a process's first render and a change in the public services or their
 checks read all of them before answering.
 
-Responses carry ``Cache-Control: public``, a weak ETag (the gzipped and plain bodies are
+Responses carry ``Cache-Control: public`` (``private, no-cache`` and ``Vary: Cookie`` for
+signed-in users, whose own changes must show at once), a weak ETag (the gzipped and plain bodies are
 the same representation) and answer a matching ``If-None-Match`` with 304.
 """
 
@@ -170,11 +171,11 @@ def past_days_refresh(**kwargs) -> None:
     logger.info("public_past_days_refreshed ms=%.1f", (time.perf_counter() - began) * 1000)
 
 
-def current_version() -> int | None:
-    """The status version, read at most every VERSION_TTL_S; None while the cache server
-    is unreachable (then nothing is cached: every request renders)."""
+def current_version(*, fresh: bool = False) -> int | None:
+    """The status version, read at most every VERSION_TTL_S (always when ``fresh``); None
+    while the cache server is unreachable (then nothing is cached: every request renders)."""
     now = time.monotonic()
-    if now - _version["read_at"] >= VERSION_TTL_S:
+    if fresh or now - _version["read_at"] >= VERSION_TTL_S:
         try:
             value = status_version()
         except CACHE_DOWN as exc:
@@ -228,7 +229,8 @@ def serve(
     ``name`` identifies the response (with its arguments, e.g. "incident:12"); ``render``
     returns the body and may raise Http404, which is not cached.
     """
-    version = current_version()
+    signed_in = is_signed_in(request)
+    version = current_version(fresh=signed_in)
     key = cache_key(name, version) if version is not None else None
     entry = _cached(key) if key else None
     if entry is None:
@@ -241,7 +243,19 @@ def serve(
             _store(key, entry)
         if snapshot:
             snapshot_write(snapshot, entry)
-    return respond(request, entry, max_age=MAX_AGE_S)
+    return respond(request, entry, max_age=MAX_AGE_S, signed_in=signed_in)
+
+
+def is_signed_in(request: HttpRequest) -> bool:
+    """Whether a signed-in user asks. Only a request carrying a session cookie is looked
+    at: reading the session marks the response ``Vary: Cookie``, which anonymous visitors'
+    copies must not carry (a CDN would then keep one copy per cookie, or none)."""
+    if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+        return False
+    try:
+        return bool(getattr(request, "user", None) and request.user.is_authenticated)
+    except DATABASE_DOWN:
+        return False
 
 
 def _cached(key: str) -> Entry | None:
@@ -281,13 +295,21 @@ def _serve_stale(request: HttpRequest, name: str, snapshot: str | None, exc: Exc
         return response
     age = time.time() - entry.rendered_at
     logger.warning("public_stale name=%s snapshot_age_s=%d error=%s", name, age, type(exc).__name__)
-    response = respond(request, entry, max_age=STALE_MAX_AGE_S)
+    # No user lookup while the database is down: a session cookie alone keeps the copy private.
+    private = settings.SESSION_COOKIE_NAME in request.COOKIES
+    response = respond(request, entry, max_age=STALE_MAX_AGE_S, signed_in=private)
     response["X-Status-Stale"] = "1"
     response["Warning"] = '110 - "Response is Stale"'
     return response
 
 
-def respond(request: HttpRequest, entry: Entry, *, max_age: int) -> HttpResponse:
+def respond(
+    request: HttpRequest, entry: Entry, *, max_age: int, signed_in: bool = False
+) -> HttpResponse:
+    """The entry as a response (304 when the client holds it). Anonymous visitors and
+    shared caches may keep it for ``max_age``; a signed-in user's browser must ask again
+    each time (``private, no-cache``: a 304 when nothing changed), so an editor sees their
+    own change at once, and no shared cache keeps their copy."""
     if _matches(request.headers.get("If-None-Match", ""), entry.etag):
         response = HttpResponseNotModified()
     else:
@@ -298,8 +320,12 @@ def respond(request: HttpRequest, entry: Entry, *, max_age: int) -> HttpResponse
         else:
             response = HttpResponse(entry.body, content_type=entry.content_type)
     response["ETag"] = entry.etag
-    response["Cache-Control"] = f"public, max-age={max_age}"
-    patch_vary_headers(response, ["Accept-Encoding"])
+    if signed_in:
+        response["Cache-Control"] = "private, no-cache"
+        patch_vary_headers(response, ["Accept-Encoding", "Cookie"])
+    else:
+        response["Cache-Control"] = f"public, max-age={max_age}"
+        patch_vary_headers(response, ["Accept-Encoding"])
     return response
 
 

@@ -15,14 +15,19 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_safe
 
+from checks.status import ComponentStatus
 from statuspage.web import public
 from statuspage.web.public_cache import SNAPSHOT_PAGE, past_day_cells, serve
-from statuspage.web.public_days import DayCell
+from statuspage.web.public_days import UPTIME_DAYS, DayCell
+
+# The days of the uptime bar a phone shows (static/css/public.css hides the others).
+PHONE_DAYS = 30
 
 HTML = "text/html; charset=utf-8"
 COMPONENTS_MARKER = b"<!--components-->"
@@ -126,11 +131,26 @@ def _pill(status: str, label: str) -> str:
     )
 
 
-def _component_html(parts: list[str], component: public.Component, bar: str, level: int):
+def _uptime_of(cells) -> float | None:
+    available = sum(cell.available for cell in cells)
+    counted = sum(cell.counted for cell in cells)
+    return 100.0 * available / counted if counted else None
+
+
+def _total(uptime: float | None, days: int) -> str:
+    text = uptime_text(uptime)
+    return f"{text} uptime over {days} days" if uptime is not None else f"{text} ({days} days)"
+
+
+def _component_html(
+    parts: list[str], component: public.Component, level: int, *, with_bar: bool = True
+):
+    """One component: name, status pill, description and, ``with_bar``, its uptime bar.
+
+    A phone shows the last PHONE_DAYS cells of the bar (CSS), so the scale below it and
+    the uptime figure name and count those days there, and all of them elsewhere.
+    """
     name = escape(component.name)
-    total = uptime_text(component.uptime)
-    if component.uptime is not None:
-        total += " uptime"
     parts += [
         f'<li class="component"><div class="component-head"><h{level} class="component-name">',
         name,
@@ -140,42 +160,81 @@ def _component_html(parts: list[str], component: public.Component, bar: str, lev
     ]
     if component.description:
         parts += ['<p class="component-desc">', escape(component.description), "</p>"]
+    if not with_bar:
+        parts.append("</li>")
+        return
+    short = _uptime_of(component.days[-PHONE_DAYS:])
     parts += [
         f'<ol class="bar" aria-label="{name}: uptime per day">',
-        bar,
+        uptime_bar(component.days),
         '</ol><p class="bar-scale"><span class="bar-start" aria-hidden="true">'
-        '<span class="days-90">90 days ago</span><span class="days-30">30 days ago</span>'
-        f'</span><span class="bar-total">{total} over 90 days</span>'
+        f'<span class="days-all">{UPTIME_DAYS} days ago</span>'
+        f'<span class="days-phone">{PHONE_DAYS} days ago</span></span>'
+        f'<span class="bar-total"><span class="days-all">{_total(component.uptime, UPTIME_DAYS)}'
+        f'</span><span class="days-phone">{_total(short, PHONE_DAYS)}</span></span>'
         '<span class="bar-end" aria-hidden="true">Today</span></p></li>',
     ]
 
 
+def _group_html(parts: list[str], group: public.Group) -> None:
+    """A group as a disclosure, collapsed: its name, status, size and how many of its
+    services are not operational always; its services' names and statuses inside; their
+    uptime bars fetched when it is first opened (``static/js/public.js`` from the
+    data-bars URL), which keeps a page of a thousand services small and quick to load."""
+    count = len(group.components)
+    affected = sum(c.status != ComponentStatus.OPERATIONAL for c in group.components)
+    size = f"{count} service{'s' if count != 1 else ''}"
+    if affected:
+        size += f", {affected} not operational"
+    bars = reverse("public-group-bars", args=[group.id])
+    parts += [
+        f'<li class="group"><details class="group-details" data-bars="{bars}">'
+        '<summary class="group-head"><h3 class="group-name">',
+        escape(group.name),
+        "</h3>",
+        _pill(group.status, group.status_label),
+        f'<span class="group-size">{size}</span></summary><ul class="component-list">',
+    ]
+    for component in group.components:
+        _component_html(parts, component, 4, with_bar=False)
+    parts.append("</ul></details></li>")
+
+
+def _trim_memos(summary: public.PublicSummary) -> None:
+    _bars.trim(2 * len(summary.components) + 64)
+    _cells.trim(20_000)
+
+
 def components_html(summary: public.PublicSummary) -> SafeString:
-    """The component list of the status page: groups (h3) holding their components (h4),
-    and ungrouped components (h3), each with its status and uptime bar.
+    """The component list of the status page: groups (h3, collapsed) holding their
+    components (h4), and ungrouped components (h3) with their uptime bars.
 
     Python rather than a template include per component: with 200 components the includes
     cost more than everything else in the render. Every text from the database passes
     through ``escape``.
     """
-    _bars.trim(2 * len(summary.components) + 64)
-    _cells.trim(20_000)
+    _trim_memos(summary)
     parts: list[str] = []
     for entry in summary.layout:
         if isinstance(entry, public.Component):
-            _component_html(parts, entry, uptime_bar(entry.days), 3)
-            continue
-        parts += [
-            '<li class="group"><div class="group-head"><h3 class="group-name">',
-            escape(entry.name),
-            "</h3>",
-            _pill(entry.status, entry.status_label),
-            '</div><ul class="component-list">',
-        ]
-        for component in entry.components:
-            _component_html(parts, component, uptime_bar(component.days), 4)
-        parts.append("</ul></li>")
+            _component_html(parts, entry, 3)
+        else:
+            _group_html(parts, entry)
     return mark_safe("".join(parts))  # noqa: S308  (database texts escaped above)
+
+
+def group_bars_html(summary: public.PublicSummary, group_id: str) -> bytes | None:
+    """The components of one group with their uptime bars (what its disclosure shows once
+    opened), or None if no group has that id."""
+    group = next((g for g in summary.groups if g.id == group_id), None)
+    if group is None:
+        return None
+    _trim_memos(summary)
+    parts: list[str] = ['<ul class="component-list">']
+    for component in group.components:
+        _component_html(parts, component, 4)
+    parts.append("</ul>")
+    return "".join(parts).encode()
 
 
 # --------------------------------------------------------------------------- pages
@@ -184,7 +243,7 @@ def components_html(summary: public.PublicSummary) -> SafeString:
 def _render(template: str, context: dict) -> bytes:
     base = {
         "page": context.get("page") or public.page_info(timezone.now()),
-        "time_zone": str(public.page_zone()),
+        "time_zone": public.zone_label(public.page_zone()),
     }
     with timezone.override(public.page_zone()):
         return render_to_string(template, {**base, **context}).encode()
@@ -255,3 +314,19 @@ def maintenance_page(request: HttpRequest, pk: int) -> HttpResponse:
         return _render("public/maintenance.html", {"maintenance": maintenance})
 
     return serve(request, f"maintenance:{pk}", render, content_type=HTML)
+
+
+@require_safe
+def group_bars(request: HttpRequest, group_id: str) -> HttpResponse:
+    """The uptime bars of one component group, as an HTML fragment for the status page.
+    Kept as a snapshot too, so a group opened while the database is down still shows the
+    bars it had."""
+
+    def render() -> bytes:
+        found = group_bars_html(public.public_summary(read_cells=past_day_cells), group_id)
+        if found is None:
+            raise Http404("No such group")
+        return found
+
+    name = f"group:{group_id}"
+    return serve(request, name, render, content_type=HTML, snapshot=f"group-{group_id}")

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from statuspage.core.status_version import status_version_bump
-from statuspage.incidents.models import Incident, Maintenance
+from statuspage.incidents.models import IncidentService, Maintenance
 from statuspage.web import public_cache
 from statuspage.web.public_cache import local_clear
 from tests.web.test_public_summary import build_world
@@ -164,12 +164,12 @@ def test_summary_has_the_status_components_open_incidents_and_coming_maintenance
     ]
 
 
-def test_status_json_follows_the_worst_open_incident(
+def test_status_json_follows_the_worst_component(
     client, world, django_capture_on_commit_callbacks, monkeypatch
 ):
     monkeypatch.setattr(public_cache, "VERSION_TTL_S", 0)  # every request reads the version
     assert get(client, "status.json")["status"]["indicator"] == "major"
-    Incident.objects.filter(pk=world.active.pk).update(impact="critical")
+    IncidentService.objects.filter(incident=world.active).update(component_status="major_outage")
     local_clear()
     assert get(client, "status.json")["status"]["indicator"] == "major"  # cached until a bump
     with django_capture_on_commit_callbacks(execute=True):

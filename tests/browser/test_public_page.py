@@ -7,6 +7,7 @@ from datetime import UTC, timedelta
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from checks.models import Check, Rollup, State
 from statuspage.incidents.models import (
@@ -170,6 +171,15 @@ def console_errors(page):
     return errors
 
 
+def open_group(page, name: str) -> None:
+    """Open a component group and wait for its uptime bars to arrive."""
+    group = page.locator("details.group-details").filter(
+        has=page.get_by_role("heading", name=name, exact=True)
+    )
+    group.locator("summary").click()
+    expect(group.locator("ol.bar").first).to_be_visible()
+
+
 def fits_the_width(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
@@ -184,9 +194,21 @@ def test_the_public_page_at_desktop_width(
     assert active.get_by_role(
         "heading", name="Card payments failing for some customers"
     ).is_visible()
-    assert page.locator("ol.bar").count() == len(CATALOG)
+    # Groups come collapsed, with their status and how many services need attention.
+    groups = page.locator("details.group-details")
+    assert groups.count() == 3
+    assert [groups.nth(n).get_attribute("open") for n in range(3)] == [None, None, None]
+    payments = groups.filter(has_text="Payments")
+    assert "2 services, 1 not operational" in payments.locator("summary").inner_text()
+    assert page.locator("ol.bar").count() == 2  # Website and Search, ungrouped
+    open_group(page, "Payments")
+    open_group(page, "API")
+    assert page.locator("ol.bar").count() == 6
     assert page.locator("ol.bar").first.locator("li:visible").count() == 90
+    assert page.get_by_text("over 90 days").first.is_visible()
+    assert not page.get_by_text("over 30 days").first.is_visible()
     assert "Internal ledger" not in page.content()
+    assert page.locator("footer").get_by_text("Times are shown in UTC.").is_visible()
     assert fits_the_width(page)
     assert axe_serious(page) == []
     screenshot(page, "public-page")
@@ -202,6 +224,11 @@ def test_the_public_page_at_phone_width(
     bar = page.locator("ol.bar").first
     assert bar.locator("li:visible").count() == 30
     assert page.get_by_text("30 days ago").first.is_visible()
+    assert not page.get_by_text("90 days ago").first.is_visible()
+    # The figure under the bar counts the thirty days drawn, not ninety.
+    total = page.locator(".bar-total").first.inner_text()
+    assert total.endswith("uptime over 30 days"), total
+    assert "90" not in total
     assert fits_the_width(page)
     assert axe_serious(page) == []
     screenshot(page, "public-page-phone")
@@ -229,6 +256,7 @@ def tooltip_width(cell) -> float:
 def test_an_uptime_cell_shows_its_day_on_hover_and_on_keyboard_focus(page, live_server, demo):
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(f"{live_server.url}/status/")
+    open_group(page, "Payments")
     checkout_bar = page.get_by_role("list", name="Checkout: uptime per day")
     today = checkout_bar.locator("li").last
     assert tooltip_width(today) <= 1  # hidden until asked for, yet read by screen readers
@@ -302,3 +330,46 @@ def test_the_history_and_maintenance_pages(page, live_server, demo, axe_serious,
     assert "may answer slowly" in page.locator(".timeline").inner_text()
     assert axe_serious(page) == []
     assert console_errors == []
+
+
+def test_a_collapsed_group_opens_with_the_keyboard_and_fetches_its_bars(
+    page, live_server, demo, axe_serious, console_errors
+):
+    page.set_viewport_size({"width": 1280, "height": 900})
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(f"{live_server.url}/status/")
+    jobs = page.locator("details.group-details").filter(has_text="Background jobs")
+    assert not any("/groups/" in url for url in requests)  # nothing fetched until asked
+    summary = jobs.locator("summary")
+    summary.focus()
+    page.keyboard.press("Enter")
+    bar = jobs.get_by_role("list", name="Invoicing jobs: uptime per day")
+    expect(bar).to_be_visible()
+    assert bar.locator("li").count() == 90
+    assert jobs.get_attribute("open") is not None
+    assert jobs.get_attribute("aria-busy") is None
+    assert sum("/groups/" in url for url in requests) == 1
+    page.keyboard.press("Tab")  # from the summary into the first cell of the fetched bar
+    focused = page.evaluate("document.activeElement.closest('ol.bar')?.getAttribute('aria-label')")
+    assert focused == "Invoicing jobs: uptime per day"
+    summary.focus()
+    page.keyboard.press("Enter")  # closed again, and opened again without a second fetch
+    page.keyboard.press("Enter")
+    expect(bar).to_be_visible()
+    assert sum("/groups/" in url for url in requests) == 1
+    assert axe_serious(page) == []
+    assert console_errors == []
+
+
+def test_a_group_whose_bars_cannot_be_fetched_says_so(page, live_server, demo, console_errors):
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.route("**/status/groups/**", lambda route: route.fulfill(status=503, body="down"))
+    page.goto(f"{live_server.url}/status/")
+    jobs = page.locator("details.group-details").filter(has_text="Background jobs")
+    jobs.locator("summary").click()
+    expect(jobs.get_by_role("status")).to_have_text(
+        "Uptime history is unavailable right now; try again later."
+    )
+    assert jobs.get_by_text("Invoicing jobs").is_visible()  # names and statuses stay
+    assert [e for e in console_errors if "503" not in e] == []

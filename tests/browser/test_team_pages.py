@@ -297,7 +297,7 @@ def test_owner_notes_edited_in_the_admin_show_on_the_service_page(
     expect(page.locator("#rollback-note")).to_have_text("Flip the feature flag checkout.v2 off.")
     assert console_errors == []  # the admin's own pages are not ours to check
     page.get_by_role("link", name="Edit history of the notes").click()
-    expect(page.locator("#content")).to_contain_text("Change history")
+    expect(page.locator("#content")).to_contain_text("Edit history of the owner notes")
 
 
 def test_the_page_refreshes_itself_when_a_check_changes_state(

@@ -221,7 +221,7 @@ def test_editors_get_an_edit_link_and_staff_the_history_link(client, viewer, edi
 
     assert "Edit owner notes" not in as_viewer
     assert "/history/" not in as_viewer
-    assert f'href="/admin/catalog/service/{service.pk}/change/">Edit owner notes' in as_editor
+    assert f'href="/admin/catalog/service/{service.pk}/notes/">Edit owner notes' in as_editor
     assert f'href="/admin/catalog/ownernote/{note_id}/history/"' in as_editor
 
 
