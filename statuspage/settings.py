@@ -6,7 +6,8 @@ based cache and a Celery transport that needs no server, all under ``var/``.
 Celery broker and Django cache. Every variable is listed in the README with its default.
 
 Secure values are the defaults. Only ``DEBUG=true`` (local development, ``make run``)
-relaxes them; production refuses to start without a real ``SECRET_KEY``.
+relaxes them; production refuses to start without a real ``SECRET_KEY``. A checkout that
+``make run`` has marked defaults to DEBUG while no SECRET_KEY or DATABASE_URL is set.
 """
 
 import os
@@ -18,6 +19,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from kombu import Queue
+
+from statuspage.core.localrun import local_checkout
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("STATUSPAGE_VAR_DIR") or BASE_DIR / "var")
@@ -50,7 +53,9 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-DEBUG = env_bool("DEBUG", False)
+# DEBUG is off unless asked for, or in a checkout `make run` has marked (and then only
+# while SECRET_KEY and DATABASE_URL are unset): see statuspage/core/localrun.py.
+DEBUG = env_bool("DEBUG", local_checkout(VAR_DIR, os.environ))
 
 # ---------------------------------------------------------------------------
 # SECURITY: every security-relevant setting lives in this block, each with its reason.
@@ -169,6 +174,8 @@ INSTALLED_APPS = [
     "statuspage.web",
     "statuspage.api",
     "ninja",
+    # The demo installation of `make run`: above every other app, no models.
+    "statuspage.demo",
 ]
 
 MIDDLEWARE = [
