@@ -357,7 +357,12 @@ LOGGING = {
         # Django's own console handler would print every request error a second time.
         "django": {"handlers": [], "level": "INFO", "propagate": True},
         "django.db.backends": {"level": "INFO"},
-        "celery": {"level": "INFO"},
+        "celery": {"level": LOG_LEVEL},
+        # The server-less transport has no host name; kombu warns about that on every
+        # connection, which says nothing useful.
+        "kombu.connection": {
+            "level": "ERROR" if broker_scheme in {"filesystem", "safefs"} else LOG_LEVEL
+        },
     },
 }
 
@@ -375,13 +380,17 @@ DEPLOY_VERDICT_WINDOW_S = env_int("DEPLOY_VERDICT_WINDOW_S", 1800)
 # --- Public status page ---------------------------------------------------------------
 STATUS_PAGE = {
     "name": os.environ.get("STATUS_PAGE_NAME", "Status"),
-    "url": os.environ.get("STATUS_PAGE_URL", "http://127.0.0.1:8000/status/"),
+    # Empty: derived from each request (feeds, summary.json, incident links), or from
+    # PORT where no request is at hand. Set it in production: it is what clients keep.
+    "url": os.environ.get("STATUS_PAGE_URL", ""),
     "logo_url": os.environ.get("STATUS_PAGE_LOGO_URL", ""),
     "support_url": os.environ.get("STATUS_PAGE_SUPPORT_URL", ""),
     # "Label|https://..." pairs separated by commas, shown in the page footer.
     "links": env_list("STATUS_PAGE_LINKS", ""),
     "time_zone": os.environ.get("STATUS_PAGE_TIME_ZONE", "Etc/UTC"),
 }
+# Port of `make run`'s web server (its demo target listens on the next one).
+PORT = env_int("PORT", 8000)
 # The last good public page and summary.json, kept on disk so they can be served while
 # the database is unreachable.
 STATUS_SNAPSHOT_DIR = Path(os.environ.get("STATUS_SNAPSHOT_DIR") or VAR_DIR / "snapshots")

@@ -311,6 +311,10 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, self.on_signal)
         signal.signal(signal.SIGTERM, self.on_signal)
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "LOG_LEVEL": level}
+        if level not in ("DEBUG", "INFO"):
+            # Celery's warning about running as root, repeated on every start of a container
+            # or a CI machine: left out of the quiet output only.
+            env.setdefault("PYTHONWARNINGS", "ignore:You're running the worker with superuser")
         preexec = _die_with_parent_hook()
         started_at = time.time()
         for child in children:
@@ -338,7 +342,7 @@ class Command(BaseCommand):
     def on_signal(self, signum: int, frame: FrameType | None) -> None:
         self.signals_seen += 1
         if self.signals_seen == 1:
-            say(f"==> {signal.Signals(signum).name}: stopping web, worker and beat ...")
+            say(f"==> {signal.Signals(signum).name}: stopping web, worker, beat and demo ...")
         else:
             say("==> second signal: killing what is still running")
         self.stop_requested.set()
