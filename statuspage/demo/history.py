@@ -31,11 +31,13 @@ from checks.rollups import (
 )
 from checks.scheduling import slot_at_or_before
 from checks.services import Observation, results_record
+from statuspage.catalog.demo import DEMO_SERVICES
 from statuspage.catalog.models import DeploymentSource, Service
 from statuspage.catalog.services import deployment_record
 from statuspage.incidents.models import ComponentStatus, Impact, Incident, IncidentStatus
 from statuspage.incidents.services import incident_open
 
+CURATED_SLUGS = frozenset(spec.slug for spec in DEMO_SERVICES)
 HISTORY_DAYS = 90
 HOURLY_DAYS = 35
 RAW_HOURS = 2
@@ -59,8 +61,11 @@ class Shape:
 
 
 def shape_of(check: Check) -> Shape | None:
-    """None: no synthetic history (heartbeats, and the endpoint that always fails)."""
+    """None: no synthetic history (heartbeats, the endpoint that always fails, and the
+    fillers of `--services N`, which would make a large catalog slow to create)."""
     if check.kind == Kind.HEARTBEAT or "failing" in check.name:
+        return None
+    if check.service.slug not in CURATED_SLUGS:
         return None
     if check.kind == Kind.TCP:
         return Shape(1.5, status_code=None)
