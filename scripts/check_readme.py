@@ -161,7 +161,7 @@ def run_lines(repo: Path, env: dict[str, str], lines: list[tuple[int, str]], whe
             check=False,
         )
         took = time.monotonic() - started
-        shown = command.splitlines()[0] + (" \\ ..." if "\n" in command else "")
+        shown = command.splitlines()[0] + (" ..." if "\n" in command else "")
         if result.returncode != 0:
             print(f"FAIL README.md:{number} ({when}, exit {result.returncode}): {shown}")
             print((result.stdout + result.stderr)[-3000:])
