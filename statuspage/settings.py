@@ -6,7 +6,8 @@ based cache and a Celery transport that needs no server, all under ``var/``.
 Celery broker and Django cache. Every variable is listed in the README with its default.
 
 Secure values are the defaults. Only ``DEBUG=true`` (local development, ``make run``)
-relaxes them; production refuses to start without a real ``SECRET_KEY``.
+relaxes them; production refuses to start without a real ``SECRET_KEY``. A checkout that
+``make run`` has marked defaults to DEBUG while no SECRET_KEY or DATABASE_URL is set.
 """
 
 import ipaddress
@@ -19,6 +20,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from kombu import Queue
+
+from statuspage.core.localrun import local_checkout
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("STATUSPAGE_VAR_DIR") or BASE_DIR / "var")
@@ -61,7 +64,9 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-DEBUG = env_bool("DEBUG", False)
+# DEBUG is off unless asked for, or in a checkout `make run` has marked (and then only
+# while SECRET_KEY and DATABASE_URL are unset): see statuspage/core/localrun.py.
+DEBUG = env_bool("DEBUG", local_checkout(VAR_DIR, os.environ))
 
 # ---------------------------------------------------------------------------
 # SECURITY: every security-relevant setting lives in this block, each with its reason.
@@ -213,6 +218,8 @@ INSTALLED_APPS = [
     "statuspage.web",
     "statuspage.api",
     "ninja",
+    # The demo installation of `make run`: above every other app, no models.
+    "statuspage.demo",
 ]
 
 MIDDLEWARE = [
@@ -427,7 +434,12 @@ LOGGING = {
         # Django's own console handler would print every request error a second time.
         "django": {"handlers": [], "level": "INFO", "propagate": True},
         "django.db.backends": {"level": "INFO"},
-        "celery": {"level": "INFO"},
+        "celery": {"level": LOG_LEVEL},
+        # The server-less transport has no host name; kombu warns about that on every
+        # connection, which says nothing useful.
+        "kombu.connection": {
+            "level": "ERROR" if broker_scheme in {"filesystem", "safefs"} else LOG_LEVEL
+        },
     },
 }
 
@@ -445,13 +457,17 @@ DEPLOY_VERDICT_WINDOW_S = env_int("DEPLOY_VERDICT_WINDOW_S", 1800)
 # --- Public status page ---------------------------------------------------------------
 STATUS_PAGE = {
     "name": os.environ.get("STATUS_PAGE_NAME", "Status"),
-    "url": os.environ.get("STATUS_PAGE_URL", "http://127.0.0.1:8000/status/"),
+    # Empty: derived from each request (feeds, summary.json, incident links), or from
+    # PORT where no request is at hand. Set it in production: it is what clients keep.
+    "url": os.environ.get("STATUS_PAGE_URL", ""),
     "logo_url": os.environ.get("STATUS_PAGE_LOGO_URL", ""),
     "support_url": os.environ.get("STATUS_PAGE_SUPPORT_URL", ""),
     # "Label|https://..." pairs separated by commas, shown in the page footer.
     "links": env_list("STATUS_PAGE_LINKS", ""),
     "time_zone": os.environ.get("STATUS_PAGE_TIME_ZONE", "Etc/UTC"),
 }
+# Port of `make run`'s web server (its demo target listens on the next one).
+PORT = env_int("PORT", 8000)
 # The last good public page and summary.json, kept on disk so they can be served while
 # the database is unreachable.
 STATUS_SNAPSHOT_DIR = Path(os.environ.get("STATUS_SNAPSHOT_DIR") or VAR_DIR / "snapshots")

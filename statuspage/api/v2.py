@@ -37,7 +37,7 @@ def _time(value) -> str | None:
 
 
 def _absolute(path_: str) -> str:
-    return urljoin(public.page_settings().get("url", "") or "/", path_)
+    return urljoin(public.page_url(), path_)
 
 
 def _page(page: public.PageInfo) -> dict:

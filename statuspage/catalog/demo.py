@@ -22,6 +22,9 @@ class DemoService:
     description: str
     expected_result: str
     rollback_note: str
+    # Internal services show on the team page only; the demo's deliberately slow and
+    # failing checks live on these, so the public page shows no outage of its own making.
+    is_public: bool = True
 
 
 DEMO_TEAMS = {
@@ -72,6 +75,7 @@ DEMO_SERVICES = [
         "Profile pages and avatar uploads.",
         "GET /health returns 200; uploads succeed.",
         "Redeploy previous tag; avatar bucket is unaffected.",
+        is_public=False,
     ),
     DemoService(
         "nightly-export",
@@ -92,6 +96,7 @@ DEMO_SERVICES = [
         "Worker keeping the search index in step with the catalog.",
         "Heartbeat every minute; lag under 5 minutes.",
         "Stop the worker and reindex from the last snapshot.",
+        is_public=False,
     ),
     DemoService(
         "storefront",
@@ -185,7 +190,7 @@ def _create_services(chunk: list[DemoService], teams: dict[str, Team], first_pos
             tier=spec.tier,
             component_group=spec.group,
             description=spec.description,
-            is_public=True,
+            is_public=spec.is_public,
             position=first_position + offset,
         )
         for offset, spec in enumerate(chunk)

@@ -23,7 +23,7 @@ Item = public.PublicIncident | public.PublicMaintenance
 
 
 def absolute(path: str) -> str:
-    return urljoin(public.page_settings().get("url", "") or "/", path)
+    return urljoin(public.page_url(), path)
 
 
 class IncidentFeed(Feed):

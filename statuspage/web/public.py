@@ -13,7 +13,9 @@ maintenance makes it under_maintenance; otherwise it is measured from its checks
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -22,6 +24,8 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Min
+from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
@@ -258,6 +262,26 @@ def page_settings() -> dict:
     return settings.STATUS_PAGE
 
 
+# The page's address while STATUS_PAGE_URL is unset: taken from the request being
+# answered (see page_url_from), else the local `make run` address on PORT.
+_request_page_url: ContextVar[str] = ContextVar("request_page_url", default="")
+
+
+def page_url() -> str:
+    configured = page_settings().get("url", "")
+    return configured or _request_page_url.get() or f"http://127.0.0.1:{settings.PORT}/status/"
+
+
+@contextmanager
+def page_url_from(request: HttpRequest) -> Iterator[None]:
+    """While rendering for ``request``, an unset page URL is this request's /status/."""
+    token = _request_page_url.set(request.build_absolute_uri(reverse("public-status")))
+    try:
+        yield
+    finally:
+        _request_page_url.reset(token)
+
+
 def page_zone() -> ZoneInfo:
     try:
         return ZoneInfo(page_settings().get("time_zone") or "Etc/UTC")
@@ -294,7 +318,7 @@ def _links(raw: list[str]) -> tuple[Link, ...]:
 
 def page_info(updated_at: datetime) -> PageInfo:
     conf = page_settings()
-    url = conf.get("url", "")
+    url = page_url()
     return PageInfo(
         id=hashlib.sha256(url.encode()).hexdigest()[:12],
         name=conf.get("name") or "Status",

@@ -57,7 +57,7 @@ from django.utils.http import parse_etags
 from redis.exceptions import RedisError
 
 from statuspage.core.status_version import status_version
-from statuspage.web.public import page_zone
+from statuspage.web.public import page_url_from, page_zone
 from statuspage.web.public_days import UPTIME_DAYS, DayCells, day_cells
 
 logger = logging.getLogger(__name__)
@@ -235,7 +235,8 @@ def serve(
     entry = _cached(key) if key else None
     if entry is None:
         try:
-            body = render()
+            with page_url_from(request):
+                body = render()
         except DATABASE_DOWN as exc:
             return _serve_stale(request, name, snapshot, exc)
         entry = make_entry(body, content_type, rendered_at=time.time())

@@ -32,7 +32,7 @@ def test_the_atom_feed_lists_published_incidents_and_maintenance(client, world):
     assert response["Content-Type"] == "application/atom+xml; charset=utf-8"
     assert feed.version == "atom10"
     assert feed.feed.title == "Status: incidents and maintenance"
-    assert feed.feed.link == "http://127.0.0.1:8000/status/"
+    assert feed.feed.link == "http://testserver/status/"
     titles = {entry.title for entry in feed.entries}
     assert titles == {
         "Elevated checkout errors",
@@ -42,7 +42,7 @@ def test_the_atom_feed_lists_published_incidents_and_maintenance(client, world):
     }
     by_title = {entry.title: entry for entry in feed.entries}
     active = by_title["Elevated checkout errors"]
-    assert active.link == f"http://127.0.0.1:8000/status/incidents/{world.active.pk}/"
+    assert active.link == f"http://testserver/status/incidents/{world.active.pk}/"
     assert active.id == active.link
     assert "A bad cache node was found." in active.summary
     assert "<strong>looking</strong>" in active.summary
@@ -58,7 +58,7 @@ def test_the_rss_feed_has_the_same_items(client, world):
     assert response["Content-Type"] == "application/rss+xml; charset=utf-8"
     assert feed.version == "rss20"
     assert len(feed.entries) == 4
-    assert all(entry.link.startswith("http://127.0.0.1:8000/status/") for entry in feed.entries)
+    assert all(entry.link.startswith("http://testserver/status/") for entry in feed.entries)
     assert all(entry.published_parsed for entry in feed.entries)
 
 

@@ -1,4 +1,7 @@
-"""`make run`: migrate, seed the demo catalog once, then run web + worker + beat.
+"""`make run`: migrate, seed the demo catalog once, then run web + worker + beat and the
+demo target (statuspage/core/demo_target.py, on PORT + 1) that demo checks watch.
+
+Quiet unless LOG_LEVEL is set: one line per part started, then the URL and the login.
 
 The three parts run as child processes, each in its own process group, so a Ctrl-C in
 the terminal reaches only this process, which then stops them: SIGTERM to each, up to
@@ -9,8 +12,8 @@ dies on its own, the others are stopped and the command fails naming it.
 import contextlib
 import ctypes
 import http.client
+import io
 import os
-import secrets
 import signal
 import socket
 import subprocess
@@ -31,15 +34,22 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, connections
 from django.db.migrations.executor import MigrationExecutor
 
-from statuspage.catalog.models import Service
 from statuspage.core.heartbeat import PARTS, heartbeat_age
+from statuspage.core.localrun import local_checkout_mark
+from statuspage.core.management.commands.admin_password import (
+    ADMIN_USERNAME,
+    password_file,
+    password_keep,
+    password_new,
+)
 
 HOST = "127.0.0.1"
 STOP_TIMEOUT_S = 10.0
 WEB_START_TIMEOUT_S = 60.0
 READY_TIMEOUT_S = 120.0
-ADMIN_USERNAME = "admin"
-RESET_HINT = ".venv/bin/python manage.py changepassword admin"
+SHOW_HINT = ".venv/bin/python manage.py admin_password"
+RESET_HINT = f"{SHOW_HINT} --reset"
+QUIET_LOG_LEVEL = "WARNING"
 PR_SET_PDEATHSIG = 1
 
 _print_lock = threading.Lock()
@@ -113,16 +123,27 @@ def bin_path(name: str) -> str:
     return str(path)
 
 
-def child_specs(port: int) -> list[Child]:
-    celery = [bin_path("celery"), "-A", "statuspage"]
+def log_level() -> str:
+    """LOG_LEVEL when set; otherwise warnings only, so the login stays on screen."""
+    return (os.environ.get("LOG_LEVEL") or QUIET_LOG_LEVEL).upper()
+
+
+def child_specs(port: int, level: str) -> list[Child]:
+    quiet = level not in ("DEBUG", "INFO")
+    celery = [bin_path("celery"), "-A", "statuspage", *(["--quiet"] if quiet else [])]
     web = [bin_path("gunicorn"), "statuspage.wsgi", f"--bind={HOST}:{port}", "--workers=2"]
-    worker = ["worker", "--loglevel", "INFO", "--concurrency", "2"]
+    worker = ["worker", "--loglevel", level, "--concurrency", "2"]
     return [
         # No control socket: its default path is per user, shared by every checkout.
-        Child("web", [*web, "--graceful-timeout=5", "--timeout=60", "--no-control-socket"]),
+        Child(
+            "web",
+            [*web, "--graceful-timeout=5", "--timeout=60", "--no-control-socket",
+             f"--log-level={level.lower()}"],
+        ),
         Child("worker", [*celery, *worker, "--without-gossip", "--without-mingle"]),
-        Child("beat", [*celery, "beat", "--loglevel", "INFO"]),
-    ]
+        Child("beat", [*celery, "beat", "--loglevel", level]),
+        Child("demo", [sys.executable, "-m", "statuspage.core.demo_target", f"--port={port + 1}"]),
+    ]  # fmt: skip
 
 
 def read_port() -> int:
@@ -234,6 +255,9 @@ class Command(BaseCommand):
     def handle(self, *args: object, **options: object) -> None:
         port = read_port()
         ensure_port_free(port)
+        ensure_port_free(port + 1)
+        if settings.DEBUG:
+            local_checkout_mark(settings.VAR_DIR)
         try:
             self.migrate()
             self.seed_demo()
@@ -259,35 +283,45 @@ class Command(BaseCommand):
         say(f"    done in {time.monotonic() - started:.1f}s")
 
     def seed_demo(self) -> None:
-        if Service.objects.exists():
-            return
-        say("==> first run: loading the demo catalog (seed_demo)")
-        call_command("seed_demo")
+        """Every start: seed_demo is idempotent and points the demo checks at this PORT."""
+        started = time.monotonic()
+        out = io.StringIO()
+        call_command("seed_demo", stdout=out)
+        summary = out.getvalue().strip().splitlines()[-1:] or [""]
+        say(f"==> demo data: {summary[0]} ({time.monotonic() - started:.1f}s)")
 
     def ensure_admin(self) -> str | None:
-        """The new admin's password on the first run; None when the admin already exists."""
+        """The admin's password while it is the one generated here, else None."""
         users = get_user_model().objects
-        if users.filter(username=ADMIN_USERNAME).exists():
-            return None
-        password = secrets.token_urlsafe(12)
-        users.create_superuser(username=ADMIN_USERNAME, email="", password=password)
-        say(f"==> created the admin user: {ADMIN_USERNAME} / {password}")
-        return password
+        user = users.filter(username=ADMIN_USERNAME).first()
+        if user is None:
+            password = password_new()
+            users.create_superuser(username=ADMIN_USERNAME, email="", password=password)
+            password_keep(password)
+            return password
+        path = password_file()
+        kept = path.read_text().strip() if path.is_file() else ""
+        return kept if kept and user.check_password(kept) else None
 
     # --- children ------------------------------------------------------------------
 
     def run_children(self, port: int, password: str | None) -> None:
-        children = child_specs(port)
+        level = log_level()
+        children = child_specs(port, level)
         signal.signal(signal.SIGINT, self.on_signal)
         signal.signal(signal.SIGTERM, self.on_signal)
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "LOG_LEVEL": level}
+        if level not in ("DEBUG", "INFO"):
+            # Celery's warning about running as root, repeated on every start of a container
+            # or a CI machine: left out of the quiet output only.
+            env.setdefault("PYTHONWARNINGS", "ignore:You're running the worker with superuser")
         preexec = _die_with_parent_hook()
         started_at = time.time()
         for child in children:
             child.spawn(env, preexec)
         for child in children:
             child.pump_output()
-            say(f"==> started {child.name} (pid {child.pid})")
+            say(f"==> started {child.name:<6} (pid {child.pid}){started_line(child.name, port)}")
         threading.Thread(
             target=self.announce, args=(port, password, started_at), name="announce", daemon=True
         ).start()
@@ -303,12 +337,12 @@ class Command(BaseCommand):
         if killed:
             say(f"==> stopped in {took:.1f}s; killed: {', '.join(killed)}")
         else:
-            say(f"==> web, worker and beat stopped cleanly in {took:.1f}s")
+            say(f"==> web, worker, beat and demo stopped cleanly in {took:.1f}s")
 
     def on_signal(self, signum: int, frame: FrameType | None) -> None:
         self.signals_seen += 1
         if self.signals_seen == 1:
-            say(f"==> {signal.Signals(signum).name}: stopping web, worker and beat ...")
+            say(f"==> {signal.Signals(signum).name}: stopping web, worker, beat and demo ...")
         else:
             say("==> second signal: killing what is still running")
         self.stop_requested.set()
@@ -322,18 +356,21 @@ class Command(BaseCommand):
         return None
 
     def announce(self, port: int, password: str | None, started: float) -> None:
-        """Banner once web answers, then one line once /ready says everything runs."""
+        """Once web answers and /ready says everything runs: the URL and the login, last."""
         health = partial(answers_ok, port, "/health")
         stop = self.stop_requested
         if not wait_for(health, timeout_s=WEB_START_TIMEOUT_S, every_s=0.25, stop=stop):
             if not stop.is_set():
                 say(f"==> web did not answer /health within {WEB_START_TIMEOUT_S:.0f}s")
             return
+        if not self.announce_ready(port, started):
+            return
         for line in banner(port, password):
             say(line)
-        self.announce_ready(port, started)
 
-    def announce_ready(self, port: int, started: float) -> None:
+    def announce_ready(self, port: int, started: float) -> bool:
+        """Wait for /ready; False when a stop was asked for meanwhile."""
+
         # Heartbeats first: a failing /ready is logged as an error by the web process.
         def ready() -> bool:
             return heartbeats_since(started) and answers_ok(port, "/ready")
@@ -341,17 +378,28 @@ class Command(BaseCommand):
         if wait_for(ready, timeout_s=READY_TIMEOUT_S, every_s=1, stop=self.stop_requested):
             took = time.time() - started
             say(f"==> ready after {took:.0f}s: worker and scheduler heartbeats arrived (/ready)")
-        elif not self.stop_requested.is_set():
-            body = http_get(port, "/ready")[1].decode(errors="replace")
-            say(f"==> /ready still failing after {READY_TIMEOUT_S:.0f}s: {body}")
+            return True
+        if self.stop_requested.is_set():
+            return False
+        body = http_get(port, "/ready")[1].decode(errors="replace")
+        say(f"==> /ready still failing after {READY_TIMEOUT_S:.0f}s: {body}")
+        return True
+
+
+def started_line(name: str, port: int) -> str:
+    if name == "web":
+        return f": http://{HOST}:{port}"
+    if name == "demo":
+        return f": demo target http://{HOST}:{port + 1} (fast, slow and failing endpoints)"
+    return ""
 
 
 def banner(port: int, password: str | None) -> list[str]:
     url = f"http://{HOST}:{port}"
     if password:
-        login = f"{ADMIN_USERNAME} / {password}   (shown once; reset: {RESET_HINT})"
+        login = f"{ADMIN_USERNAME} / {password}   (again: {SHOW_HINT})"
     else:
-        login = f"{ADMIN_USERNAME}   (forgot the password? {RESET_HINT})"
+        login = f"{ADMIN_USERNAME}   (password changed; new one: {RESET_HINT})"
     rule = "=" * 78
     return [
         rule,
@@ -359,6 +407,7 @@ def banner(port: int, password: str | None) -> list[str]:
         f"  Login             {login}",
         f"  Database          {describe_database()}",
         f"  Broker            {describe_broker()}",
+        f"  More output       LOG_LEVEL=INFO make run   (now {log_level()})",
         "  Stop              Ctrl-C",
         rule,
     ]
