@@ -23,7 +23,7 @@ def open_existing(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("checks", "0004_service_rollups")]
+    dependencies = [("checks", "0006_peer_bytes_scrub")]
 
     operations = [
         migrations.AlterField(
