@@ -132,3 +132,12 @@ def test_a_malformed_trusted_proxy_stops_the_settings_from_loading(tmp_path):
     )  # fmt: skip
     assert result.returncode != 0
     assert "TRUSTED_PROXIES: 'proxy.internal' is not an address or CIDR" in result.stderr
+
+
+def test_deploy_check_warns_behind_a_proxy_with_no_trusted_proxy(settings):
+    from statuspage.core.checks import proxy_settings
+
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    assert [m.id for m in proxy_settings(None)] == ["statuspage.W001"]
+    settings.TRUSTED_PROXIES = [PROXY]
+    assert proxy_settings(None) == []
