@@ -53,6 +53,13 @@ class PrivateRedis:
                     raise
                 time.sleep(0.05)
 
+    def pause(self) -> None:
+        """Freeze the server: connections are accepted by the kernel but never answered."""
+        os.kill(int(self.pidfile.read_text()), signal.SIGSTOP)
+
+    def resume(self) -> None:
+        os.kill(int(self.pidfile.read_text()), signal.SIGCONT)
+
     def stop(self) -> None:
         if not self.pidfile.exists():
             return
@@ -72,6 +79,8 @@ def private_redis(folder: Path) -> Iterator[PrivateRedis]:
     try:
         yield server
     finally:
+        if server.pidfile.exists():
+            server.resume()
         server.stop()
 
 

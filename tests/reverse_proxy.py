@@ -119,10 +119,11 @@ def call(
     source: str = "127.0.0.1",
     body: bytes | None = None,
     headers: dict[str, str] | None = None,
+    timeout: float = 30,
 ) -> Reply:
     """One HTTP request to 127.0.0.1:``port`` from the local address ``source``."""
     connection = http.client.HTTPConnection(
-        "127.0.0.1", port, timeout=30, source_address=(source, 0)
+        "127.0.0.1", port, timeout=timeout, source_address=(source, 0)
     )
     try:
         connection.request(method, path, body=body, headers=headers or {})

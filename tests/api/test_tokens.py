@@ -346,3 +346,23 @@ def test_editors_and_viewers_cannot_see_or_create_tokens(editor, issued, team):
         assert "API tokens" not in client.get("/admin/").content.decode()
     assert ApiToken.objects.count() == 1
     assert ApiToken.objects.get().revoked_at is None
+
+
+@pytest.mark.django_db
+def test_token_use_through_a_trusted_proxy_logs_the_client_address(
+    issued, service, settings, caplog
+):
+    settings.TRUSTED_PROXIES = ["172.30.57.1"]
+    caplog.set_level(logging.INFO, logger="statuspage.security")
+    token, plaintext = issued
+    HttpsClient().post(
+        "/api/v1/deployments",
+        {"service": service.slug, "version": "1.0", "actor": "ci"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {plaintext}",
+        REMOTE_ADDR="172.30.57.1",
+        HTTP_X_FORWARDED_FOR="192.0.2.1, 203.0.113.7",
+    )
+    assert f"event=api_token.used token={token.prefix} team=payments origin=203.0.113.7" in (
+        security_messages(caplog)
+    )

@@ -1,7 +1,10 @@
 """The client address is read from X-Forwarded-For only through trusted proxies."""
 
+import os
+import subprocess
+import sys
+
 import pytest
-from django.core.exceptions import ImproperlyConfigured
 from django.test import RequestFactory
 
 from statuspage.core.client import client_address, parse_address
@@ -117,13 +120,24 @@ def test_parse_address_refuses_the_rest(raw):
     assert parse_address(raw) is None
 
 
-def test_a_malformed_trusted_proxy_stops_the_settings_from_loading(monkeypatch):
-    import importlib
+def test_a_malformed_trusted_proxy_stops_the_settings_from_loading(tmp_path):
+    environment = {
+        **os.environ,
+        "STATUSPAGE_VAR_DIR": str(tmp_path),
+        "TRUSTED_PROXIES": "172.30.57.1,proxy.internal",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        env=environment, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "TRUSTED_PROXIES: 'proxy.internal' is not an address or CIDR" in result.stderr
 
-    import statuspage.settings as project_settings
 
-    monkeypatch.setenv("TRUSTED_PROXIES", "172.30.57.1,proxy.internal")
-    with pytest.raises(ImproperlyConfigured, match=r"proxy\.internal"):
-        importlib.reload(project_settings)
-    monkeypatch.delenv("TRUSTED_PROXIES")
-    importlib.reload(project_settings)
+def test_deploy_check_warns_behind_a_proxy_with_no_trusted_proxy(settings):
+    from statuspage.core.checks import proxy_settings
+
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    assert [m.id for m in proxy_settings(None)] == ["statuspage.W001"]
+    settings.TRUSTED_PROXIES = [PROXY]
+    assert proxy_settings(None) == []

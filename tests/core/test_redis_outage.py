@@ -60,3 +60,24 @@ def test_pings_and_sign_in_throttling_keep_working_while_redis_is_down(job, user
     assert signed_in(elsewhere)
     assert after_restart == 200
     assert "event=counters.fallback error=ConnectionError" in log
+
+
+def test_pings_are_answered_while_redis_hangs(job, tmp_path):
+    """A frozen Redis accepts connections and never answers: the counters' short timeouts
+    keep pings from waiting on it (the client here gives up long before gunicorn would)."""
+    with (
+        private_redis(tmp_path / "redis") as redis_server,
+        gunicorn(tmp_path / "web", workers=1, REDIS_URL=redis_server.url) as server,
+    ):
+        ping = f"/ping/{job.ping_uuid}"
+        assert call(server.port, "GET", ping).status == 200
+        redis_server.pause()
+        try:
+            codes = [call(server.port, "GET", ping, timeout=10).status for _ in range(5)]
+        finally:
+            redis_server.resume()
+        log = server.log.read_text()
+
+    assert codes == [200] * 5, log[-3000:]
+    assert Ping.objects.count() == 6
+    assert "event=counters.fallback error=TimeoutError" in log
