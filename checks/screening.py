@@ -161,11 +161,6 @@ def normalise_address(host: str) -> IPAddress | None:
     return _unwrap(ipaddress.IPv6Address(address.packed))  # packed drops a zone id
 
 
-def parse_address(host: str) -> IPAddress | None:
-    """Kept for callers that only ask "is this an IP address?"; see `normalise_address`."""
-    return normalise_address(host)
-
-
 def refusal_reason(address: IPAddress, *, allow_private: Allowlist | bool) -> str | None:
     """Why `address` is refused (e.g. "a link-local address"), or None when it may be probed."""
     if isinstance(address, ipaddress.IPv6Address):

@@ -15,7 +15,7 @@ from typing import Literal, Self
 from urllib.parse import urlsplit
 
 from checks.conditions import parse_condition
-from checks.screening import parse_address
+from checks.screening import normalise_address
 
 type Outcome = Literal["up", "degraded", "down"]
 
@@ -138,8 +138,12 @@ class DnsTarget:
             raise ValueError(f"record type must be one of {', '.join(sorted(DNS_RECORD_TYPES))}")
         object.__setattr__(self, "record_type", record_type)
         object.__setattr__(self, "expected", tuple(str(value) for value in self.expected))
-        if self.nameserver is not None and parse_address(self.nameserver) is None:
-            raise ValueError(f"nameserver must be an IP address: {self.nameserver!r}")
+        if self.nameserver is not None:
+            address = normalise_address(self.nameserver)
+            if address is None:
+                raise ValueError(f"nameserver must be an IP address: {self.nameserver!r}")
+            # The resolver is given the address screening judged, in its usual spelling.
+            object.__setattr__(self, "nameserver", str(address))
         _check_host_port(self.nameserver or "-", self.port)
         _check_threshold(self.degraded_ms)
 

@@ -6,6 +6,7 @@ import pytest
 
 from checks.probes import dns
 from checks.probes.base import DnsTarget, ProbeResult
+from checks.screening import Allowlist
 from tests.checks.probe_servers import serving_dns
 
 RECORDS = {
@@ -125,3 +126,16 @@ def test_answer_slower_than_the_threshold_is_degraded(nameserver_port: int) -> N
 def test_invalid_dns_target_is_rejected(options: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         DnsTarget("app.test", **options)  # type: ignore[arg-type]
+
+
+def test_a_nameserver_in_another_spelling_is_screened_and_asked_as_the_address_it_is(
+    nameserver_port: int,
+) -> None:
+    target = DnsTarget("app.test", nameserver="0x7f.1", port=nameserver_port)
+
+    refused = asyncio.run(dns.probe(target, timeout=5, allow_private=Allowlist.parse(["private"])))
+    allowed = asyncio.run(dns.probe(target, timeout=5, allow_private=Allowlist.parse(["loopback"])))
+
+    assert target.nameserver == "127.0.0.1"
+    assert refused.detail == "nameserver refused: 127.0.0.1 is a loopback address"
+    assert allowed.outcome == "up"

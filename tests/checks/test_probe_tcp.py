@@ -8,6 +8,7 @@ import pytest
 
 from checks.probes import tcp
 from checks.probes.base import ProbeResult, TcpTarget
+from checks.screening import Allowlist
 from tests.checks.probe_servers import serving_streams
 
 
@@ -65,7 +66,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def probe(target: TcpTarget, *, timeout: float = 5.0, allow_private: bool = True) -> ProbeResult:
+def probe(
+    target: TcpTarget, *, timeout: float = 5.0, allow_private: Allowlist | bool = True
+) -> ProbeResult:
     return asyncio.run(tcp.probe(target, timeout=timeout, allow_private=allow_private))
 
 
@@ -125,6 +128,25 @@ def test_metadata_address_is_refused_even_when_private_targets_are_allowed() -> 
     result = probe(TcpTarget("169.254.169.254", 80), allow_private=True)
 
     assert result.detail == "target refused: 169.254.169.254 is a cloud metadata address"
+
+
+@pytest.mark.parametrize(
+    "host", ["64:ff9b::a9fe:a9fe", "2002:a9fe:a9fe::", "::169.254.169.254", "2852039166"]
+)
+def test_metadata_carried_in_another_form_is_refused_before_connecting(host: str) -> None:
+    result = probe(TcpTarget(host, 80), allow_private=True)
+
+    assert result.detail.startswith("target refused: ")
+    assert result.detail.endswith("(169.254.169.254) is a cloud metadata address")
+
+
+def test_short_spelling_of_loopback_connects_to_the_address_it_is(open_port: int) -> None:
+    refused = probe(TcpTarget("0x7f.1", open_port), allow_private=Allowlist.parse(["private"]))
+    allowed = probe(TcpTarget("0x7f.1", open_port), allow_private=Allowlist.parse(["loopback"]))
+
+    assert refused.detail == "target refused: 0x7f.1 (127.0.0.1) is a loopback address"
+    assert allowed.outcome == "up"
+    assert allowed.detail == f"connected to 127.0.0.1:{open_port}"
 
 
 @pytest.mark.parametrize("port", [0, 65536, True])
