@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import accumulate
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Count, OuterRef, Q, Subquery
@@ -25,6 +26,7 @@ from statuspage.catalog.models import TIER_RANK, Deployment, Link, Service, Team
 from statuspage.core.dbtime import db_datetime
 from statuspage.incidents.selectors import services_under_maintenance
 from statuspage.web.charts import DayCell, SeriesPoint
+from statuspage.web.paging import PAGE_SIZE, Paging
 
 STATUS_LABELS = {
     ServiceStatus.MAJOR_OUTAGE: "Major outage",
@@ -97,6 +99,11 @@ def _deployments(queryset) -> list[DeploymentView]:
     return [_deployment_view(row) for row in queryset.values_list(*DEPLOYMENT_FIELDS)]
 
 
+def verdict_due_at(deployed_at: datetime) -> datetime:
+    """When a deployment's verdict is computed: once the window after it has passed."""
+    return deployed_at + timedelta(seconds=settings.DEPLOY_VERDICT_WINDOW_S)
+
+
 @dataclass(frozen=True)
 class LastDeployment:
     """What the team page shows of a service's last deployment."""
@@ -125,12 +132,30 @@ def _last_deployments(ids: list[int]) -> dict[int, LastDeployment]:
     }
 
 
+# Which kind of check speaks for a service's latency, best first: the request a user makes
+# (HTTP) before a bare connect, a name lookup or a certificate check.
+HEADLINE_KINDS = (Kind.HTTP, Kind.TCP, Kind.DNS, Kind.TLS)
+
+
 def headline_check(checks: list[dict]) -> dict | None:
-    """The check whose latency speaks for the service: among enabled request checks, the
-    one furthest over (or nearest to) its threshold; without thresholds, the slowest."""
-    candidates = [
-        c for c in checks if c["kind"] != Kind.HEARTBEAT and c["is_enabled"] and not c["is_paused"]
-    ]
+    """The check whose latency speaks for the service: its main request check.
+
+    Among enabled, unpaused checks of the first kind in HEADLINE_KINDS the service has (an
+    HTTP check whenever there is one, even while it is down), the one furthest over (or
+    nearest to) its threshold; without thresholds, the slowest. A kind other than HTTP
+    only counts once it has measured something: a certificate check that never ran says
+    nothing about speed.
+    """
+    active = [c for c in checks if c["is_enabled"] and not c["is_paused"]]
+    candidates: list[dict] = []
+    for kind in HEADLINE_KINDS:
+        candidates = [
+            c
+            for c in active
+            if c["kind"] == kind and (kind == Kind.HTTP or c["last_latency_ms"] is not None)
+        ]
+        if candidates:
+            break
     if not candidates:
         return None
 
@@ -193,6 +218,11 @@ class Jobs:
     total: int = 0
     failing: int = 0
     late: int = 0
+    waiting: int = 0  # never pinged, and not late yet
+
+    @property
+    def on_time(self) -> int:
+        return self.total - self.failing - self.late - self.waiting
 
     @property
     def ok(self) -> bool:
@@ -237,12 +267,13 @@ class StatusCount:
 
 @dataclass(frozen=True)
 class TeamPage:
-    rows: list[ServiceRow]
+    rows: list[ServiceRow]  # the rows of this page
     counts: list[StatusCount]  # over the services matching every filter except status
     matched: int  # services matching every filter except status
     total_services: int  # in the catalog, unfiltered: zero means an empty catalog
     teams: list[TeamOption]
     generated_at: datetime
+    paging: Paging
 
 
 def team_options() -> list[TeamOption]:
@@ -295,7 +326,7 @@ def _jobs(checks: list[dict], now: datetime) -> Jobs:
     beats = [
         c for c in checks if c["kind"] == Kind.HEARTBEAT and c["is_enabled"] and not c["is_paused"]
     ]
-    failing = late = 0
+    failing = late = waiting = 0
     for c in beats:
         if c["state"] == State.DOWN:
             failing += 1
@@ -304,7 +335,9 @@ def _jobs(checks: list[dict], now: datetime) -> Jobs:
             now=now,
         ):
             late += 1
-    return Jobs(total=len(beats), failing=failing, late=late)
+        elif c["last_ping_at"] is None:
+            waiting += 1
+    return Jobs(total=len(beats), failing=failing, late=late, waiting=waiting)
 
 
 def _in(column: str, ids: list[int]) -> tuple[str, list]:
@@ -386,23 +419,30 @@ class _RowSources:
     sparks: dict[int, list[float | None]]  # check id -> hourly points
 
 
-def _row_sources(services: list[dict], filters: TeamPageFilters, now: datetime) -> _RowSources:
-    """Five queries (none without services): last deployments, checks, maintenance,
-    baselines and sparkline points."""
-    deployment_ids = [s["last_deployment_id"] for s in services if s["last_deployment_id"]]
+def _checks_of(services: list[dict], filters: TeamPageFilters) -> dict[int, list[dict]]:
+    """The checks of every matching service, in one query (none without services)."""
     checks: dict[int, list[dict]] = {}
     if services:
         # The filters again as a subquery: the database joins, no ids travel back.
         matching = _service_rows_query(filters).values("id")
         for check in Check.objects.filter(service_id__in=matching).values(*CHECK_FIELDS):
             checks.setdefault(check["service_id"], []).append(check)
-    headlines = {service_id: headline_check(own) for service_id, own in checks.items()}
+    return checks
+
+
+def _row_sources(
+    shown: list[dict], checks: dict[int, list[dict]], maintenance: set[int], now: datetime
+) -> _RowSources:
+    """Three queries for the rows on the page (none without rows): last deployments,
+    baselines and sparkline points."""
+    deployment_ids = [s["last_deployment_id"] for s in shown if s["last_deployment_id"]]
+    headlines = {s["id"]: headline_check(checks.get(s["id"], [])) for s in shown}
     headline_ids = [c["id"] for c in headlines.values() if c is not None]
     return _RowSources(
         now=now,
         deployments=_last_deployments(deployment_ids) if deployment_ids else {},
         checks=checks,
-        maintenance=services_under_maintenance(now=now) if services else set(),
+        maintenance=maintenance,
         headlines=headlines,
         baselines=_baselines(headline_ids, now),
         sparks=_sparkline_points(headline_ids, now),
@@ -411,7 +451,6 @@ def _row_sources(services: list[dict], filters: TeamPageFilters, now: datetime) 
 
 def _service_row(s: dict, sources: _RowSources) -> ServiceRow:
     checks = sources.checks.get(s["id"], [])
-    states = [State.PAUSED if c["is_paused"] else c["state"] for c in checks if c["is_enabled"]]
     head = sources.headlines.get(s["id"])
     latency = None
     if head is not None:
@@ -429,9 +468,7 @@ def _service_row(s: dict, sources: _RowSources) -> ServiceRow:
         tier=s["tier"],
         team_slug=s["team__slug"],
         team_name=s["team__name"],
-        status=service_status(
-            states, paused=s["is_paused"], in_maintenance=s["id"] in sources.maintenance
-        ),
+        status=_status_of(s, sources.checks, sources.maintenance),
         latency=latency,
         jobs=_jobs(checks, sources.now),
         last_deployment=sources.deployments.get(s["last_deployment_id"]),
@@ -440,29 +477,57 @@ def _service_row(s: dict, sources: _RowSources) -> ServiceRow:
     )
 
 
+def _status_of(s: dict, checks: dict[int, list[dict]], maintenance: set[int]) -> ServiceStatus:
+    own = checks.get(s["id"], [])
+    states = [State.PAUSED if c["is_paused"] else c["state"] for c in own if c["is_enabled"]]
+    return service_status(states, paused=s["is_paused"], in_maintenance=s["id"] in maintenance)
+
+
 def team_page(
-    *, filters: TeamPageFilters, now: datetime, teams: list[TeamOption] | None = None
+    *,
+    filters: TeamPageFilters,
+    now: datetime,
+    teams: list[TeamOption] | None = None,
+    page: str | int | None = 1,
+    per_page: int = PAGE_SIZE,
 ) -> TeamPage:
-    """Every row of the team page, worst status first, then by tier, then by name.
+    """One page of rows, worst status first, then by tier, then by name.
+
+    1. Services, their checks and running maintenance give every service its status.
+    2. All of them are sorted and counted; the status filter applies after the counts.
+    3. Only the rows of the page asked for read their deployments, baselines and sparklines.
 
     ``teams`` is ``team_options()`` when the caller already has it (the filter form does).
     """
     teams = team_options() if teams is None else teams
     services = list(_service_rows_query(filters))
-    sources = _row_sources(services, filters, now)
-    rows = [_service_row(s, sources) for s in services]
-    rows.sort(key=lambda r: (SEVERITY[r.status], TIER_RANK.get(r.tier, 9), r.name.lower(), r.id))
+    checks = _checks_of(services, filters)
+    maintenance = services_under_maintenance(now=now) if services else set()
+    statuses = {s["id"]: _status_of(s, checks, maintenance) for s in services}
+    services.sort(
+        key=lambda s: (
+            SEVERITY[statuses[s["id"]]],
+            TIER_RANK.get(s["tier"], 9),
+            s["name"].lower(),
+            s["id"],
+        )
+    )
     tally = dict.fromkeys(SEVERITY, 0)
-    for row in rows:
-        tally[row.status] += 1
+    for status in statuses.values():
+        tally[status] += 1
+    if filters.status:
+        services = [s for s in services if statuses[s["id"]] == filters.status]
+    paging = Paging.of(page, total=len(services), per_page=per_page)
+    shown = services[paging.start : paging.end]
+    sources = _row_sources(shown, checks, maintenance, now)
     return TeamPage(
-        # The status filter applies after the counts: they show what the other filters hold.
-        rows=[r for r in rows if r.status == filters.status] if filters.status else rows,
+        rows=[_service_row(s, sources) for s in shown],
         counts=[StatusCount(status, STATUS_LABELS[status], n) for status, n in tally.items()],
-        matched=len(rows),
+        matched=len(statuses),
         total_services=sum(t.services for t in teams),
         teams=teams,
         generated_at=now,
+        paging=paging,
     )
 
 
