@@ -19,6 +19,7 @@ from statuspage.catalog.models import Service
 from statuspage.catalog.permissions import can_edit_owner_note
 from statuspage.web import charts
 from statuspage.web.forms import AccountForm, TeamFilterForm
+from statuspage.web.notices import open_notices
 from statuspage.web.selectors import (
     DeploymentView,
     ServicePage,
@@ -48,6 +49,7 @@ def _team_context(request: HttpRequest) -> dict:
         query["page"] = page.paging.number
     return {
         "page": page,
+        "notices": open_notices(),
         "form": form,
         "filters": filters,
         "query": query,
@@ -94,6 +96,7 @@ def service(request: HttpRequest, slug: str) -> HttpResponse:
     stand_in = Service(pk=page.id, team_id=page.team_id)
     context = {
         "page": page,
+        "notices": open_notices(service_id=page.id),
         "ranges": RANGE_LABELS,
         "range_label": RANGE_LABELS[range_],
         **_charts(page),
