@@ -18,6 +18,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from checks.models import State, Verdict
 from statuspage.catalog.models import Tier
+from statuspage.core.markdown import render_markdown
 from statuspage.web import charts
 from statuspage.web.selectors import (
     STATUS_LABELS,
@@ -157,6 +158,12 @@ def abstime(value: datetime | None) -> SafeString | str:
         return "—"
     zone = timezone.get_current_timezone()
     return mark_safe(time_html(value, zone=zone, now=timezone.now(), relative=False))  # noqa: S308
+
+
+@register.filter
+def runbook_markdown(text: str) -> SafeString:
+    """A runbook's Markdown, its headings below the "Owner notes" heading (h2) they sit in."""
+    return render_markdown(text, top_heading=3)
 
 
 @register.filter
