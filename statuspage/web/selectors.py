@@ -15,7 +15,7 @@ from itertools import accumulate
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, Q
 
 from checks.heartbeats import late_deadline
 from checks.histogram import BUCKET_BOUNDS_MS
@@ -116,18 +116,21 @@ class LastDeployment:
     after_p95_ms: float | None
 
 
-def _last_deployments(ids: list[int]) -> dict[int, LastDeployment]:
-    ids_sql, ids_params = _in("d.id", ids)
+def _last_deployments(service_ids: list[int]) -> dict[int, LastDeployment]:
+    """The last deployment of each service, by service id (services without one: absent)."""
+    ids_sql, ids_params = _in("s.id", service_ids)
     sql = (
-        "SELECT d.id, d.version, d.deployed_at, i.verdict, i.before_p95_ms, i.after_p95_ms "  # noqa: S608
-        "FROM catalog_deployment d LEFT JOIN checks_deploymentimpact i ON i.deployment_id = d.id "
-        f"WHERE {ids_sql}"
+        "SELECT d.service_id, d.id, d.version, d.deployed_at, i.verdict, i.before_p95_ms, "  # noqa: S608
+        "i.after_p95_ms FROM catalog_deployment d "
+        "LEFT JOIN checks_deploymentimpact i ON i.deployment_id = d.id "
+        "WHERE d.id IN (SELECT (SELECT l.id FROM catalog_deployment l WHERE l.service_id = s.id "
+        f"ORDER BY l.deployed_at DESC LIMIT 1) FROM catalog_service s WHERE {ids_sql})"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, ids_params)
         rows = cursor.fetchall()
     return {
-        row[0]: LastDeployment(row[0], row[1], _aware(row[2]), row[3] or "pending", *row[4:])
+        row[0]: LastDeployment(row[1], row[2], _aware(row[3]), row[4] or "pending", *row[5:])
         for row in rows
     }
 
@@ -285,10 +288,7 @@ def team_options() -> list[TeamOption]:
 
 
 def _service_rows_query(filters: TeamPageFilters):
-    last_deployment = Deployment.objects.filter(service=OuterRef("pk")).order_by("-deployed_at")
-    services = Service.objects.annotate(
-        last_deployment_id=Subquery(last_deployment.values("id")[:1])
-    )
+    services = Service.objects.all()
     if filters.team:
         services = services.filter(team__slug=filters.team)
     if filters.tier:
@@ -301,7 +301,7 @@ def _service_rows_query(filters: TeamPageFilters):
         )
     return services.values(
         "id", "slug", "name", "tier", "is_paused", "team__slug", "team__name",
-        "owner_note__id", "owner_note__rollback_note", "last_deployment_id",
+        "owner_note__id", "owner_note__rollback_note",
     )  # fmt: skip
 
 
@@ -419,28 +419,41 @@ class _RowSources:
     sparks: dict[int, list[float | None]]  # check id -> hourly points
 
 
-def _checks_of(services: list[dict], filters: TeamPageFilters) -> dict[int, list[dict]]:
-    """The checks of every matching service, in one query (none without services)."""
-    checks: dict[int, list[dict]] = {}
+def _check_states(services: list[dict], filters: TeamPageFilters) -> dict[int, list[str]]:
+    """The state of each enabled check of every matching service, for its status (one
+    query of four narrow columns: it reads every check in the catalog)."""
+    states: dict[int, list[str]] = {}
     if services:
         # The filters again as a subquery: the database joins, no ids travel back.
         matching = _service_rows_query(filters).values("id")
-        for check in Check.objects.filter(service_id__in=matching).values(*CHECK_FIELDS):
-            checks.setdefault(check["service_id"], []).append(check)
+        rows = Check.objects.filter(service_id__in=matching, is_enabled=True).values_list(
+            "service_id", "state", "is_paused"
+        )
+        for service_id, state, paused in rows:
+            states.setdefault(service_id, []).append(State.PAUSED if paused else state)
+    return states
+
+
+def _checks_of(service_ids: list[int]) -> dict[int, list[dict]]:
+    """Every field the rows show of the checks of these services (one query)."""
+    checks: dict[int, list[dict]] = {}
+    for check in Check.objects.filter(service_id__in=service_ids).values(*CHECK_FIELDS):
+        checks.setdefault(check["service_id"], []).append(check)
     return checks
 
 
-def _row_sources(
-    shown: list[dict], checks: dict[int, list[dict]], maintenance: set[int], now: datetime
-) -> _RowSources:
-    """Three queries for the rows on the page (none without rows): last deployments,
-    baselines and sparkline points."""
-    deployment_ids = [s["last_deployment_id"] for s in shown if s["last_deployment_id"]]
+def _row_sources(shown: list[dict], maintenance: set[int], now: datetime) -> _RowSources:
+    """Four queries for the rows on the page (none without rows): checks, last
+    deployments, baselines and sparkline points."""
+    if not shown:
+        return _RowSources(now, {}, {}, maintenance, {}, {}, {})
+    ids = [s["id"] for s in shown]
+    checks = _checks_of(ids)
     headlines = {s["id"]: headline_check(checks.get(s["id"], [])) for s in shown}
     headline_ids = [c["id"] for c in headlines.values() if c is not None]
     return _RowSources(
         now=now,
-        deployments=_last_deployments(deployment_ids) if deployment_ids else {},
+        deployments=_last_deployments(ids),
         checks=checks,
         maintenance=maintenance,
         headlines=headlines,
@@ -449,7 +462,7 @@ def _row_sources(
     )
 
 
-def _service_row(s: dict, sources: _RowSources) -> ServiceRow:
+def _service_row(s: dict, sources: _RowSources, status: ServiceStatus) -> ServiceRow:
     checks = sources.checks.get(s["id"], [])
     head = sources.headlines.get(s["id"])
     latency = None
@@ -468,19 +481,19 @@ def _service_row(s: dict, sources: _RowSources) -> ServiceRow:
         tier=s["tier"],
         team_slug=s["team__slug"],
         team_name=s["team__name"],
-        status=_status_of(s, sources.checks, sources.maintenance),
+        status=status,
         latency=latency,
         jobs=_jobs(checks, sources.now),
-        last_deployment=sources.deployments.get(s["last_deployment_id"]),
+        last_deployment=sources.deployments.get(s["id"]),
         has_notes=s["owner_note__id"] is not None,
         rollback_note=s["owner_note__rollback_note"] or "",
     )
 
 
-def _status_of(s: dict, checks: dict[int, list[dict]], maintenance: set[int]) -> ServiceStatus:
-    own = checks.get(s["id"], [])
-    states = [State.PAUSED if c["is_paused"] else c["state"] for c in own if c["is_enabled"]]
-    return service_status(states, paused=s["is_paused"], in_maintenance=s["id"] in maintenance)
+def _status_of(s: dict, states: dict[int, list[str]], maintenance: set[int]) -> ServiceStatus:
+    return service_status(
+        states.get(s["id"], []), paused=s["is_paused"], in_maintenance=s["id"] in maintenance
+    )
 
 
 def team_page(
@@ -501,9 +514,9 @@ def team_page(
     """
     teams = team_options() if teams is None else teams
     services = list(_service_rows_query(filters))
-    checks = _checks_of(services, filters)
+    states = _check_states(services, filters)
     maintenance = services_under_maintenance(now=now) if services else set()
-    statuses = {s["id"]: _status_of(s, checks, maintenance) for s in services}
+    statuses = {s["id"]: _status_of(s, states, maintenance) for s in services}
     services.sort(
         key=lambda s: (
             SEVERITY[statuses[s["id"]]],
@@ -519,9 +532,9 @@ def team_page(
         services = [s for s in services if statuses[s["id"]] == filters.status]
     paging = Paging.of(page, total=len(services), per_page=per_page)
     shown = services[paging.start : paging.end]
-    sources = _row_sources(shown, checks, maintenance, now)
+    sources = _row_sources(shown, maintenance, now)
     return TeamPage(
-        rows=[_service_row(s, sources) for s in shown],
+        rows=[_service_row(s, sources, statuses[s["id"]]) for s in shown],
         counts=[StatusCount(status, STATUS_LABELS[status], n) for status, n in tally.items()],
         matched=len(statuses),
         total_services=sum(t.services for t in teams),
