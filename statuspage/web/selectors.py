@@ -2,9 +2,10 @@
 number of services, checks or deployments, and handed to templates as frozen dataclasses
 (templates trigger no queries).
 
-Team page: teams, services (with the id of each one's last deployment), those deployments
-with their impact, checks, running maintenance, 7-day baselines and 24 hourly points:
-seven queries for 10 services or 5,000.
+Team page: teams, services, the states of their checks and running maintenance give every
+service its status and its place (worst first); then only the rows of the page shown read
+their checks, last deployments, 7-day baselines and 24 hourly points: eight queries for 10
+services or 5,000.
 """
 
 from bisect import bisect_left
