@@ -53,7 +53,8 @@ TARGET_TEAM_MS = 1000
 NAVIGATION_TIMEOUT_MS = 300_000  # a page of tens of MB takes Chromium most of a minute
 NAVIGATION = """() => {
   const n = performance.getEntriesByType("navigation")[0];
-  return {load: n.loadEventEnd - n.startTime, bytes: n.decodedBodySize};
+  return {load: n.loadEventEnd - n.startTime, bytes: n.decodedBodySize,
+          first_byte: n.responseStart - n.startTime};
 }"""
 REFRESH = """async () => {
   const region = document.querySelector("[hx-get]");
@@ -102,15 +103,18 @@ def session_cookie() -> str:
 
 
 def load(page, url: str, loads: int) -> tuple[float, int]:
-    """The median load time (ms) and the HTML size (bytes) over ``loads`` loads."""
-    times, size = [], 0
+    """The median load time (ms) and the HTML size (bytes) over ``loads`` loads; the
+    median time to the first byte of the HTML (the server's share) is printed."""
+    times, first_bytes, size = [], [], 0
     page.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
     page.goto(url)  # warm-up: caches filled, static files fetched once
     for _ in range(loads):
         page.goto(url, wait_until="load")
         figures = page.evaluate(NAVIGATION)
         times.append(figures["load"])
+        first_bytes.append(figures["first_byte"])
         size = figures["bytes"]
+    print(f"  {url}: first byte after {statistics.median(first_bytes):.0f} ms", flush=True)
     return statistics.median(times), size
 
 
