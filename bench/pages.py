@@ -287,6 +287,7 @@ def main() -> None:
     from statuspage.accounts.models import User
     from statuspage.catalog.models import Service
     from statuspage.web import charts
+    from statuspage.web.paging import PAGE_SIZE
 
     now = datetime.now(UTC)
     began = time.perf_counter()
@@ -313,8 +314,8 @@ def main() -> None:
         if response.status_code != 200:
             sys.exit(f"{path} answered {response.status_code}")
     rows = client.get(pages["team"]).content.decode().count('<a id="svc-')
-    if rows != args.services:
-        sys.exit(f"the team page listed {rows} services, expected {args.services}")
+    if rows != min(args.services, PAGE_SIZE):
+        sys.exit(f"the team page listed {rows} services, expected {min(args.services, PAGE_SIZE)}")
     team_queries = queries_of(lambda: client.get(pages["team"]))
     service_queries = queries_of(lambda: client.get(pages["service"]))
 

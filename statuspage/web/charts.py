@@ -17,6 +17,8 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+MIN_LATENCY_AXIS_MS = 20.0
+
 
 def format_ms(value: float | None) -> str:
     if value is None:
@@ -103,7 +105,7 @@ def _sparkline(
     height: int,
 ) -> SafeString:
     values = [v for v in points if v is not None]
-    if not values:
+    if len(values) < 2:  # one hour is a dot, not a line: the figure beside it says it all
         return mark_safe("")
     top = max(values)
     show_threshold = threshold_ms is not None and threshold_ms <= 2 * top
@@ -276,12 +278,13 @@ def latency_chart(
     top_value = max(highs, default=0.0)
     if threshold_ms is not None and threshold_ms <= 4 * max(top_value, 1.0):
         top_value = max(top_value, threshold_ms)
-    top, step = nice_ceiling(max(top_value * 1.1, 1.0))
+    # A floor for the axis: with little or no data its ticks would read "<1 ms" four times.
+    top, step = nice_ceiling(max(top_value * 1.1, MIN_LATENCY_AXIS_MS))
 
     def y(v: float) -> float:
         return frame.top + frame.plot_height * (1 - v / top)
 
-    def line(attr: str) -> str:
+    def coords_of(attr: str) -> list[tuple[float, float] | None]:
         coords: list[tuple[float, float] | None] = []
         previous: datetime | None = None
         for point in series:
@@ -290,7 +293,11 @@ def latency_chart(
                 coords.append(None)  # a gap in the data is a gap in the line
             coords.append(None if value is None else (frame.x(point.start + bucket / 2), y(value)))
             previous = point.start
-        return _path(coords)
+        return coords
+
+    def line(attr: str) -> str:
+        coords = coords_of(attr)
+        return f'<path class="line-{attr[:3]}" d="{_path(coords)}"/>' + _dots(coords, attr[:3])
 
     p50s = [p.p50_ms for p in series if p.p50_ms is not None]
     if p50s:
@@ -315,8 +322,10 @@ def latency_chart(
             f'y1="{ty}" y2="{ty}"/><text class="limit-label" x="{frame.width - frame.right - 4}" '
             f'y="{ty}" dy="-4" text-anchor="end">limit {escape(format_ms(threshold_ms))}</text>'
         )
-    parts.append(f'<path class="line-p95" d="{line("p95_ms")}"/>')
-    parts.append(f'<path class="line-p50" d="{line("p50_ms")}"/></g>')
+    if not p50s:
+        parts.append(_no_data(frame, "No latency recorded in this period"))
+    parts.append(line("p95_ms"))
+    parts.append(line("p50_ms") + "</g>")
     base = frame.height - frame.bottom
     for marker in markers:
         x = _num(frame.x(marker.at))
@@ -331,6 +340,25 @@ def latency_chart(
         )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308  (numbers and escaped text only)
+
+
+def _dots(coords: Sequence[tuple[float, float] | None], name: str) -> str:
+    """A dot for each point without a neighbour: a line through one point draws nothing."""
+    dots = []
+    for index, point in enumerate(coords):
+        before = coords[index - 1] if index > 0 else None
+        after = coords[index + 1] if index + 1 < len(coords) else None
+        if point is not None and before is None and after is None:
+            dots.append(
+                f'<circle class="dot-{name}" cx="{_num(point[0])}" cy="{_num(point[1])}" r="3"/>'
+            )
+    return "".join(dots)
+
+
+def _no_data(frame: Frame, text: str) -> str:
+    x = _num(frame.left + frame.plot_width / 2)
+    y = _num(frame.top + frame.plot_height / 2)
+    return f'<text class="no-data" x="{x}" y="{y}" text-anchor="middle">{escape(text)}</text>'
 
 
 def uptime_level(pct: float | None) -> str:
@@ -375,6 +403,8 @@ def uptime_chart(
         )
         value += span / 2
     parts.extend(_x_axis(frame))
+    if not values:
+        parts.append(_no_data(frame, "No results in this period"))
     base = frame.height - frame.bottom
     for point in series:
         if point.uptime_pct is None:

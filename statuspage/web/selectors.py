@@ -2,19 +2,22 @@
 number of services, checks or deployments, and handed to templates as frozen dataclasses
 (templates trigger no queries).
 
-Team page: teams, services (with the id of each one's last deployment), those deployments
-with their impact, checks, running maintenance, 7-day baselines and 24 hourly points:
-seven queries for 10 services or 5,000.
+Team page: teams, services, the states of their checks and running maintenance give every
+service its status and its place (worst first); then only the rows of the page shown read
+their fields, checks, last deployments, 7-day baselines and 24 hourly points: nine queries
+for 10 services or 5,000.
 """
 
 from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from itertools import accumulate
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, Q
 
 from checks.heartbeats import late_deadline
 from checks.histogram import BUCKET_BOUNDS_MS
@@ -25,6 +28,7 @@ from statuspage.catalog.models import TIER_RANK, Deployment, Link, Service, Team
 from statuspage.core.dbtime import db_datetime
 from statuspage.incidents.selectors import services_under_maintenance
 from statuspage.web.charts import DayCell, SeriesPoint
+from statuspage.web.paging import PAGE_SIZE, Paging
 
 STATUS_LABELS = {
     ServiceStatus.MAJOR_OUTAGE: "Major outage",
@@ -97,6 +101,11 @@ def _deployments(queryset) -> list[DeploymentView]:
     return [_deployment_view(row) for row in queryset.values_list(*DEPLOYMENT_FIELDS)]
 
 
+def verdict_due_at(deployed_at: datetime) -> datetime:
+    """When a deployment's verdict is computed: once the window after it has passed."""
+    return deployed_at + timedelta(seconds=settings.DEPLOY_VERDICT_WINDOW_S)
+
+
 @dataclass(frozen=True)
 class LastDeployment:
     """What the team page shows of a service's last deployment."""
@@ -109,28 +118,49 @@ class LastDeployment:
     after_p95_ms: float | None
 
 
-def _last_deployments(ids: list[int]) -> dict[int, LastDeployment]:
-    ids_sql, ids_params = _in("d.id", ids)
+def _last_deployments(service_ids: list[int]) -> dict[int, LastDeployment]:
+    """The last deployment of each service, by service id (services without one: absent)."""
+    ids_sql, ids_params = _in("s.id", service_ids)
     sql = (
-        "SELECT d.id, d.version, d.deployed_at, i.verdict, i.before_p95_ms, i.after_p95_ms "  # noqa: S608
-        "FROM catalog_deployment d LEFT JOIN checks_deploymentimpact i ON i.deployment_id = d.id "
-        f"WHERE {ids_sql}"
+        "SELECT d.service_id, d.id, d.version, d.deployed_at, i.verdict, i.before_p95_ms, "  # noqa: S608
+        "i.after_p95_ms FROM catalog_deployment d "
+        "LEFT JOIN checks_deploymentimpact i ON i.deployment_id = d.id "
+        "WHERE d.id IN (SELECT (SELECT l.id FROM catalog_deployment l WHERE l.service_id = s.id "
+        f"ORDER BY l.deployed_at DESC LIMIT 1) FROM catalog_service s WHERE {ids_sql})"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, ids_params)
         rows = cursor.fetchall()
     return {
-        row[0]: LastDeployment(row[0], row[1], _aware(row[2]), row[3] or "pending", *row[4:])
+        row[0]: LastDeployment(row[1], row[2], _aware(row[3]), row[4] or "pending", *row[5:])
         for row in rows
     }
 
 
+# Which kind of check speaks for a service's latency, best first: the request a user makes
+# (HTTP) before a bare connect, a name lookup or a certificate check.
+HEADLINE_KINDS = (Kind.HTTP, Kind.TCP, Kind.DNS, Kind.TLS)
+
+
 def headline_check(checks: list[dict]) -> dict | None:
-    """The check whose latency speaks for the service: among enabled request checks, the
-    one furthest over (or nearest to) its threshold; without thresholds, the slowest."""
-    candidates = [
-        c for c in checks if c["kind"] != Kind.HEARTBEAT and c["is_enabled"] and not c["is_paused"]
-    ]
+    """The check whose latency speaks for the service: its main request check.
+
+    Among enabled, unpaused checks of the first kind in HEADLINE_KINDS the service has (an
+    HTTP check whenever there is one, even while it is down), the one furthest over (or
+    nearest to) its threshold; without thresholds, the slowest. A kind other than HTTP
+    only counts once it has measured something: a certificate check that never ran says
+    nothing about speed.
+    """
+    active = [c for c in checks if c["is_enabled"] and not c["is_paused"]]
+    candidates: list[dict] = []
+    for kind in HEADLINE_KINDS:
+        candidates = [
+            c
+            for c in active
+            if c["kind"] == kind and (kind == Kind.HTTP or c["last_latency_ms"] is not None)
+        ]
+        if candidates:
+            break
     if not candidates:
         return None
 
@@ -193,6 +223,11 @@ class Jobs:
     total: int = 0
     failing: int = 0
     late: int = 0
+    waiting: int = 0  # never pinged, and not late yet
+
+    @property
+    def on_time(self) -> int:
+        return self.total - self.failing - self.late - self.waiting
 
     @property
     def ok(self) -> bool:
@@ -237,12 +272,13 @@ class StatusCount:
 
 @dataclass(frozen=True)
 class TeamPage:
-    rows: list[ServiceRow]
+    rows: list[ServiceRow]  # the rows of this page
     counts: list[StatusCount]  # over the services matching every filter except status
     matched: int  # services matching every filter except status
     total_services: int  # in the catalog, unfiltered: zero means an empty catalog
     teams: list[TeamOption]
     generated_at: datetime
+    paging: Paging
 
 
 def team_options() -> list[TeamOption]:
@@ -254,10 +290,7 @@ def team_options() -> list[TeamOption]:
 
 
 def _service_rows_query(filters: TeamPageFilters):
-    last_deployment = Deployment.objects.filter(service=OuterRef("pk")).order_by("-deployed_at")
-    services = Service.objects.annotate(
-        last_deployment_id=Subquery(last_deployment.values("id")[:1])
-    )
+    services = Service.objects.all()
     if filters.team:
         services = services.filter(team__slug=filters.team)
     if filters.tier:
@@ -268,10 +301,14 @@ def _service_rows_query(filters: TeamPageFilters):
             | Q(slug__icontains=filters.q)
             | Q(team__name__icontains=filters.q)
         )
-    return services.values(
-        "id", "slug", "name", "tier", "is_paused", "team__slug", "team__name",
-        "owner_note__id", "owner_note__rollback_note", "last_deployment_id",
-    )  # fmt: skip
+    return services
+
+
+# What a row shows of its service: read for the rows of the page only.
+ROW_FIELDS = (
+    "id", "slug", "name", "tier", "is_paused", "team__slug", "team__name",
+    "owner_note__id", "owner_note__rollback_note",
+)  # fmt: skip
 
 
 CHECK_FIELDS = (
@@ -295,7 +332,7 @@ def _jobs(checks: list[dict], now: datetime) -> Jobs:
     beats = [
         c for c in checks if c["kind"] == Kind.HEARTBEAT and c["is_enabled"] and not c["is_paused"]
     ]
-    failing = late = 0
+    failing = late = waiting = 0
     for c in beats:
         if c["state"] == State.DOWN:
             failing += 1
@@ -304,7 +341,9 @@ def _jobs(checks: list[dict], now: datetime) -> Jobs:
             now=now,
         ):
             late += 1
-    return Jobs(total=len(beats), failing=failing, late=late)
+        elif c["last_ping_at"] is None:
+            waiting += 1
+    return Jobs(total=len(beats), failing=failing, late=late, waiting=waiting)
 
 
 def _in(column: str, ids: list[int]) -> tuple[str, list]:
@@ -386,32 +425,51 @@ class _RowSources:
     sparks: dict[int, list[float | None]]  # check id -> hourly points
 
 
-def _row_sources(services: list[dict], filters: TeamPageFilters, now: datetime) -> _RowSources:
-    """Five queries (none without services): last deployments, checks, maintenance,
-    baselines and sparkline points."""
-    deployment_ids = [s["last_deployment_id"] for s in services if s["last_deployment_id"]]
-    checks: dict[int, list[dict]] = {}
+def _check_states(services: list[tuple], filters: TeamPageFilters) -> dict[int, list[str]]:
+    """The state of each enabled check of every matching service, for its status (one
+    query of four narrow columns: it reads every check in the catalog)."""
+    states: dict[int, list[str]] = {}
     if services:
         # The filters again as a subquery: the database joins, no ids travel back.
         matching = _service_rows_query(filters).values("id")
-        for check in Check.objects.filter(service_id__in=matching).values(*CHECK_FIELDS):
-            checks.setdefault(check["service_id"], []).append(check)
-    headlines = {service_id: headline_check(own) for service_id, own in checks.items()}
+        rows = Check.objects.filter(service_id__in=matching, is_enabled=True).values_list(
+            "service_id", "state", "is_paused"
+        )
+        for service_id, state, paused in rows:
+            states.setdefault(service_id, []).append(State.PAUSED if paused else state)
+    return states
+
+
+def _checks_of(service_ids: list[int]) -> dict[int, list[dict]]:
+    """Every field the rows show of the checks of these services (one query)."""
+    checks: dict[int, list[dict]] = {}
+    for check in Check.objects.filter(service_id__in=service_ids).values(*CHECK_FIELDS):
+        checks.setdefault(check["service_id"], []).append(check)
+    return checks
+
+
+def _row_sources(shown: list[dict], maintenance: set[int], now: datetime) -> _RowSources:
+    """Four queries for the rows on the page (none without rows): checks, last
+    deployments, baselines and sparkline points."""
+    if not shown:
+        return _RowSources(now, {}, {}, maintenance, {}, {}, {})
+    ids = [s["id"] for s in shown]
+    checks = _checks_of(ids)
+    headlines = {s["id"]: headline_check(checks.get(s["id"], [])) for s in shown}
     headline_ids = [c["id"] for c in headlines.values() if c is not None]
     return _RowSources(
         now=now,
-        deployments=_last_deployments(deployment_ids) if deployment_ids else {},
+        deployments=_last_deployments(ids),
         checks=checks,
-        maintenance=services_under_maintenance(now=now) if services else set(),
+        maintenance=maintenance,
         headlines=headlines,
         baselines=_baselines(headline_ids, now),
         sparks=_sparkline_points(headline_ids, now),
     )
 
 
-def _service_row(s: dict, sources: _RowSources) -> ServiceRow:
+def _service_row(s: dict, sources: _RowSources, status: ServiceStatus) -> ServiceRow:
     checks = sources.checks.get(s["id"], [])
-    states = [State.PAUSED if c["is_paused"] else c["state"] for c in checks if c["is_enabled"]]
     head = sources.headlines.get(s["id"])
     latency = None
     if head is not None:
@@ -429,40 +487,69 @@ def _service_row(s: dict, sources: _RowSources) -> ServiceRow:
         tier=s["tier"],
         team_slug=s["team__slug"],
         team_name=s["team__name"],
-        status=service_status(
-            states, paused=s["is_paused"], in_maintenance=s["id"] in sources.maintenance
-        ),
+        status=status,
         latency=latency,
         jobs=_jobs(checks, sources.now),
-        last_deployment=sources.deployments.get(s["last_deployment_id"]),
+        last_deployment=sources.deployments.get(s["id"]),
         has_notes=s["owner_note__id"] is not None,
         rollback_note=s["owner_note__rollback_note"] or "",
     )
 
 
+@lru_cache(maxsize=4096)
+def _status(states: tuple[str, ...], paused: bool, in_maintenance: bool) -> ServiceStatus:
+    """service_status, kept per combination: thousands of services share a few."""
+    return service_status(states, paused=paused, in_maintenance=in_maintenance)
+
+
 def team_page(
-    *, filters: TeamPageFilters, now: datetime, teams: list[TeamOption] | None = None
+    *,
+    filters: TeamPageFilters,
+    now: datetime,
+    teams: list[TeamOption] | None = None,
+    page: str | int | None = 1,
+    per_page: int = PAGE_SIZE,
 ) -> TeamPage:
-    """Every row of the team page, worst status first, then by tier, then by name.
+    """One page of rows, worst status first, then by tier, then by name.
+
+    1. Services, their checks and running maintenance give every service its status.
+    2. All of them are sorted and counted; the status filter applies after the counts.
+    3. Only the rows of the page asked for read their deployments, baselines and sparklines.
 
     ``teams`` is ``team_options()`` when the caller already has it (the filter form does).
     """
     teams = team_options() if teams is None else teams
-    services = list(_service_rows_query(filters))
-    sources = _row_sources(services, filters, now)
-    rows = [_service_row(s, sources) for s in services]
-    rows.sort(key=lambda r: (SEVERITY[r.status], TIER_RANK.get(r.tier, 9), r.name.lower(), r.id))
+    # (id, name, tier, is_paused): every matching service, for its status and its place.
+    services = list(_service_rows_query(filters).values_list("id", "name", "tier", "is_paused"))
+    states = _check_states(services, filters)
+    maintenance = services_under_maintenance(now=now) if services else set()
+    statuses = {
+        sid: _status(tuple(sorted(states.get(sid, ()))), paused, sid in maintenance)
+        for sid, _name, _tier, paused in services
+    }
+    services.sort(
+        key=lambda s: (SEVERITY[statuses[s[0]]], TIER_RANK.get(s[2], 9), s[1].lower(), s[0])
+    )
     tally = dict.fromkeys(SEVERITY, 0)
-    for row in rows:
-        tally[row.status] += 1
+    for status in statuses.values():
+        tally[status] += 1
+    if filters.status:
+        services = [s for s in services if statuses[s[0]] == filters.status]
+    paging = Paging.of(page, total=len(services), per_page=per_page)
+    shown_ids = [s[0] for s in services[paging.start : paging.end]]
+    details = {}
+    if shown_ids:
+        details = {d["id"]: d for d in Service.objects.filter(id__in=shown_ids).values(*ROW_FIELDS)}
+    shown = [details[sid] for sid in shown_ids if sid in details]
+    sources = _row_sources(shown, maintenance, now)
     return TeamPage(
-        # The status filter applies after the counts: they show what the other filters hold.
-        rows=[r for r in rows if r.status == filters.status] if filters.status else rows,
+        rows=[_service_row(s, sources, statuses[s["id"]]) for s in shown],
         counts=[StatusCount(status, STATUS_LABELS[status], n) for status, n in tally.items()],
-        matched=len(rows),
+        matched=len(statuses),
         total_services=sum(t.services for t in teams),
         teams=teams,
         generated_at=now,
+        paging=paging,
     )
 
 

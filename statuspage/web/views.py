@@ -19,13 +19,16 @@ from statuspage.catalog.models import Service
 from statuspage.catalog.permissions import can_edit_owner_note, can_see_team_checks
 from statuspage.web import charts
 from statuspage.web.forms import AccountForm, TeamFilterForm
+from statuspage.web.notices import open_notices
 from statuspage.web.selectors import (
     DeploymentView,
     ServicePage,
     service_page,
     team_options,
     team_page,
+    verdict_due_at,
 )
+from statuspage.web.team_list import team_list_context
 from statuspage.web.templatetags.pages import RowContext
 
 REFRESH_S = 15
@@ -38,12 +41,15 @@ def _team_context(request: HttpRequest) -> dict:
     teams = team_options()
     form = TeamFilterForm(request.GET, teams=teams)
     filters = form.filters()
-    page = team_page(filters=filters, now=timezone.now(), teams=teams)
+    page = team_page(filters=filters, now=timezone.now(), teams=teams, page=request.GET.get("page"))
     # The filters that are set, to carry into the refresh URL and the status links.
     query = {name: value for name, value in vars(filters).items() if value}
     paused = request.GET.get("refresh") == "off"
+    if page.paging.number > 1:
+        query["page"] = page.paging.number
     return {
         "page": page,
+        "notices": open_notices(),
         "form": form,
         "filters": filters,
         "query": query,
@@ -59,7 +65,7 @@ def _team_context(request: HttpRequest) -> dict:
 @require_GET
 @login_required
 def team(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/team.html", _team_context(request))
+    return render(request, "web/team.html", team_list_context(request, _team_context(request)))
 
 
 @require_GET
@@ -70,7 +76,11 @@ def team_rows(request: HttpRequest) -> HttpResponse:
             # A swapped-in sign-in form would land inside the table: send the page there.
             return HttpResponse(headers={"HX-Redirect": f"{settings.LOGIN_URL}?next=/"})
         return redirect_to_login(request.get_full_path())
-    return render(request, "web/_service_rows.html", _team_context(request))
+    context = team_list_context(request, _team_context(request))
+    if request.GET.get("fp") == context["fingerprint"]:
+        # Nothing the viewer would see has changed: htmx leaves the page as it is.
+        return HttpResponse(status=204)
+    return render(request, "web/_service_rows.html", context)
 
 
 @require_GET
@@ -86,6 +96,7 @@ def service(request: HttpRequest, slug: str) -> HttpResponse:
     stand_in = Service(pk=page.id, team_id=page.team_id)
     context = {
         "page": page,
+        "notices": open_notices(service_id=page.id),
         "ranges": RANGE_LABELS,
         "range_label": RANGE_LABELS[range_],
         **_charts(page),
@@ -141,7 +152,8 @@ def _marker_label(d: DeploymentView) -> str:
     when = timezone.localtime(d.deployed_at).strftime("%Y-%m-%d %H:%M %Z")
     text = f"Deployment {d.version} at {when}"
     if d.verdict == "pending":
-        return f"{text}: verdict pending"
+        due = timezone.localtime(verdict_due_at(d.deployed_at)).strftime("%H:%M")
+        return f"{text}: verdict pending, due at {due}"
     return (
         f"{text}: p50 {charts.format_ms(d.before_p50_ms)} to {charts.format_ms(d.after_p50_ms)}, "
         f"p95 {charts.format_ms(d.before_p95_ms)} to {charts.format_ms(d.after_p95_ms)}; "

@@ -18,8 +18,16 @@ from django.utils.safestring import SafeString, mark_safe
 
 from checks.models import State, Verdict
 from statuspage.catalog.models import Tier
+from statuspage.core.markdown import render_markdown
 from statuspage.web import charts
-from statuspage.web.selectors import STATUS_LABELS, Jobs, LastDeployment, Latency, ServiceRow
+from statuspage.web.selectors import (
+    STATUS_LABELS,
+    Jobs,
+    LastDeployment,
+    Latency,
+    ServiceRow,
+    verdict_due_at,
+)
 
 register = template.Library()
 
@@ -153,6 +161,20 @@ def abstime(value: datetime | None) -> SafeString | str:
 
 
 @register.filter
+def runbook_markdown(text: str) -> SafeString:
+    """A runbook's Markdown, its headings below the "Owner notes" heading (h2) they sit in."""
+    return render_markdown(text, top_heading=3)
+
+
+@register.filter
+def verdict_due(deployed_at: datetime, zone: tzinfo | None = None) -> str:
+    """'due at 14:35': when a pending deployment's verdict is computed, in the viewer's zone
+    (the comparison waits for the window after the deployment to pass)."""
+    due = verdict_due_at(deployed_at).astimezone(zone or timezone.get_current_timezone())
+    return f"due at {due:%H:%M}"
+
+
+@register.filter
 def ms(value: float | None) -> str:
     return charts.format_ms(value)
 
@@ -246,14 +268,18 @@ _ON_TIME = (
 def _jobs_cell(jobs: Jobs) -> str:
     if not jobs.total:
         return '<span class="muted">none</span>'
-    if jobs.ok:
-        return _ON_TIME.format(total=jobs.total)
     parts = []
     if jobs.failing:
         parts.append(f'<span class="jobs-failing">{jobs.failing} failing</span>')
     if jobs.late:
         parts.append(f'<span class="jobs-late">{jobs.late} late</span>')
-    return " ".join([*parts, f'<span class="sub">of {jobs.total}</span>'])
+    if jobs.ok and jobs.on_time:
+        parts.append(_ON_TIME.format(total=jobs.on_time))
+    if jobs.waiting:
+        parts.append(f'<span class="jobs-waiting">{jobs.waiting} waiting for first ping</span>')
+    if not jobs.ok:
+        parts.append(f'<span class="sub">of {jobs.total}</span>')
+    return " ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -283,6 +309,8 @@ def _deployment_cell(d: LastDeployment | None, ctx: RowContext) -> str:
     if d.before_p95_ms is not None or d.after_p95_ms is not None:
         figures = f' <span class="sub">p95 {_ms(d.before_p95_ms)} → {_ms(d.after_p95_ms)}</span>'
     when = time_html(d.deployed_at, zone=ctx.zone, now=ctx.now)
+    if d.verdict == "pending":
+        figures = f' <span class="sub">{verdict_due(d.deployed_at, ctx.zone)}</span>'
     return (
         f'<span class="version">{_e(d.version)}</span> {when}'
         f'<span class="verdict">{verdict_badge(d.verdict)}{figures}</span>'
