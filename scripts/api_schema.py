@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -83,6 +84,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
 
+    started = time.monotonic()
     server_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/statuspage")
     name = f"{urlsplit(server_url).path.lstrip('/') or 'statuspage'}_apischema"
     admin_sql(server_url, f'DROP DATABASE IF EXISTS "{name}"')
@@ -119,6 +121,7 @@ def main() -> int:
     try:
         base = f"http://127.0.0.1:{port}"
         wait_for(f"{base}/health", 30)
+        print(f"api-schema: database and server ready in {time.monotonic() - started:.1f}s")
         command = [
             str(Path(sys.executable).parent / "schemathesis"),
             "run",
@@ -137,12 +140,18 @@ def main() -> int:
             "none",
             "--no-color",
         ]
-        return subprocess.run(command, cwd=BASE_DIR, check=False).returncode
+        # From the temporary folder: schemathesis keeps a cache where it runs.
+        code = subprocess.run(command, cwd=var_dir, check=False).returncode
+        if code:
+            log.flush()
+            print((var_dir / "gunicorn.log").read_text()[-5000:], file=sys.stderr)
+        return code
     finally:
         server.terminate()
         server.wait(timeout=10)
         log.close()
         admin_sql(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        shutil.rmtree(var_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """The JSON API, version 1 (tokens, deployments), with its OpenAPI schema and docs.
 
-Every error is JSON with a ``detail`` sentence: 400 unreadable body, 401 no or bad token
-(with ``WWW-Authenticate: Bearer``), 403 missing scope or another team's service, 404
-unknown service, 413 body too large, 422 invalid fields (``errors`` names each field).
+Every error is JSON with a ``detail`` sentence: 400 unreadable body (or a NUL character
+anywhere), 401 no or bad token (with ``WWW-Authenticate: Bearer``), 403 missing scope or
+another team's service, 404 unknown service, 413 body too large, 422 invalid fields
+(``errors`` names each field), 503 database unreachable (with ``Retry-After``).
 Validation runs before the view, and the one write goes through ``deployment_record`` in
 a transaction, so no error leaves anything written.
 """

@@ -69,20 +69,25 @@ class HostileInputMiddleware:
             return "malformed Content-Length header"
         if NUL in request.path:
             return "the path contains a NUL character"
-        if _has_nul(request.GET):
-            return "the query string contains a NUL character"
-        if request.method != "POST" or request.path.startswith("/ping/"):
-            return None
-        if not request.META.get("CONTENT_TYPE", "").startswith(FORM_TYPES):
-            return None
         try:
-            if _has_nul(request.POST):
+            if _has_nul(request.GET):
+                return "the query string contains a NUL character"
+            if self._reads_form(request) and _has_nul(request.POST):
                 return "the form contains a NUL character"
         except TooManyFieldsSent:
-            return f"the form has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} fields"
+            return f"the request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} fields"
         except RequestDataTooBig:
             limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
             return f"the request body is larger than {limit} bytes"
         except (BadRequest, SuspiciousOperation, MultiPartParserError) as exc:
             return str(exc) or "the form could not be read"
         return None
+
+    @staticmethod
+    def _reads_form(request: HttpRequest) -> bool:
+        # Ping bodies are kept as sent: only the ping view reads them.
+        return (
+            request.method == "POST"
+            and not request.path.startswith("/ping/")
+            and request.META.get("CONTENT_TYPE", "").startswith(FORM_TYPES)
+        )
