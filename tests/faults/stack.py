@@ -205,10 +205,11 @@ class Stack:
 
     def missing_slots(self, start: float, end: float) -> list[tuple[int, int]]:
         """Slots in [start, end) of every check with no result at all (measured or gap)."""
+        start, end = int(start), int(end)
         checks = self.query("SELECT id, interval_s FROM checks_check ORDER BY id")
         stored = set(self.query(
             "SELECT check_id, slot FROM checks_result WHERE slot >= %s AND slot < %s",
-            (int(start), int(end)),
+            (start, end),
         ))  # fmt: skip
         missing = []
         for check_id, interval_s in checks:
