@@ -178,8 +178,12 @@ class Stack:
         return beat
 
     def stop(self) -> None:
-        for process in reversed(list(self.processes.values())):
-            process.stop()
+        # All at once: a warm worker shutdown need not wait for the web server's.
+        for process in self.processes.values():
+            if process.alive():
+                process.kill_group(signal.SIGTERM)
+        for process in self.processes.values():
+            process.stop(timeout=10)
         self.redis.stop()
         with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
             self.pg.stop()
