@@ -16,6 +16,7 @@ of the window. The last line is key=value pairs:
 import argparse
 import asyncio
 import itertools
+import subprocess
 import sys
 import tempfile
 import time
@@ -25,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import (
+    ROOT,
     bench_environment,
     ensure_database,
     free_port,
@@ -53,8 +55,12 @@ def setup_catalog(checks: int, target_port: int) -> dict:
     from importlib import import_module
 
     from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.auth.models import User
+    from django.contrib.auth import (
+        BACKEND_SESSION_KEY,
+        HASH_SESSION_KEY,
+        SESSION_KEY,
+        get_user_model,
+    )
     from django.core.management import call_command
 
     from checks.models import Check, Kind
@@ -93,6 +99,7 @@ def setup_catalog(checks: int, target_port: int) -> dict:
         Check(service=services[i], name=f"job-{i}", kind=Kind.HEARTBEAT, interval_s=60)
         for i in range(HEARTBEATS)
     )
+    User = get_user_model()
     User.objects.filter(username=VIEWER).delete()
     viewer = User.objects.create_superuser(VIEWER, f"{VIEWER}@example.com", None)
     session = import_module(settings.SESSION_ENGINE).SessionStore()
@@ -142,8 +149,11 @@ async def load(base: str, catalog: dict, seconds: float, rps: float) -> Counter:
             async with session.get(base + path, headers=headers, allow_redirects=False) as r:
                 await r.read()
                 ok = 200 <= r.status < 300
+                if not ok:
+                    counts[f"{kind}_{r.status}"] += 1
         except (aiohttp.ClientError, TimeoutError):
             ok = False
+            counts[f"{kind}_failed"] += 1
         counts[f"{kind}_ok" if ok else f"{kind}_errors"] += 1
         if not ok:
             counts["errors"] += 1
@@ -172,6 +182,11 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     env.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
     env.setdefault("WHITENOISE_USE_FINDERS", "true")
     ensure_database(env["DATABASE_URL"])
+    # Production static settings (hashed manifest): collect once into var/.
+    env.setdefault("STATIC_ROOT", str(ROOT / "var" / "bench-static"))
+    if not (Path(env["STATIC_ROOT"]) / "staticfiles.json").exists():
+        subprocess.run(python("manage.py", "collectstatic", "--noinput", "-v0"), cwd=ROOT,
+                       env=env, check=True)  # fmt: skip
     work = Path(tempfile.mkdtemp(prefix="bench-soak-"))
     env["STATUSPAGE_VAR_DIR"] = str(work)
     target_port, web_port = free_port(), free_port()
@@ -221,7 +236,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         "rss_start_mb": rss_start,
         "rss_end_mb": rss_end,
         "checks_per_min": round(probed / max(1.0, (window_end - window_start) / 60)),
-        **{k: v for k, v in sorted(counts.items()) if k.endswith("_errors")},
+        **{k: v for k, v in sorted(counts.items()) if not k.endswith("_ok") and "_" in k},
     }
 
 
