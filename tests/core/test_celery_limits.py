@@ -6,6 +6,10 @@ only when it no longer matters. So every hard limit is at most CELERY_TASK_TIME_
 every expiry, retry delay or countdown is at most the visibility timeout.
 """
 
+import contextlib
+from importlib import import_module
+
+from django.apps import apps
 from django.conf import settings
 
 from statuspage.celery import app
@@ -14,7 +18,10 @@ MAX_HARD_LIMIT_S = 240
 
 
 def project_tasks():
-    app.loader.import_default_modules()
+    """Every installed app's tasks module, imported, then the tasks Celery knows."""
+    for config in apps.get_app_configs():
+        with contextlib.suppress(ModuleNotFoundError):
+            import_module(f"{config.name}.tasks")
     return {name: task for name, task in app.tasks.items() if not name.startswith("celery.")}
 
 
