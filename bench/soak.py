@@ -1,6 +1,6 @@
 """Soak: the production shape under steady mixed load for a while, then what it cost.
 
-    python bench/soak.py --seconds 600 [--checks-per-min 10000] [--rps 20]
+    python bench/soak.py --seconds 600 [--checks-per-min 10000] [--rps 5]
 
 Uses DATABASE_URL / REDIS_URL (default: the `statuspage_bench` PostgreSQL database and
 Redis database 9). Creates a `bench-soak` team with HTTP checks enough for --checks-per-min
@@ -256,7 +256,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=int, default=600)
     parser.add_argument("--checks-per-min", type=int, default=10000)
-    parser.add_argument("--rps", type=float, default=20.0)
+    parser.add_argument("--rps", type=float, default=5.0)
     result = run(parser.parse_args())
     # Ping counts come first in the order the reports read them.
     keys = ["requests", "errors", "pings_ok", "pings_stored", "rss_start_mb", "rss_end_mb"]
