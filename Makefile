@@ -24,7 +24,7 @@ TEST_ENV := SECRET_KEY=$(TEST_SECRET_KEY) STATIC_ROOT=$(TEST_STATIC_ROOT) SECURE
 	DJANGO_ALLOW_ASYNC_UNSAFE=true CHECK_PRIVATE_TARGETS=private,loopback
 PYTEST_ARGS ?=
 
-.PHONY: install chromium run test test-embedded test-api-schema migrate lint format lock bench-engine bench-history clean
+.PHONY: install chromium run test test-embedded test-faults test-api-schema migrate lint format lock bench-engine bench-history clean
 
 install: $(STAMP)
 
@@ -61,6 +61,14 @@ test: install chromium
 	@DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		$(TEST_ENV) \
 		sh -c '$(PY) manage.py collectstatic --noinput -v0 && $(VENV)/bin/pytest $(PYTEST_ARGS)'
+
+# The fault suite: a private PostgreSQL cluster and Redis, gunicorn, a worker and beat,
+# started by the tests (tests/faults), with Redis restarts, PostgreSQL stops and kills.
+test-faults: install
+	@DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+		$(TEST_ENV) \
+		sh -c '[ -f $(TEST_STATIC_ROOT)/staticfiles.json ] || $(PY) manage.py collectstatic --noinput -v0; \
+		$(VENV)/bin/pytest tests/faults -m faults $(PYTEST_ARGS)'
 
 # The same suite on the embedded default (SQLite, file cache, filesystem broker).
 test-embedded: install chromium

@@ -104,6 +104,8 @@ def figures_of(rows: Iterable[tuple[int, float | None]]) -> Figures:
     count = failed = 0
     latencies: list[float] = []
     for outcome, latency_ms in rows:
+        if outcome == Outcome.SKIPPED:
+            continue  # a gap says nothing about the service
         count += 1
         if outcome == Outcome.DOWN:
             failed += 1

@@ -36,6 +36,9 @@ class Outcome(models.IntegerChoices):
     UP = 1, "up"
     DEGRADED = 2, "degraded"
     DOWN = 3, "down"
+    # A gap: the slot was not measured (its batch arrived too late to be measured at the
+    # slot's time, or never ran). Not counted as up or down anywhere.
+    SKIPPED = 4, "skipped"
 
 
 MIN_INTERVAL_S = 10
@@ -81,6 +84,8 @@ class Check(models.Model):
     last_latency_ms = models.FloatField(null=True, blank=True)
     last_detail = models.CharField(max_length=500, blank=True)
     last_ping_at = models.DateTimeField(null=True, blank=True)
+    # Slots up to here (epoch seconds) have a result or were recorded as gaps by the sweep.
+    gaps_swept_to = models.BigIntegerField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -57,7 +57,9 @@ def _hour_totals(start: datetime) -> dict[int, dict[str, float]]:
         f"WITH w AS MATERIALIZED ({windows}) "  # noqa: S608
         f"SELECT r.check_id, {counted} AS counted, {bucket_sql('r.latency_ms')} AS bucket, "
         "COUNT(*), SUM(r.latency_ms), COUNT(r.latency_ms) FROM checks_result r "
-        "WHERE r.checked_at >= %s AND r.checked_at < %s GROUP BY r.check_id, counted, bucket"
+        # Gaps (skipped slots) are neither up nor down: they are left out of every count.
+        f"WHERE r.checked_at >= %s AND r.checked_at < %s AND r.outcome <> {Outcome.SKIPPED:d} "
+        "GROUP BY r.check_id, counted, bucket"
     )
     totals: dict[int, dict[str, float]] = defaultdict(lambda: dict.fromkeys(SUMMED_FIELDS, 0))
     with connection.cursor() as cursor:

@@ -133,12 +133,41 @@ def observations_collect(jobs: list[Job], *, concurrency: int | None = None) -> 
 class BatchReport:
     probed: int
     failed: int  # probes whose outcome was down
+    skipped: int  # slots too old to measure, recorded as gaps
     recorded: RecordSummary
 
 
-def probe_batch_run(*, claims: list[Claim]) -> BatchReport:
-    """Probe the claimed checks and record what was seen."""
-    jobs = jobs_for(claims)
+def gap_observation(*, check_id: int, slot: int, detail: str) -> Observation:
+    """A slot recorded as not measured, dated at the slot itself."""
+    return Observation(
+        check_id=check_id, slot=slot, checked_at=slot, outcome=Outcome.SKIPPED, detail=detail
+    )
+
+
+def probe_batch_run(*, claims: list[Claim], now: float | None = None) -> BatchReport:
+    """Probe the claimed checks and record what was seen.
+
+    A claim whose slot is older than PROBE_MAX_LATENESS_S (the batch waited in the broker,
+    or was redelivered after its worker died) is not probed: a measurement taken now is not
+    what its slot looked like, so the slot is recorded as a gap instead.
+    """
+    now = time.time() if now is None else now
+    max_late = settings.PROBE_MAX_LATENESS_S
+    jobs = []
+    stale = []
+    for job in jobs_for(claims):
+        late = now - job.claim.slot
+        if late <= max_late:
+            jobs.append(job)
+        else:
+            stale.append(
+                gap_observation(
+                    check_id=job.claim.check_id,
+                    slot=job.claim.slot,
+                    detail=f"skipped: ran {late:.0f}s late",
+                )
+            )
     observations = observations_collect(jobs)
     failed = sum(o.outcome == Outcome.DOWN for o in observations)
-    return BatchReport(len(jobs), failed, results_record(observations=observations))
+    recorded = results_record(observations=[*observations, *stale])
+    return BatchReport(len(jobs), failed, len(stale), recorded)

@@ -91,7 +91,12 @@ def results_record(*, observations: list[Observation]) -> RecordSummary:
         return RecordSummary(0, 0, 0)
     with transaction.atomic():
         inserted = _insert_results(observations)
-        fresh = [o for o in observations if (o.check_id, o.slot) in inserted]
+        # A gap (skipped slot) is stored but says nothing about the target: no state move.
+        fresh = [
+            o
+            for o in observations
+            if (o.check_id, o.slot) in inserted and o.outcome != Outcome.SKIPPED
+        ]
         transitions = _apply_states(fresh) if fresh else 0
         if transitions:
             status_version_bump()

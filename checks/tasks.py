@@ -58,11 +58,12 @@ def probe_batch(claims: list[list[int]]) -> int:
     started = time.monotonic()
     report = probe_batch_run(claims=[Claim(check_id=c, slot=s) for c, s in claims])
     logger.info(
-        "task=checks.probe_batch claims=%d probed=%d failed=%d inserted=%d duplicates=%d "
-        "transitions=%d ms=%.1f",
+        "task=checks.probe_batch claims=%d probed=%d failed=%d skipped=%d inserted=%d "
+        "duplicates=%d transitions=%d ms=%.1f",
         len(claims),
         report.probed,
         report.failed,
+        report.skipped,
         report.recorded.inserted,
         report.recorded.duplicates,
         report.recorded.transitions,
@@ -84,6 +85,22 @@ def sweep_heartbeats() -> int:
         _ms(started),
     )
     return summary.inserted
+
+
+@shared_task(name="checks.record_gaps", ignore_result=True, soft_time_limit=100, time_limit=120)
+def record_gaps() -> int:
+    """Record slots that were never measured (nothing ran them) as gaps."""
+    from checks.gaps import gaps_record
+
+    started = time.monotonic()
+    summary = gaps_record(now=time.time())
+    logger.info(
+        "task=checks.record_gaps checks=%d gaps=%d ms=%.1f",
+        summary.checks,
+        summary.gaps,
+        _ms(started),
+    )
+    return summary.gaps
 
 
 @shared_task(name="checks.rollup_recent", ignore_result=True, soft_time_limit=100, time_limit=120)

@@ -317,10 +317,12 @@ DATABASE_RETRY_S = env_float("DATABASE_RETRY_S", 2.0)
 # --- Cache and broker ---------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
-# Longest hard time limit of any task (seconds). The Redis visibility timeout below is
-# kept well above it, or a slow task would be redelivered while it still runs.
-CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300)
+# Longest hard time limit of any task (seconds); no task may set a longer one. The Redis
+# visibility timeout is derived from it: long enough that a running task is never handed
+# to a second worker, short enough that a batch of a killed worker comes back in minutes.
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 240)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30
+CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 2 * CELERY_TASK_TIME_LIMIT + 60)
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 
 if REDIS_URL:
@@ -377,10 +379,11 @@ if broker_scheme in {"filesystem", "safefs"}:
     for folder in ("queue", "control", "processed"):
         (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
 elif broker_scheme in {"redis", "rediss"}:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
-    }
-    if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] < 2 * CELERY_TASK_TIME_LIMIT:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+    if broker_scheme == "redis":
+        # kombu's Redis transport, made to survive a Redis restart under a busy worker.
+        CELERY_BROKER_TRANSPORT = "statuspage.core.redisbroker:Transport"
+    if CELERY_VISIBILITY_TIMEOUT < 2 * CELERY_TASK_TIME_LIMIT:
         raise ImproperlyConfigured(
             "CELERY_VISIBILITY_TIMEOUT must be at least twice CELERY_TASK_TIME_LIMIT, "
             "or running tasks are redelivered to a second worker"
@@ -448,6 +451,11 @@ LOGGING = {
 DISPATCH_TICK_S = float(os.environ.get("DISPATCH_TICK_S", "1"))
 PROBE_BATCH_SIZE = env_int("PROBE_BATCH_SIZE", 200)
 PROBE_CONCURRENCY = env_int("PROBE_CONCURRENCY", 100)
+# A batch that starts later than this after its slot records the slot as skipped (a gap)
+# instead of measuring now and filing it under the old slot.
+PROBE_MAX_LATENESS_S = env_int("PROBE_MAX_LATENESS_S", 120)
+# How often slots that never ran at all are recorded as gaps.
+GAP_SWEEP_S = env_int("GAP_SWEEP_S", 60)
 RESULT_RETENTION_DAYS = env_int("RESULT_RETENTION_DAYS", 30)
 ROLLUP_RETENTION_DAYS = max(400, env_int("ROLLUP_RETENTION_DAYS", 400))
 HEARTBEAT_SWEEP_S = env_int("HEARTBEAT_SWEEP_S", 15)
@@ -504,7 +512,17 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 30.0,
         "options": {"expires": 60},
     },
-    "prune-results": {"task": "checks.prune_results", "schedule": 3600.0},
+    "record-gaps": {
+        "task": "checks.record_gaps",
+        "schedule": GAP_SWEEP_S,
+        "options": {"expires": GAP_SWEEP_S * 2},
+    },
+    # Every expiry stays below the visibility timeout (tests/core/test_celery_limits.py).
+    "prune-results": {
+        "task": "checks.prune_results",
+        "schedule": 3600.0,
+        "options": {"expires": 300},
+    },
 }
 # Probe batches have their own queue so probe-only workers (per region, say) can be added
 # with `-Q probes`; a worker started without -Q consumes both queues.

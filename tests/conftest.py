@@ -8,6 +8,14 @@ from django.test import override_settings
 from tests.factories import make_service, make_team, make_user
 
 
+def pytest_configure(config):
+    """The fault suite (tests/faults, `make test-faults`) starts its own stack and takes
+    minutes: a plain run leaves it out unless a marker expression is given."""
+    config.addinivalue_line("markers", "faults: starts a private stack and injects faults")
+    if not config.option.markexpr:
+        config.option.markexpr = "not faults"
+
+
 def pytest_collection_modifyitems(config, items):
     """PostgreSQL-only and Redis-only tests are skipped, with the reason, elsewhere.
 

@@ -63,6 +63,6 @@ def scrub_forward(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("checks", "0004_service_rollups")]
+    dependencies = [("checks", "0005_engine_skipped_slots")]
 
     operations = [migrations.RunPython(scrub_forward, migrations.RunPython.noop, elidable=True)]

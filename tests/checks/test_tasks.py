@@ -44,8 +44,8 @@ def test_probe_batch_records_logs_and_ignores_a_second_run(service, target_port,
     assert probe_batch([[check.pk, slot]]) == 1
     assert probe_batch([[check.pk, slot]]) == 0
     lines = task_lines(caplog, "checks.probe_batch")
-    assert "probed=1 failed=0 inserted=1 duplicates=0 transitions=1" in lines[0]
-    assert "probed=1 failed=0 inserted=0 duplicates=1 transitions=0" in lines[1]
+    assert "probed=1 failed=0 skipped=0 inserted=1 duplicates=0 transitions=1" in lines[0]
+    assert "probed=1 failed=0 skipped=0 inserted=0 duplicates=1 transitions=0" in lines[1]
     assert Result.objects.count() == 1
     check.refresh_from_db()
     assert check.state == State.UP
@@ -58,7 +58,8 @@ def test_probe_batch_skips_a_deleted_check(service, caplog):
     gone = check.pk
     check.delete()
     assert probe_batch([[gone, int(time.time())]]) == 0
-    assert "claims=1 probed=0 failed=0 inserted=0" in task_lines(caplog, "checks.probe_batch")[0]
+    line = task_lines(caplog, "checks.probe_batch")[0]
+    assert "claims=1 probed=0 failed=0 skipped=0 inserted=0" in line
 
 
 @pytest.mark.django_db

@@ -1,0 +1,105 @@
+"""Gaps: slots that were never measured are recorded as such, never left silently missing.
+
+A slot can go unmeasured when its batch was lost (a worker killed with it, a Redis restart
+that emptied the queue) or when dispatch did not run at all (no beat, no worker). The sweep
+walks each probed check's slot grid from where it last stopped (``gaps_swept_to``) up to a
+horizon old enough that no batch can still record it, and inserts a SKIPPED result for every
+slot without one. Slots with a result are left alone (ON CONFLICT DO NOTHING), so the sweep
+is safe to run twice or alongside a batch.
+"""
+
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from checks.models import Check, Kind
+from checks.runner import gap_observation
+from checks.scheduling import slot_after, slot_at_or_before
+from checks.services import Observation, results_record
+
+logger = logging.getLogger(__name__)
+
+# Never look further back than this when a check was not swept for a long time (a stack that
+# was off for days): older slots are outside any window the pages show in detail.
+MAX_LOOKBACK_S = 86400
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class GapSummary:
+    checks: int
+    gaps: int
+
+
+def gap_horizon(now: float) -> float:
+    """Slots at or before this can no longer be measured: a batch holding one records it
+    as skipped (it is past PROBE_MAX_LATENESS_S), and twice that leaves time for a probe
+    that started just in time to finish and store its result first."""
+    return now - 2 * settings.PROBE_MAX_LATENESS_S
+
+
+def _expected_slots(check_id: int, interval_s: int, after: float, until: float) -> list[int]:
+    slots = []
+    slot = slot_after(check_id=check_id, interval_s=interval_s, t=after)
+    while slot <= until:
+        slots.append(slot)
+        slot += interval_s
+    return slots
+
+
+def gaps_record(*, now: float) -> GapSummary:
+    """Record every unmeasured slot up to the horizon as a gap, check by check.
+
+    1. Read the probed checks with where their last sweep stopped.
+    2. Checks that are not meant to run (disabled, paused, service paused) only move their
+       mark: a paused check has no gaps, it is paused.
+    3. For the others, every slot after the mark (or after the check's creation) up to the
+       horizon is offered as a SKIPPED result; slots already measured keep their result.
+    4. The marks move to the horizon's slot, in the same transaction as the inserts.
+    """
+    until = gap_horizon(now)
+    floor = now - MAX_LOOKBACK_S
+    rows = list(
+        Check.objects.exclude(kind=Kind.HEARTBEAT)
+        .values_list(
+            "id",
+            "interval_s",
+            "gaps_swept_to",
+            "created_at",
+            "is_enabled",
+            "is_paused",
+            "service__is_paused",
+        )
+        .order_by("id")
+    )
+    gaps = 0
+    for start in range(0, len(rows), _CHUNK):
+        gaps += _sweep_chunk(rows[start : start + _CHUNK], until=until, floor=floor)
+    return GapSummary(len(rows), gaps)
+
+
+def _sweep_chunk(rows: list[tuple], *, until: float, floor: float) -> int:
+    observations: list[Observation] = []
+    marks = []
+    for check_id, interval_s, swept_to, created_at, enabled, paused, service_paused in rows:
+        mark = slot_at_or_before(check_id=check_id, interval_s=interval_s, t=until)
+        if swept_to is not None and mark <= swept_to:
+            continue
+        if enabled and not paused and not service_paused:
+            after = max(swept_to if swept_to is not None else created_at.timestamp(), floor)
+            observations += [
+                gap_observation(check_id=check_id, slot=slot, detail="skipped: never ran")
+                for slot in _expected_slots(check_id, interval_s, after, until)
+            ]
+        marks.append((mark, check_id))
+    if not marks:
+        return 0
+    with transaction.atomic():
+        recorded = results_record(observations=observations)
+        with connection.cursor() as cursor:
+            cursor.executemany("UPDATE checks_check SET gaps_swept_to = %s WHERE id = %s", marks)
+    if recorded.inserted:
+        logger.info("event=gaps.recorded checks=%d gaps=%d", len(marks), recorded.inserted)
+    return recorded.inserted
