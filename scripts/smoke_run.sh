@@ -122,8 +122,10 @@ check_running() {
     local listing
     listing=$(show_pids)
     show_pids | sed 's/^/    /'
-    for part in "gunicorn statuspage.wsgi" "celery -A statuspage worker" "celery -A statuspage beat"; do
-        grep -qF "$part" <<<"$listing" || fail "no '$part' process is running"
+    # Quiet runs pass celery's global --quiet before the subcommand.
+    for part in "gunicorn statuspage\.wsgi" "celery -A statuspage (--quiet )?worker" \
+        "celery -A statuspage (--quiet )?beat" "-m statuspage\.core\.demo_target"; do
+        grep -qE -- "$part" <<<"$listing" || fail "no '$part' process is running"
     done
     grep -qF "http://127.0.0.1:$PORT" "$LOG" || fail "the run did not print its URL"
     grep -qE "Login +admin" "$LOG" || fail "the run did not print the admin login"
