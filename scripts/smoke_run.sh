@@ -129,6 +129,9 @@ check_running() {
     done
     grep -qF "http://127.0.0.1:$PORT" "$LOG" || fail "the run did not print its URL"
     grep -qE "Login +admin" "$LOG" || fail "the run did not print the admin login"
+    # Quiet by default: no INFO lines from the parts; the login is the last thing printed.
+    ! grep -qE "^(worker|beat|web) +\| .* INFO " "$LOG" || fail "the run printed INFO lines"
+    [ -f "$VAR_DIR/local-checkout" ] || fail "the run did not mark the checkout"
 }
 
 stop_run() {
