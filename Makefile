@@ -52,6 +52,8 @@ chromium:
 migrate: install
 	$(PY) manage.py migrate --noinput
 
+# runstack marks the checkout (var/local-checkout): manage.py commands typed here then
+# default to DEBUG while SECRET_KEY and DATABASE_URL are unset (statuspage/core/localrun.py).
 run: install
 	@DEBUG=$${DEBUG:-true} $(PY) manage.py runstack
 

@@ -122,11 +122,16 @@ check_running() {
     local listing
     listing=$(show_pids)
     show_pids | sed 's/^/    /'
-    for part in "gunicorn statuspage.wsgi" "celery -A statuspage worker" "celery -A statuspage beat"; do
-        grep -qF "$part" <<<"$listing" || fail "no '$part' process is running"
+    # Quiet runs pass celery's global --quiet before the subcommand.
+    for part in "gunicorn statuspage\.wsgi" "celery -A statuspage (--quiet )?worker" \
+        "celery -A statuspage (--quiet )?beat" "-m statuspage\.core\.demo_target"; do
+        grep -qE -- "$part" <<<"$listing" || fail "no '$part' process is running"
     done
     grep -qF "http://127.0.0.1:$PORT" "$LOG" || fail "the run did not print its URL"
     grep -qE "Login +admin" "$LOG" || fail "the run did not print the admin login"
+    # Quiet by default: no INFO lines from the parts; the login is the last thing printed.
+    ! grep -qE "^(worker|beat|web) +\| .* INFO " "$LOG" || fail "the run printed INFO lines"
+    [ -f "$VAR_DIR/local-checkout" ] || fail "the run did not mark the checkout"
 }
 
 stop_run() {

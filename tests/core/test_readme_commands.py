@@ -37,3 +37,13 @@ def test_continuation_lines_and_comments_are_parsed_as_one_command():
         (5, "echo one \\\n  two"),
         (7, "echo three   # trailing"),
     ]
+
+
+def test_a_failing_line_is_named_with_its_readme_line_number(tmp_path, capsys):
+    lines = [(12, "true"), (14, "echo broken >&2; exit 3"), (16, "touch never-run")]
+    assert not check_readme.run_lines(tmp_path, {"PATH": "/usr/bin:/bin"}, lines, "beside make run")
+    out = capsys.readouterr().out
+    assert "ok   README.md:12" in out
+    assert "FAIL README.md:14 (beside make run, exit 3): echo broken" in out
+    assert "broken" in out.split("FAIL", 1)[1]
+    assert not (tmp_path / "never-run").exists()
