@@ -29,7 +29,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
-from checks.status import COMPONENT, ComponentStatus, service_status
+from checks.status import COMPONENT, service_status
 from statuspage.core.markdown import render_markdown
 from statuspage.incidents.models import ComponentStatus as ComponentChoice
 from statuspage.incidents.models import (
@@ -41,32 +41,11 @@ from statuspage.incidents.models import (
 )
 from statuspage.web import public_rows
 from statuspage.web.public_days import UPTIME_DAYS, DayCell, DayCells, read_day_cells
+from statuspage.web.public_overall import Overall, overall, worst
 from statuspage.web.public_rows import RESOLVED, RUNNING
 
 HISTORY_DAYS = 14
 IMPACT_RANK = {"none": 0, "minor": 1, "major": 2, "critical": 3}
-# Worst first: picks a group's status and an incident override among several.
-COMPONENT_RANK = {
-    ComponentStatus.MAJOR_OUTAGE: 0,
-    ComponentStatus.PARTIAL_OUTAGE: 1,
-    ComponentStatus.DEGRADED_PERFORMANCE: 2,
-    ComponentStatus.UNDER_MAINTENANCE: 3,
-    ComponentStatus.OPERATIONAL: 4,
-}
-# The overall indicator of each component status (the worst component's wins).
-INDICATOR_OF = {
-    ComponentStatus.MAJOR_OUTAGE: "critical",
-    ComponentStatus.PARTIAL_OUTAGE: "major",
-    ComponentStatus.DEGRADED_PERFORMANCE: "minor",
-    ComponentStatus.UNDER_MAINTENANCE: "none",
-    ComponentStatus.OPERATIONAL: "none",
-}
-INDICATOR_DESCRIPTION = {
-    "none": "All Systems Operational",
-    "minor": "Minor Service Outage",
-    "major": "Partial System Outage",
-    "critical": "Major System Outage",
-}
 # Display words of every status and impact value (the models' choice labels).
 LABELS = {
     **dict(IncidentStatus.choices),
@@ -99,13 +78,6 @@ class PageInfo:
     logo_url: str
     support_url: str
     links: tuple[Link, ...]
-
-
-@dataclass(frozen=True)
-class Overall:
-    indicator: str  # none / minor / major / critical
-    description: str
-    banner: str  # operational / partial / major / maintenance (the page's banner)
 
 
 @dataclass(frozen=True)
@@ -361,15 +333,11 @@ def _public_services() -> tuple[list[dict], PublicChecks]:
     return services, checks
 
 
-def _worst(statuses) -> str:
-    return min(statuses, key=COMPONENT_RANK.__getitem__, default=ComponentStatus.OPERATIONAL)
-
-
 def _component_status(
     row: dict, states: list[str], overrides: dict[int, list[str]], maintained: set[int]
 ) -> str:
     if row["id"] in overrides:
-        return _worst(overrides[row["id"]])
+        return worst(overrides[row["id"]])
     measured = service_status(
         states, paused=row["is_paused"], in_maintenance=row["id"] in maintained
     )
@@ -416,7 +384,7 @@ def _layout(components: list[Component]) -> tuple[tuple[Group | Component, ...],
             id="g" + hashlib.sha256(name.encode()).hexdigest()[:11],
             name=name,
             position=members[0].position,
-            status=_worst(m.status for m in members),
+            status=worst(m.status for m in members),
             components=tuple(members),
         )
         for name, members in grouped.items()
@@ -522,7 +490,7 @@ def public_summary(
     stamps += [m.updated_at for m in maintenances]
     return PublicSummary(
         page=page_info(max(stamps, default=now)),
-        overall=_overall(components, running),
+        overall=overall([c.status for c in components], maintenance_running=bool(running)),
         layout=layout,
         components=tuple(components),
         groups=groups,
@@ -571,22 +539,6 @@ def _components(
             )
         )
     return components
-
-
-def _overall(components: list[Component], running: list[PublicMaintenance]) -> Overall:
-    """The worst component's status decides, and nothing else: the banner, summary.json's
-    indicator and the rows drawn below them then always agree. An incident weighs in
-    through the statuses it gives the services it names, which override measured ones."""
-    worst = _worst(c.status for c in components)
-    indicator = INDICATOR_OF[worst]
-    maintenance = bool(running) or worst == ComponentStatus.UNDER_MAINTENANCE
-    if indicator == "none":
-        banner = "maintenance" if maintenance else "operational"
-        description = "Service Under Maintenance" if maintenance else INDICATOR_DESCRIPTION["none"]
-    else:
-        banner = "major" if indicator == "critical" else "partial"
-        description = INDICATOR_DESCRIPTION[indicator]
-    return Overall(indicator=indicator, description=description, banner=banner)
 
 
 def _by_impact_then_time(incident: PublicIncident) -> tuple:

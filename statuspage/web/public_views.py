@@ -3,8 +3,9 @@
 Views parse the request and hand ``public_cache.serve`` a render function; the render
 functions read ``statuspage.web.public`` and fill templates under templates/public/.
 Pages are rendered without the request (no CSRF token, no CSP nonce, no user), in the
-page's own time zone, so one cached copy is right for every visitor. They contain no
-script at all; tooltips of the uptime cells are CSS.
+page's own time zone, so one cached copy is right for every visitor. Tooltips of the uptime
+cells are CSS; the one script, ``static/js/public.js`` (external, so no nonce is needed),
+fetches a component group's bars when the group is first opened.
 """
 
 import math

@@ -42,9 +42,20 @@ def test_the_page_shows_banner_components_incidents_maintenance_and_history(clie
     assert html.count("No incidents reported.") >= 10
 
 
+def group_bars(client, name: str = "Payments") -> str:
+    """The HTML of a component group's uptime bars, as the page fetches them on opening."""
+    group = next(g for g in public_summary().groups if g.name == name)
+    return text_of(client.get(f"/status/groups/{group.id}/bars/"))
+
+
+def with_bars(client) -> str:
+    """The Payments group's bars, then the page (whose bars are the ungrouped services')."""
+    return group_bars(client) + text_of(client.get("/status/"))
+
+
 def test_each_component_has_ninety_focusable_day_cells_with_their_text(client):
     world = build_world()
-    html = text_of(client.get("/status/"))
+    html = with_bars(client)
     bars = re.findall(r'<ol class="bar" aria-label="([^"]+)">(.*?)</ol>', html, re.S)
     assert [label for label, _ in bars] == [
         "Checkout: uptime per day",
@@ -79,7 +90,7 @@ def test_the_page_needs_no_inline_script_no_inline_style_and_no_nonce(client):
 def test_an_html_title_in_an_incident_is_escaped(client):
     world = build_world()
     Incident.objects.filter(pk=world.active.pk).update(title="<img src=x onerror=alert(1)>")
-    html = text_of(client.get("/status/"))
+    html = with_bars(client)
     assert "<img src=x" not in html
     assert "Incident: &lt;img src=x onerror=alert(1)&gt;" in html
 
@@ -191,7 +202,8 @@ def test_after_a_bump_only_todays_rollups_are_read_again(
 ):
     monkeypatch.setattr(public_cache, "VERSION_TTL_S", 0)
     world = build_world()
-    client.get("/status/")
+    bars = f"/status/groups/{public_summary().groups[0].id}/bars/"  # Checkout's group
+    client.get(bars)
     check = Check.objects.get(service=world.checkout)
     today = Rollup.objects.get(check_ref=check, start=day_start(world.now, 0))
     today.down = 1436  # half the day down
@@ -200,18 +212,18 @@ def test_after_a_bump_only_todays_rollups_are_read_again(
     with django_capture_on_commit_callbacks(execute=True):
         status_version_bump()
     with django_assert_num_queries(8):
-        html = text_of(client.get("/status/"))
+        html = text_of(client.get(bars))
     assert "<br>50.00% uptime" in html
     assert "<br>0.00% uptime" not in html  # five days ago: still the copy read before
     monkeypatch.setattr(public_cache, "PAST_DAYS_TTL_S", 0)
     with django_capture_on_commit_callbacks(execute=True):
         status_version_bump()
     with django_assert_num_queries(9):  # eight, then the past days once the response is sent
-        html = text_of(client.get("/status/"))
+        html = text_of(client.get(bars))
     assert "<br>0.00% uptime" not in html  # answered with the days it had
     with django_capture_on_commit_callbacks(execute=True):
         status_version_bump()
-    assert "<br>0.00% uptime" in text_of(client.get("/status/"))
+    assert "<br>0.00% uptime" in text_of(client.get(bars))
 
 
 def _bars(summary) -> dict[str, tuple]:
@@ -257,7 +269,7 @@ def test_a_new_incident_marks_a_past_day_of_bars_already_rendered(
     monkeypatch.setattr(public_cache, "VERSION_TTL_S", 0)
     world = build_world()
     six_days_ago = day_start(world.now, 6) + timedelta(hours=12)
-    before = text_of(client.get("/status/"))
+    before = with_bars(client)
     assert "DNS trouble" not in before
     incident = Incident.objects.create(
         title="DNS <trouble>",
@@ -272,7 +284,7 @@ def test_a_new_incident_marks_a_past_day_of_bars_already_rendered(
     )
     with django_capture_on_commit_callbacks(execute=True):
         status_version_bump()
-    html = text_of(client.get("/status/"))
+    html = with_bars(client)
     bars = dict(re.findall(r'<ol class="bar" aria-label="([^"]+)">(.*?)</ol>', html, re.S))
     cells = re.findall(
         r"<li class=(\w+) tabindex=0><i>(.*?)</i></li>", bars["Checkout: uptime per day"]
