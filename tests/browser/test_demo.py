@@ -4,6 +4,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.core.management import call_command
+from playwright.sync_api import expect
 
 from tests.factories import make_user
 
@@ -29,7 +30,13 @@ def test_the_fresh_demo_public_page_shows_no_outage(page, live_server, fresh_dem
     text = page.locator("main").inner_text()
     assert "outage" not in text.lower()
     assert "0.00%" not in text
-    # Five public demo services, each with 90 days of history behind its bar.
+    # Five public demo services, each with 90 days of history behind its bar; grouped
+    # services show their bars once their group is opened.
+    groups = page.locator("details.group-details")
+    for index in range(groups.count()):
+        group = groups.nth(index)
+        group.locator("summary").click()
+        expect(group.locator("ol.bar").first).to_be_visible()
     bars = page.locator("ol.bar")
     assert bars.count() == 5
     assert bars.first.locator("li").count() == 90
