@@ -1,8 +1,9 @@
 """Browser tests: Debian's Chromium driven by Playwright, against pytest-django's live server.
 
 Fixtures: ``browser_type_launch_args`` (Chromium from the system, flags this machine needs),
-``signed_in_page`` (a page logged in as a given user) and ``axe_serious`` (runs axe-core in
-the page and returns serious and critical violations).
+``sign_in`` (logs a user in through the real form), ``axe_serious`` (runs axe-core in
+the page and returns serious and critical violations) and ``console_errors`` (what the page
+logs as an error, a refused script or style included, and uncaught exceptions).
 """
 
 import shutil
@@ -59,6 +60,19 @@ def sign_in(live_server):
         page.wait_for_load_state("networkidle")
 
     return _sign_in
+
+
+@pytest.fixture
+def console_errors(page) -> list[str]:
+    errors: list[str] = []
+
+    def console(message) -> None:
+        if message.type == "error":
+            errors.append(f"{message.text} {message.location.get('url') or ''}".strip())
+
+    page.on("console", console)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return errors
 
 
 @pytest.fixture

@@ -21,22 +21,6 @@ def label(text: str) -> re.Pattern:
 
 
 @pytest.fixture
-def console_errors(page):
-    """Console errors and uncaught exceptions (CSP refusals included); the site's favicon is
-    not this form's concern."""
-    errors: list[str] = []
-
-    def console(message) -> None:
-        where = message.location.get("url") or ""
-        if message.type == "error" and not where.endswith("/favicon.ico"):
-            errors.append(f"{message.text} {where}")
-
-    page.on("console", console)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    return errors
-
-
-@pytest.fixture
 def service():
     return make_service("checkout-api", team=make_team("payments"))
 

@@ -15,14 +15,6 @@ def fresh_demo(transactional_db, live_server):
     call_command("seed_demo", "--port", str(port))
 
 
-@pytest.fixture
-def console_errors(page):
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    return errors
-
-
 def test_the_fresh_demo_public_page_shows_no_outage(page, live_server, fresh_demo, console_errors):
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(f"{live_server.url}/status/")

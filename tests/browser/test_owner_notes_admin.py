@@ -11,14 +11,6 @@ from tests.factories import make_service, make_team, make_user
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def console_errors(page):
-    errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    return errors
-
-
 def test_an_editor_edits_the_owner_notes_on_their_own_page(
     page, live_server, sign_in, axe_serious, screenshot, console_errors
 ):

@@ -161,16 +161,6 @@ def demo(transactional_db):
     return build_demo()
 
 
-@pytest.fixture
-def console_errors(page):
-    errors: list[str] = []
-    page.on(
-        "console", lambda message: errors.append(message.text) if message.type == "error" else None
-    )
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    return errors
-
-
 def open_group(page, name: str) -> None:
     """Open a component group and wait for its uptime bars to arrive."""
     group = page.locator("details.group-details").filter(

@@ -198,15 +198,6 @@ def _static_names_the_live_server_knows(settings):
 
 
 @pytest.fixture
-def console_errors(page):
-    """Errors the page logs (a refused script or style shows up here) and uncaught ones."""
-    errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    return errors
-
-
-@pytest.fixture
 def desktop(page):
     page.set_viewport_size({"width": 1280, "height": 900})
     return page

@@ -34,14 +34,6 @@ RUNBOOK = """# Restarting the service
 
 
 @pytest.fixture
-def console_errors(page):
-    errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    return errors
-
-
-@pytest.fixture
 def desktop(page):
     page.set_viewport_size({"width": 1280, "height": 900})
     return page
