@@ -128,7 +128,13 @@ check_running() {
         grep -qE -- "$part" <<<"$listing" || fail "no '$part' process is running"
     done
     grep -qF "http://127.0.0.1:$PORT" "$LOG" || fail "the run did not print its URL"
-    grep -qE "Login +admin" "$LOG" || fail "the run did not print the admin login"
+    # The run prints the login once it has seen /ready answer 200 itself (polled every
+    # second), so it may come a moment after this script saw it.
+    local login_deadline=$(($(now_ms) + 15000))
+    until grep -qE "Login +admin" "$LOG"; do
+        [ "$(now_ms)" -lt "$login_deadline" ] || fail "the run did not print the admin login"
+        sleep 0.5
+    done
     # Quiet by default: no INFO lines from the parts; the login is the last thing printed.
     ! grep -qE "^(worker|beat|web) +\| .* INFO " "$LOG" || fail "the run printed INFO lines"
     [ -f "$VAR_DIR/local-checkout" ] || fail "the run did not mark the checkout"
