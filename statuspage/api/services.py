@@ -102,7 +102,7 @@ def api_token_authenticate(
     only goes into the security log, like the token's prefix; the secret never does.
 
     Recording the use is a conditional UPDATE, so concurrent requests write at most once
-    a minute per token.
+    per ``LAST_USED_RESOLUTION`` per token.
     """
     now = now or timezone.now()
     match = _TOKEN.match(raw)
