@@ -2,7 +2,8 @@
 
 A check's kind-specific settings live in ``Check.config`` (JSON). ``definition_errors``
 returns every problem as {field: [messages]}, so each caller can show them its own way;
-``target_build`` turns a valid definition into the probe's target.
+``target_build`` turns a valid definition into the probe's target. What differs by kind
+(its settings, its target) comes from the registry, ``checks.kinds``.
 """
 
 from collections.abc import Mapping
@@ -13,36 +14,13 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from checks.conditions import ConditionSyntaxError
-from checks.models import MIN_INTERVAL_S, Kind
-from checks.probes.base import DnsTarget, HttpTarget, Target, TcpTarget, TlsTarget
+from checks.cron import CronError, cron_parse
+from checks.kinds import KINDS
+from checks.probes.base import Target
 from checks.screening import Allowlist, TargetRefused, screen_literal
 from checks.sealing import config_unreadable
 
-# The keys each kind accepts in its config, with the target class they build.
-TARGET_CLASSES: dict[str, type] = {
-    Kind.HTTP: HttpTarget,
-    Kind.TCP: TcpTarget,
-    Kind.TLS: TlsTarget,
-    Kind.DNS: DnsTarget,
-}
-CONFIG_KEYS: dict[str, frozenset[str]] = {
-    Kind.HTTP: frozenset(
-        {
-            "url",
-            "method",
-            "headers",
-            "expected_statuses",
-            "body_contains",
-            "conditions",
-            "follow_redirects",
-            "verify_tls",
-        }
-    ),
-    Kind.TCP: frozenset({"host", "port"}),
-    Kind.TLS: frozenset({"host", "port", "server_name", "warn_days", "critical_days", "verify"}),
-    Kind.DNS: frozenset({"name", "record_type", "expected", "nameserver", "port"}),
-    Kind.HEARTBEAT: frozenset(),
-}
+MIN_INTERVAL_S = 10
 MAX_TIMEOUT_S = 60.0
 
 
@@ -70,7 +48,10 @@ def target_build(kind: str, config: Mapping[str, Any], *, degraded_ms: float | N
     errors = _config_errors(kind, config)
     if errors:
         raise DefinitionError(errors)
-    return TARGET_CLASSES[kind](**config, degraded_ms=degraded_ms)
+    build = KINDS[kind].target
+    if build is None:
+        raise DefinitionError({"kind": [f"{kind} checks are not probed"]})
+    return build(**config, degraded_ms=degraded_ms)
 
 
 def definition_errors(
@@ -84,8 +65,8 @@ def definition_errors(
 ) -> dict[str, list[str]]:
     """Every problem of a check definition, by field name (empty when valid)."""
     errors: dict[str, list[str]] = {}
-    if kind not in CONFIG_KEYS:
-        return {"kind": [f"unknown kind {kind!r}: use one of {', '.join(CONFIG_KEYS)}"]}
+    if kind not in KINDS:
+        return {"kind": [f"unknown kind {kind!r}: use one of {', '.join(KINDS)}"]}
     if interval_s is not None and interval_s < MIN_INTERVAL_S:
         errors["interval_s"] = [f"the interval must be at least {MIN_INTERVAL_S} seconds"]
     if timeout_s is not None and not 0 < timeout_s <= MAX_TIMEOUT_S:
@@ -104,18 +85,19 @@ def definition_errors(
 
 
 def _config_errors(kind: str, config: Mapping[str, Any]) -> dict[str, list[str]]:
-    unknown = sorted(set(config) - CONFIG_KEYS[kind])
+    check_kind = KINDS[kind]
+    unknown = sorted(set(config) - check_kind.keys)
     if unknown:
-        allowed = ", ".join(sorted(CONFIG_KEYS[kind])) or "none"
+        allowed = ", ".join(sorted(check_kind.keys)) or "none"
         return {"config": [f"unknown setting(s) {', '.join(unknown)} for a {kind} check "
                            f"(allowed: {allowed})"]}  # fmt: skip
-    if kind == Kind.HEARTBEAT:
+    if check_kind.target is None:
         return {}
     unreadable = config_unreadable(config)
     if unreadable:
         return {"config": [f"{', '.join(unreadable)}: cannot be decrypted with CHECK_SECRET_KEYS"]}
     try:
-        target = TARGET_CLASSES[kind](**config)
+        target = check_kind.target(**config)
     except ConditionSyntaxError as exc:
         return {"config": [f"conditions: {exc}"]}
     except (TypeError, ValueError) as exc:
@@ -138,8 +120,6 @@ def _readable(exc: Exception) -> str:
 
 
 def _cron_errors(cron: str) -> dict[str, list[str]]:
-    from checks.cron import CronError, cron_parse
-
     try:
         cron_parse(cron)
     except CronError as exc:

@@ -2,10 +2,11 @@
 
 Definitions are validated by the same rules as the admin and the YAML import
 (checks.definitions through Check.clean); every problem comes back as a 422 naming its field.
+The kinds and their settings are those of the registry (checks.kinds).
 """
 
 import logging
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest
@@ -54,7 +55,9 @@ FIELDS = {
 class CheckIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["http", "tcp", "tls", "dns", "heartbeat"]
+    # Any text: an unknown kind gets the registry's message from Check.clean, as in the
+    # admin and the YAML import.
+    kind: str = Field(description="A check kind of the registry, e.g. http, tcp, heartbeat.")
     config: dict[str, Any] = Field(
         default_factory=dict,
         description='The kind\'s settings, e.g. {"url": "https://api.example.com/health", '
