@@ -1,6 +1,5 @@
 """``manage.py sync_catalog``: the ``checks:`` section of each service."""
 
-import textwrap
 import time
 from io import StringIO
 from pathlib import Path
@@ -15,6 +14,7 @@ from checks.sync import ChecksSection, setting_schema
 from statuspage.catalog.models import OwnerNote, Service, Team
 from statuspage.catalog.sync_sections import SERVICE_SECTIONS
 from tests.checks.factories import make_check
+from tests.checks.worlds import sync, write
 from tests.factories import make_service, make_team
 
 pytestmark = pytest.mark.django_db
@@ -59,19 +59,6 @@ NIGHTLY_CHECKS = """\
         cron: "0 2 * * *"
         grace: 1800
 """
-
-
-def write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "catalog.yaml"
-    path.write_text(textwrap.dedent(text))
-    return path
-
-
-def sync(path: Path, *args: str) -> str:
-    stdout, stderr = StringIO(), StringIO()
-    call_command("sync_catalog", str(path), *args, stdout=stdout, stderr=stderr)
-    assert stderr.getvalue() == ""
-    return stdout.getvalue()
 
 
 def sync_fails(path: Path) -> str:
