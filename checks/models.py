@@ -122,18 +122,26 @@ class Check(models.Model):
             raise ValidationError(errors)
 
 
+def _check_ref(related_name: str) -> models.ForeignKey:
+    """The link of a row of a check's history to its check.
+
+    Django deletes these rows with one DELETE ... WHERE check_id IN (...) ("fast delete":
+    no signals, no further relations), never row by row. No index of its own: each table's
+    composite index starts with check_id.
+    """
+    return models.ForeignKey(
+        Check,
+        on_delete=models.CASCADE,
+        related_name=related_name,
+        db_column="check_id",
+        db_index=False,
+    )
+
+
 class Result(models.Model):
     """One probe outcome for one slot of a check. Pruned after RESULT_RETENTION_DAYS."""
 
-    check_ref = models.ForeignKey(
-        Check,
-        # Django deletes these with one DELETE ... WHERE check_id IN (...) ("fast delete":
-        # no signals, no further relations), never row by row.
-        on_delete=models.CASCADE,
-        related_name="results",
-        db_column="check_id",
-        db_index=False,  # the composite index below starts with check_id
-    )
+    check_ref = _check_ref("results")
     # The slot's scheduled time in epoch seconds: unique per check, so a task delivered
     # twice or two racing schedulers still store one result.
     slot = models.BigIntegerField()
@@ -161,15 +169,7 @@ class Result(models.Model):
 class Transition(models.Model):
     """A state change of a check: from, to, when and why."""
 
-    check_ref = models.ForeignKey(
-        Check,
-        # Django deletes these with one DELETE ... WHERE check_id IN (...) ("fast delete":
-        # no signals, no further relations), never row by row.
-        on_delete=models.CASCADE,
-        related_name="transitions",
-        db_column="check_id",
-        db_index=False,  # the composite index below starts with check_id
-    )
+    check_ref = _check_ref("transitions")
     from_state = models.CharField(max_length=10, choices=State.choices)
     to_state = models.CharField(max_length=10, choices=State.choices)
     at = models.DateTimeField()
@@ -205,15 +205,7 @@ class PingKind(models.TextChoices):
 class Ping(models.Model):
     """A request to a heartbeat check's ping URL."""
 
-    check_ref = models.ForeignKey(
-        Check,
-        # Django deletes these with one DELETE ... WHERE check_id IN (...) ("fast delete":
-        # no signals, no further relations), never row by row.
-        on_delete=models.CASCADE,
-        related_name="pings",
-        db_column="check_id",
-        db_index=False,  # the composite index below starts with check_id
-    )
+    check_ref = _check_ref("pings")
     kind = models.CharField(max_length=10, choices=PingKind.choices)
     exit_status = models.PositiveSmallIntegerField(null=True)
     received_at = models.DateTimeField()
@@ -277,15 +269,7 @@ class Rollup(RollupCounts):
 
     Period = RollupPeriod
 
-    check_ref = models.ForeignKey(
-        Check,
-        # Django deletes these with one DELETE ... WHERE check_id IN (...) ("fast delete":
-        # no signals, no further relations), never row by row.
-        on_delete=models.CASCADE,
-        related_name="rollups",
-        db_column="check_id",
-        db_index=False,  # the composite index below starts with check_id
-    )
+    check_ref = _check_ref("rollups")
 
     class Meta:
         constraints = [
