@@ -15,6 +15,7 @@ from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.html import format_html, format_html_join
 
+from checks.definitions import kind_unknown
 from checks.kinds import KINDS, Setting
 from checks.models import Check
 from checks.sealing import config_keep_masked, config_masked
@@ -213,6 +214,10 @@ class CheckForm(forms.ModelForm, _SettingFields):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        if "kind" in self.fields:
+            # The registry's message, as the YAML import and the API give it.
+            invalid = kind_unknown("%(value)s")
+            self.fields["kind"].error_messages["invalid_choice"] = invalid
         if self.instance.pk:
             # Secrets never reach the page: the form starts from the masked settings.
             stored = config_masked(self.instance.config or {})

@@ -21,6 +21,21 @@ from checks.screening import Allowlist, TargetRefused, screen_literal
 from checks.sealing import config_unreadable
 
 MIN_INTERVAL_S = 10
+# A check's own fields as the YAML import and the API name them -> the model's attribute:
+# both speak in seconds and plain words ("interval", "enabled") where the model says
+# interval_s and is_enabled, and both report problems under these names.
+FIELD_NAMES = {
+    "kind": "kind",
+    "interval": "interval_s",
+    "timeout": "timeout_s",
+    "degraded_ms": "degraded_ms",
+    "failures_before_down": "failures_before_down",
+    "successes_before_up": "successes_before_up",
+    "enabled": "is_enabled",
+    "paused": "is_paused",
+    "grace": "grace_s",
+    "cron": "cron",
+}
 MAX_TIMEOUT_S = 60.0
 
 
@@ -54,6 +69,10 @@ def target_build(kind: str, config: Mapping[str, Any], *, degraded_ms: float | N
     return build(**config, degraded_ms=degraded_ms)
 
 
+def kind_unknown(kind: str) -> str:
+    return f"unknown kind {kind!r}: use one of {', '.join(KINDS)}"
+
+
 def definition_errors(
     *,
     kind: str,
@@ -62,11 +81,13 @@ def definition_errors(
     timeout_s: float | None,
     degraded_ms: float | None = None,
     cron: str = "",
+    failures_before_down: int | None = None,
+    successes_before_up: int | None = None,
 ) -> dict[str, list[str]]:
     """Every problem of a check definition, by field name (empty when valid)."""
     errors: dict[str, list[str]] = {}
     if kind not in KINDS:
-        return {"kind": [f"unknown kind {kind!r}: use one of {', '.join(KINDS)}"]}
+        return {"kind": [kind_unknown(kind)]}
     if interval_s is not None and interval_s < MIN_INTERVAL_S:
         errors["interval_s"] = [f"the interval must be at least {MIN_INTERVAL_S} seconds"]
     if timeout_s is not None and not 0 < timeout_s <= MAX_TIMEOUT_S:
@@ -75,6 +96,12 @@ def definition_errors(
         errors["timeout_s"] = ["the timeout must be shorter than the interval"]
     if degraded_ms is not None and degraded_ms <= 0:
         errors["degraded_ms"] = ["the degraded threshold must be a positive number of ms"]
+    for field, count in (
+        ("failures_before_down", failures_before_down),
+        ("successes_before_up", successes_before_up),
+    ):
+        if count is not None and count < 1:
+            errors[field] = [f"{field.replace('_', ' ')} must be at least 1"]
     if cron:
         errors.update(_cron_errors(cron))
     if not isinstance(config, Mapping):

@@ -117,6 +117,8 @@ class Check(models.Model):
             timeout_s=self.timeout_s,
             degraded_ms=self.degraded_ms,
             cron=self.cron,
+            failures_before_down=self.failures_before_down,
+            successes_before_up=self.successes_before_up,
         )
         if errors:
             raise ValidationError(errors)

@@ -38,7 +38,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 
 from checks.conditions import ConditionSyntaxError, parse_condition
-from checks.definitions import definition_errors
+from checks.definitions import FIELD_NAMES, definition_errors
 from checks.kinds import KINDS, Setting
 from checks.models import Check
 from checks.sealing import config_masked
@@ -63,18 +63,24 @@ from statuspage.catalog.sync_sections import Change, Section, SectionPlan
 _INT = int_range(0, 2_147_483_647)
 _SMALL = int_range(0, 32_767)
 
+
+def _own(key: str, kind: str, **limits: Any) -> Field:
+    """A field of the check itself, under the name the API gives it too."""
+    return Field(kind, attr=FIELD_NAMES[key], **limits)
+
+
 CHECK_SCHEMA: Schema = {
     "name": text_field(Check, "name", required=True),
     # No choices here: definition_errors reports an unknown kind, as it does in the admin.
-    "kind": Field("text", attr="kind", required=True),
-    "interval": Field("int", attr="interval_s", check=_INT),
-    "timeout": Field("number", attr="timeout_s"),
-    "degraded_ms": Field("int", attr="degraded_ms", nullable=True, check=_INT),
-    "failures_before_down": Field("int", attr="failures_before_down", check=_SMALL),
-    "successes_before_up": Field("int", attr="successes_before_up", check=_SMALL),
-    "enabled": Field("bool", attr="is_enabled"),
-    "paused": Field("bool", attr="is_paused"),
-    "grace": Field("int", attr="grace_s", check=_INT),
+    "kind": _own("kind", "text", required=True),
+    "interval": _own("interval", "int", check=_INT),
+    "timeout": _own("timeout", "number"),
+    "degraded_ms": _own("degraded_ms", "int", nullable=True, check=_INT),
+    "failures_before_down": _own("failures_before_down", "int", check=_SMALL),
+    "successes_before_up": _own("successes_before_up", "int", check=_SMALL),
+    "enabled": _own("enabled", "bool"),
+    "paused": _own("paused", "bool"),
+    "grace": _own("grace", "int", check=_INT),
     "cron": text_field(Check, "cron"),
 }
 _COLUMN_KEYS = {spec.attr: key for key, spec in CHECK_SCHEMA.items() if spec.attr}
@@ -242,6 +248,8 @@ class CheckSpec:
             timeout_s=after["timeout_s"],
             degraded_ms=after["degraded_ms"],
             cron=after["cron"],
+            failures_before_down=after["failures_before_down"],
+            successes_before_up=after["successes_before_up"],
         )
         for attr, messages in errors.items():
             if attr == "config":

@@ -15,6 +15,7 @@ from ninja import Field, Path, Router, Schema, Status
 from ninja.errors import HttpError, ValidationError
 from pydantic import ConfigDict
 
+from checks.definitions import FIELD_NAMES
 from checks.models import Check, Kind
 from checks.sealing import config_keep_masked, config_masked
 from checks.services import check_upsert
@@ -36,20 +37,8 @@ ERRORS = {
 }
 SlugPath = Annotated[str, Path(pattern=SLUG.pattern, max_length=120, description="Service slug.")]
 
-# API field name -> Check field name (the API speaks in seconds like the YAML file).
-FIELDS = {
-    "kind": "kind",
-    "config": "config",
-    "interval": "interval_s",
-    "timeout": "timeout_s",
-    "degraded_ms": "degraded_ms",
-    "failures_before_down": "failures_before_down",
-    "successes_before_up": "successes_before_up",
-    "enabled": "is_enabled",
-    "paused": "is_paused",
-    "grace": "grace_s",
-    "cron": "cron",
-}
+# API field name -> Check field name, as in the YAML import.
+FIELDS = {**FIELD_NAMES, "config": "config"}
 
 
 class CheckIn(Schema):
@@ -67,8 +56,9 @@ class CheckIn(Schema):
     interval: int | None = Field(None, description="Seconds between runs (at least 10).")
     timeout: float | None = Field(None, description="Seconds before a run counts as down.")
     degraded_ms: int | None = None
-    failures_before_down: int | None = Field(None, ge=1)
-    successes_before_up: int | None = Field(None, ge=1)
+    # Limits are the definition rules' (checks.definitions), as for the admin and YAML.
+    failures_before_down: int | None = None
+    successes_before_up: int | None = None
     enabled: bool | None = None
     paused: bool | None = None
     grace: int | None = Field(None, description="Heartbeat: seconds of grace after a period.")
