@@ -1,5 +1,7 @@
 """The admin's check form: one field per setting of each kind instead of raw JSON.
 
+The fields are made from the kinds' settings in the registry (checks.kinds), by type.
+
 The form only turns fields into ``Check.config`` and back. Whether a definition is valid is
 decided once, by ``Check.clean`` (checks.definitions), for the admin, the YAML import and
 the API alike; its messages about the config are pinned here to the field they speak of.

@@ -7,7 +7,6 @@ greet), and expects it to start with a given text. It is registered for the test
 
 import asyncio
 import importlib
-import json
 import threading
 import time
 from collections.abc import Iterator
@@ -24,9 +23,7 @@ from checks.probes.tcp import connect_screened
 from checks.runner import probe_batch_run, runner_close
 from checks.scheduling import Claim
 from checks.screening import Allowlist
-from statuspage.api.services import api_token_create
-from tests.checks.worlds import sync, write
-from tests.factories import token_owner
+from tests.checks.worlds import check_form_data, one_check_catalog, put_check, sync, write
 
 pytestmark = pytest.mark.django_db
 
@@ -84,6 +81,9 @@ KIND = CheckKind(
 )
 
 
+BANNER = "kind: banner\n"
+
+
 @pytest.fixture(autouse=True)
 def banner_kind(monkeypatch, settings) -> Iterator[None]:
     settings.CHECK_PRIVATE_TARGETS = ["private", "loopback"]
@@ -117,22 +117,9 @@ def banner_port() -> Iterator[int]:
     loop.close()
 
 
-def put(client, service, body: dict) -> tuple[int, dict]:
-    token = api_token_create(
-        team=service.team, name="CI", scopes=["checks:write"], created_by=token_owner()
-    )[1]
-    response = client.put(
-        f"/api/v1/services/{service.slug}/checks/smtp",
-        data=json.dumps(body),
-        content_type="application/json",
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    return response.status_code, response.json()
-
-
 def test_the_api_takes_the_new_kind_and_its_settings(client, service):
     config = {"host": "127.0.0.1", "port": 25, "expect": "220"}
-    status, body = put(client, service, {"kind": "banner", "config": config})
+    status, body = put_check(client, service, "smtp", {"kind": "banner", "config": config})
 
     assert status == 201, body
     assert (body["kind"], body["config"]) == ("banner", config)
@@ -142,28 +129,29 @@ def test_the_api_the_yaml_and_the_form_refuse_a_bad_setting_with_one_message(
     client, service, tmp_path
 ):
     message = "port must be between 1 and 65535: 70000"
-    status, body = put(client, service, {"kind": "banner", "config": {"host": "h", "port": 70000}})
+    status, body = put_check(
+        client, service, "smtp", {"kind": "banner", "config": {"host": "h", "port": 70000}}
+    )
     assert status == 422
     assert {"field": "config", "message": message} in [
         {"field": e["field"], "message": e["message"]} for e in body["errors"]
     ]
 
-    path = write(tmp_path, catalog(service, "host: h\n        port: 70000"))
+    path = write(tmp_path, one_check_catalog(service, "smtp", BANNER + "host: h\nport: 70000"))
     with pytest.raises(CommandError) as raised:
         sync(path)
     assert f"{path}:12: services[0].checks[0].port: {message}" in str(raised.value)
 
     form = checks.admin_forms.CheckForm(
-        data=form_data(service, banner_host="h", banner_port="70000")
+        data=check_form_data("smtp", "banner", banner_host="h", banner_port="70000")
     )
     assert not form.is_valid()
     assert form.errors["banner_port"] == [message]
 
 
 def test_the_yaml_import_takes_the_new_kind(service, tmp_path):
-    path = write(
-        tmp_path, catalog(service, 'host: 127.0.0.1\n        port: 25\n        expect: "220"')
-    )
+    settings = BANNER + 'host: 127.0.0.1\nport: 25\nexpect: "220"'
+    path = write(tmp_path, one_check_catalog(service, "smtp", settings))
 
     sync(path)
 
@@ -176,7 +164,9 @@ def test_the_yaml_import_takes_the_new_kind(service, tmp_path):
 
 def test_the_admin_form_offers_the_new_kind_and_saves_its_settings(service):
     form = checks.admin_forms.CheckForm(
-        data=form_data(service, banner_host="127.0.0.1", banner_port="25", banner_expect="220")
+        data=check_form_data(
+            "smtp", "banner", banner_host="127.0.0.1", banner_port="25", banner_expect="220"
+        )
     )
 
     assert ("banner", "Banner") in form.fields["kind"].choices
@@ -201,33 +191,3 @@ def test_the_runner_probes_the_new_kind(service, banner_port):
     assert Result.objects.get(check_ref=check).outcome == Outcome.UP
     check.refresh_from_db()
     assert check.last_detail == "banner '220 mail.example ESMTP ready'"
-
-
-def catalog(service, settings: str) -> str:
-    return f"""\
-teams:
-  - name: {service.team.name}
-    slug: {service.team.slug}
-services:
-  - name: {service.name}
-    slug: {service.slug}
-    team: {service.team.slug}
-    checks:
-      - name: smtp
-        kind: banner
-        {settings}
-"""
-
-
-def form_data(service, **settings: str) -> dict[str, str]:
-    return {
-        "name": "smtp",
-        "kind": "banner",
-        "interval_s": "60",
-        "timeout_s": "10",
-        "failures_before_down": "2",
-        "successes_before_up": "1",
-        "grace_s": "300",
-        "is_enabled": "on",
-        **settings,
-    }

@@ -11,9 +11,7 @@ from checks.definitions import FIELD_NAMES
 from checks.models import Check
 from checks.sync import CHECK_SCHEMA
 from statuspage.api.checks_api import CheckIn
-from statuspage.api.services import api_token_create
-from tests.checks.worlds import sync, write
-from tests.factories import token_owner
+from tests.checks.worlds import check_form_data, one_check_catalog, put_check, sync, write
 
 pytestmark = pytest.mark.django_db
 
@@ -35,18 +33,10 @@ def test_the_file_and_the_api_name_the_same_fields():
 
 
 def api_errors(client, service, body: dict) -> dict[str, list[str]]:
-    token = api_token_create(
-        team=service.team, name="CI", scopes=["checks:write"], created_by=token_owner()
-    )[1]
-    response = client.put(
-        f"/api/v1/services/{service.slug}/checks/nightly",
-        data=json.dumps(body),
-        content_type="application/json",
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    assert response.status_code == 422, response.content
+    status, answer = put_check(client, service, "nightly", body)
+    assert status == 422, answer
     found: dict[str, list[str]] = {}
-    for error in response.json()["errors"]:
+    for error in answer["errors"]:
         found.setdefault(error["field"], []).append(error["message"])
     return found
 
@@ -56,37 +46,13 @@ def test_every_door_refuses_with_one_message(client, service, tmp_path, field, v
     body = {"kind": "heartbeat", field: value}
     assert api_errors(client, service, body)[field] == [message]
 
-    lines = "\n".join(f"        {key}: {json.dumps(val)}" for key, val in body.items())
-    path = write(tmp_path, CATALOG.format(service=service, lines=lines.lstrip()))
+    lines = "\n".join(f"{key}: {json.dumps(val)}" for key, val in body.items())
+    path = write(tmp_path, one_check_catalog(service, "nightly", lines))
     with pytest.raises(CommandError) as raised:
         sync(path)
     assert f"services[0].checks[0].{field}: {message}" in str(raised.value)
 
-    data = {**FORM, **{FIELD_NAMES[key]: val for key, val in body.items()}}
+    data = check_form_data("nightly", **{FIELD_NAMES[key]: val for key, val in body.items()})
     form = CheckForm(data=data, instance=Check(service=service))
     assert not form.is_valid()
     assert form.errors[FIELD_NAMES[field]] == [message]
-
-
-CATALOG = """\
-teams:
-  - name: {service.team.name}
-    slug: {service.team.slug}
-services:
-  - name: {service.name}
-    slug: {service.slug}
-    team: {service.team.slug}
-    checks:
-      - name: nightly
-        {lines}
-"""
-FORM = {
-    "name": "nightly",
-    "kind": "heartbeat",
-    "interval_s": "3600",
-    "timeout_s": "10",
-    "failures_before_down": "1",
-    "successes_before_up": "1",
-    "grace_s": "300",
-    "is_enabled": "on",
-}
