@@ -15,8 +15,6 @@ from checks.kinds import Kind, kind_choices
 from checks.sealing import SealedJSONField
 from statuspage.catalog.models import Service
 
-__all__ = ["MIN_INTERVAL_S", "Kind"]  # re-exported: most callers know them from here
-
 
 class State(models.TextChoices):
     UP = "up", "Up"
