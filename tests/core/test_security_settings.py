@@ -14,7 +14,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 
-from tests.catalog.test_admin_roles import HttpsClient
+from tests.catalog.worlds import HttpsClient
 from tests.factories import PASSWORD, make_user
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
