@@ -7,7 +7,8 @@ from django.urls import reverse
 
 from checks.models import MaintenanceWindow
 from statuspage.incidents.models import Incident, Maintenance
-from statuspage.incidents.services import incident_open, maintenance_schedule
+from statuspage.incidents.services import incident_open
+from statuspage.incidents.services_maintenance import maintenance_schedule
 
 pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
