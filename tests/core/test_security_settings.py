@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 
-from tests.catalog.test_admin_roles import HttpsClient
+from tests.catalog.worlds import HttpsClient
 from tests.core.worlds import STRONG_KEY, settings_in_fresh_process
 from tests.factories import PASSWORD, make_user
 

@@ -12,6 +12,8 @@ from django.core.cache import cache
 from django.db import connections
 
 from checks.models import Check
+from checks.services import check_save
+from statuspage.catalog.services import service_delete, service_save
 from statuspage.core.status_version import status_version_bump
 from statuspage.incidents.models import Incident
 from statuspage.web import public_cache
@@ -54,17 +56,17 @@ def test_a_status_version_bump_after_commit_shows_the_change(
 
 
 @pytest.mark.django_db
-def test_editing_a_service_or_a_check_anywhere_invalidates_the_cached_page(
+def test_editing_a_service_or_a_check_through_the_services_invalidates_the_cached_page(
     client, django_capture_on_commit_callbacks, monkeypatch
 ):
-    """Services and checks are saved by the admin, sync_catalog and the API alike: a
-    service made private leaves the page, a paused check stops counting, at once."""
+    """The admin, sync_catalog and the API save services and checks through these services:
+    a service made private leaves the page, a paused check stops counting, at once."""
     monkeypatch.setattr(public_cache, "VERSION_TTL_S", 0)
     world = build_world()
     assert "Search Api" in client.get("/status/").content.decode()
     with django_capture_on_commit_callbacks(execute=True):
         world.search.is_public = False
-        world.search.save()
+        service_save(service=world.search)
     html = client.get("/status/").content.decode()
     assert "Search Api" not in html
     assert "Search Api" not in client.get("/api/v2/summary.json").content.decode()
@@ -79,10 +81,10 @@ def test_editing_a_service_or_a_check_anywhere_invalidates_the_cached_page(
     with django_capture_on_commit_callbacks(execute=True):
         for check in Check.objects.filter(service=world.checkout):
             check.is_paused = True
-            check.save()
+            check_save(check=check, changed=["is_paused"])
     assert checkout_status() == "operational"  # paused checks claim nothing
     with django_capture_on_commit_callbacks(execute=True):
-        world.worker.delete()
+        service_delete(services=[world.worker])
     assert "Payments Worker" not in client.get("/status/").content.decode()
 
 
