@@ -11,10 +11,8 @@ from django.conf import settings as django_settings
 from django.test import Client
 
 from tests.catalog.worlds import HttpsClient
-from tests.core.worlds import STRONG_KEY, settings_in_fresh_process
+from tests.core.worlds import PRODUCTION_ENV, STRONG_KEY, settings_in_fresh_process
 from tests.factories import PASSWORD, make_user
-
-PRODUCTION_ENV = {"SECRET_KEY": STRONG_KEY, "ALLOWED_HOSTS": "status.example.com"}
 
 
 def csp_directives(header: str) -> dict[str, list[str]]:

@@ -13,6 +13,7 @@ from tests.reverse_proxy import Reply, call
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 STRONG_KEY = "Qm7vR2xK9pLw4sTz8bNc3hYf6jUe1gDa5oViXq0rMk7nHs2PtW4c"
+PRODUCTION_ENV = {"SECRET_KEY": STRONG_KEY, "ALLOWED_HOSTS": "status.example.com"}
 PRINT_SETTINGS = (
     "import json, sys, django; from django.conf import settings; django.setup(); "
     "print(json.dumps({name: getattr(settings, name) for name in sys.argv[1:]}, default=str))"
