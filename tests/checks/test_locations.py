@@ -4,7 +4,9 @@ import time
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.management import CommandError
 
+from checks.admin_forms import CheckForm
 from checks.locations import location_queue, quorum_needed
 from checks.models import Check, Outcome, Result, State, Transition
 from checks.observations import Observation
@@ -14,6 +16,7 @@ from checks.services import results_record
 from checks.tasks import probe_batches, probe_batches_send
 from statuspage.celery import app
 from tests.checks.factories import make_check
+from tests.checks.worlds import check_form_data, one_check_catalog, put_check, sync, write
 
 SLOT = 1_800_000_000
 
@@ -192,3 +195,51 @@ def test_a_probe_for_one_location_lands_in_that_location_queue_only(service, thr
         }
     finally:
         _purge(*queues)
+
+
+UNKNOWN = "unknown location(s) mars: use one of eu, us, ap (setting CHECK_LOCATIONS)"
+
+
+@pytest.mark.django_db
+def test_the_file_the_api_and_the_admin_take_locations_alike(
+    client, service, tmp_path, three_locations
+):
+    url = "url: http://127.0.0.1:9/health"
+    path = write(tmp_path, one_check_catalog(service, "file", f"kind: http\n{url}\n"
+                                             "locations: [eu, us]\nquorum: 1"))  # fmt: skip
+    sync(path)
+    status, answer = put_check(
+        client, service, "api", {"kind": "http", "config": {"url": "http://127.0.0.1:9/"},
+                                 "locations": ["us", "ap"]},
+    )  # fmt: skip
+    assert status == 201 and answer["locations"] == ["us", "ap"]
+    form = CheckForm(
+        data=check_form_data("admin", "http", http_url="http://127.0.0.1:9/", locations="ap, eu"),
+        instance=Check(service=service),
+    )
+    assert form.is_valid(), form.errors
+    form.save()
+    stored = dict(Check.objects.values_list("name", "locations"))
+    assert stored == {"file": ["eu", "us"], "api": ["us", "ap"], "admin": ["ap", "eu"]}
+    assert Check.objects.get(name="file").quorum == 1
+
+
+@pytest.mark.django_db
+def test_the_file_the_api_and_the_admin_refuse_an_unknown_location_alike(
+    client, service, tmp_path, three_locations
+):
+    path = write(tmp_path, one_check_catalog(service, "file", "kind: heartbeat\n"
+                                             "locations: [eu, mars]"))  # fmt: skip
+    with pytest.raises(CommandError) as raised:
+        sync(path)
+    assert f"services[0].checks[0].locations: {UNKNOWN}" in str(raised.value)
+    status, answer = put_check(client, service, "api", {"kind": "heartbeat",
+                                                         "locations": ["mars"]})  # fmt: skip
+    assert status == 422
+    assert [e["message"] for e in answer["errors"] if e["field"] == "locations"] == [UNKNOWN]
+    form = CheckForm(
+        data=check_form_data("admin", "heartbeat", locations="mars"),
+        instance=Check(service=service),
+    )
+    assert not form.is_valid()
+    assert form.errors["locations"] == [UNKNOWN]
