@@ -20,15 +20,10 @@ from statuspage.catalog.permissions import can_edit_owner_note, can_see_team_che
 from statuspage.web import charts
 from statuspage.web.forms import AccountForm, TeamFilterForm
 from statuspage.web.notices import open_notices
-from statuspage.web.selectors import (
-    DeploymentView,
-    ServicePage,
-    service_page,
-    team_options,
-    team_page,
-    verdict_due_at,
-)
+from statuspage.web.selectors_common import verdict_due_at
+from statuspage.web.service_selectors import DeploymentView, ServicePage, service_page
 from statuspage.web.team_list import team_list_context
+from statuspage.web.team_selectors import team_options, team_page
 from statuspage.web.templatetags.pages import RowContext
 
 REFRESH_S = 15

@@ -16,7 +16,7 @@ from statuspage.catalog.models import OwnerNote
 from statuspage.web import charts
 from tests.checks.factories import make_check
 from tests.factories import make_user
-from tests.web.test_team_page import NOW, deploy, rollup, set_state
+from tests.web.team_worlds import NOW, deploy, rollup, set_state
 
 pytestmark = pytest.mark.django_db
 PAGE = "/services/checkout-api/"
