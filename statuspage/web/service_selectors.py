@@ -1,9 +1,9 @@
 """Reads of the service page: its checks, owner notes, status changes, deployments and
 history, in a fixed number of queries, handed to templates as frozen dataclasses.
 
-History figures come from two rollup reads (the hours of the last week, the days of the last
-year); every window starts where checks.selectors.window_start says, and the 90-day bar's
-days are those of statuspage.core.days, as everywhere else.
+History figures come from two rollup reads, one of hours and one of days; every window
+starts where checks.selectors.window_start says, and the day bar's days are those of
+statuspage.core.days, as everywhere else.
 """
 
 from dataclasses import dataclass
@@ -146,13 +146,13 @@ class WindowFigures:
 class History:
     """The service's rollups as the page draws them."""
 
-    windows: list[WindowFigures]  # 24h to 365d
+    windows: list[WindowFigures]  # one per checks.selectors.WINDOWS
     range: str  # the window the charts show
     range_start: datetime
     range_end: datetime
     bucket: timedelta  # an hour or a day
     series: list[SeriesPoint]  # one point per bucket with data, oldest first
-    days: list[DayCell]  # the 90-day bar
+    days: list[DayCell]  # the day bar, oldest first, today last
 
 
 @dataclass(frozen=True)
@@ -296,7 +296,8 @@ def _note_view(s: dict) -> NoteView | None:
 
 
 def _history(service_id: int, range_: str, now: datetime) -> History:
-    """Two rollup reads serve every figure: hours of the last 7 days, days of the last year."""
+    """Two rollup reads serve every figure: the hours of the longest hourly window and the
+    days of the longest daily window."""
     hours = _series(service_id, Rollup.Period.HOUR, window_start("7d", now))
     days = _series(service_id, Rollup.Period.DAY, window_start("365d", now))
     windows = []

@@ -38,7 +38,7 @@ class RowSources:
     checks: dict[int, list[dict]]  # service id -> its checks
     maintenance: set[int]
     headlines: dict[int, dict | None]  # service id -> the check that speaks for its latency
-    baselines: dict[int, float | None]  # check id -> 7-day p50
+    baselines: dict[int, float | None]  # check id -> p50 over the last BASELINE_DAYS
     sparks: dict[int, list[float | None]]  # check id -> hourly points
 
 
@@ -91,7 +91,7 @@ def _last_deployments(service_ids: list[int]) -> dict[int, LastDeployment]:
 
 
 def _sparkline_points(check_ids: list[int], now: datetime) -> dict[int, list[float | None]]:
-    """Mean latency of each check per hour over the last 24 hours (this hour included).
+    """Mean latency of each check per hour over the last SPARK_HOURS (this hour included).
 
     One query over the hourly rollups. The mean (latency_sum_ms / latency_count) rather
     than the p50: the p50 needs every histogram column of every hour of every row, and
@@ -101,7 +101,7 @@ def _sparkline_points(check_ids: list[int], now: datetime) -> dict[int, list[flo
     points: dict[int, list[float | None]] = {}
     if not check_ids:
         return points
-    # The hour of day (UTC) names the slot: 24 consecutive hours have 24 different ones.
+    # The hour of day (UTC) names the slot: consecutive hours up to a day each have their own.
     hour_sql, hour_params = connection.ops.datetime_extract_sql("hour", "start", (), "UTC")
     checks_sql, checks_params = id_in("check_id", check_ids)
     sql = (
@@ -121,7 +121,7 @@ def _sparkline_points(check_ids: list[int], now: datetime) -> dict[int, list[flo
 
 
 def _baselines(check_ids: list[int], now: datetime) -> dict[int, float | None]:
-    """The p50 latency of each check over its last 7 days (today so far included).
+    """The p50 latency of each check over its last BASELINE_DAYS (today so far included).
 
     Read from the daily rollups: a day's histogram is the sum of its hours', so the p50 is
     the one the hourly rows would give, from a row per day instead of one per hour.

@@ -161,6 +161,7 @@ def test_ninety_day_bar_keeps_the_days_of_the_page_time_zone(client, viewer, ser
     bar = re.search(r'<svg class="day-bar".*?</svg>', html, re.S).group(0)
 
     cells = re.findall(r'<rect class="u-(\w+)"[^>]*aria-label="([^"]+)"', bar)
+    assert 'aria-label="Uptime per day, last 90 days (Pacific/Auckland)"' in bar
     assert today.isoformat() == "2026-11-27"
     assert len(cells) == 90
     assert cells[-1] == ("good", "2026-11-27: 100% up")
