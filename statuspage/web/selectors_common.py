@@ -11,6 +11,7 @@ from django.conf import settings
 from checks.heartbeats import late_deadline
 from checks.models import Kind
 from checks.status import ServiceStatus
+from statuspage.catalog.models import Tier
 
 STATUS_LABELS = {
     ServiceStatus.MAJOR_OUTAGE: "Major outage",
@@ -21,6 +22,22 @@ STATUS_LABELS = {
     ServiceStatus.OPERATIONAL: "Operational",
     ServiceStatus.PAUSED: "Paused",
 }
+
+
+class ServiceLabels:
+    """The words for a service's ``tier`` and ``status`` fields, for the pages' dataclasses."""
+
+    tier: str
+    status: ServiceStatus
+
+    @property
+    def tier_label(self) -> str:
+        return Tier(self.tier).label
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[self.status]
+
 
 # The fields of a check both pages read.
 CHECK_FIELDS = (

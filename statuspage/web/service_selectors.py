@@ -15,7 +15,7 @@ from django.db import connection
 from checks.models import HISTOGRAM_FIELDS, Check, Kind, Outcome, Rollup, State, Transition
 from checks.selectors import AVAILABILITY_COUNTS, WINDOWS, Availability, window_start
 from checks.status import ServiceStatus, service_status
-from statuspage.catalog.models import Deployment, Link, Service, Tier, parse_links
+from statuspage.catalog.models import Deployment, Link, Service, parse_links
 from statuspage.core.days import day_of
 from statuspage.core.dbtime import datetime_from_db, db_datetime
 from statuspage.core.sql import sums
@@ -23,7 +23,7 @@ from statuspage.incidents.selectors import services_under_maintenance
 from statuspage.web.charts import DayCell, SeriesPoint
 from statuspage.web.selectors_common import (
     CHECK_FIELDS,
-    STATUS_LABELS,
+    ServiceLabels,
     headline_check,
     late_since,
 )
@@ -156,7 +156,7 @@ class History:
 
 
 @dataclass(frozen=True)
-class ServicePage:
+class ServicePage(ServiceLabels):
     id: int
     slug: str
     name: str
@@ -178,14 +178,6 @@ class ServicePage:
     history: History
     threshold_ms: int | None
     generated_at: datetime
-
-    @property
-    def tier_label(self) -> str:
-        return Tier(self.tier).label
-
-    @property
-    def status_label(self) -> str:
-        return STATUS_LABELS[self.status]
 
     @property
     def is_operational(self) -> bool:

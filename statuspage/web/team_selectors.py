@@ -14,10 +14,10 @@ from django.db.models import Count, Q
 from checks.models import Kind, State
 from checks.selectors import check_states_by_service
 from checks.status import SEVERITY, ServiceStatus, service_status
-from statuspage.catalog.models import TIER_RANK, Service, Team, Tier
+from statuspage.catalog.models import TIER_RANK, Service, Team
 from statuspage.incidents.selectors import services_under_maintenance
 from statuspage.web.paging import PAGE_SIZE, Paging
-from statuspage.web.selectors_common import STATUS_LABELS, late_since
+from statuspage.web.selectors_common import STATUS_LABELS, ServiceLabels, late_since
 from statuspage.web.team_row_sources import SPARK_HOURS, LastDeployment, RowSources, row_sources
 
 TROUBLE = (ServiceStatus.MAJOR_OUTAGE, ServiceStatus.PARTIAL_OUTAGE, ServiceStatus.DEGRADED)
@@ -81,7 +81,7 @@ class Jobs:
 
 
 @dataclass(frozen=True)
-class ServiceRow:
+class ServiceRow(ServiceLabels):
     id: int
     slug: str
     name: str
@@ -94,14 +94,6 @@ class ServiceRow:
     last_deployment: LastDeployment | None
     has_notes: bool
     rollback_note: str
-
-    @property
-    def tier_label(self) -> str:
-        return Tier(self.tier).label
-
-    @property
-    def status_label(self) -> str:
-        return STATUS_LABELS[self.status]
 
     @property
     def needs_attention(self) -> bool:
