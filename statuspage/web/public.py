@@ -17,26 +17,24 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Min
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from checks.status import COMPONENT, service_status
+from statuspage.core.days import day_of, day_start, day_zone
 from statuspage.core.markdown import render_markdown
 from statuspage.incidents.models import ComponentStatus as ComponentChoice
 from statuspage.incidents.models import (
     Impact,
-    Incident,
     IncidentStatus,
-    Maintenance,
     MaintenanceStatus,
 )
 from statuspage.web import public_rows
@@ -255,10 +253,8 @@ def page_url_from(request: HttpRequest) -> Iterator[None]:
 
 
 def page_zone() -> ZoneInfo:
-    try:
-        return ZoneInfo(page_settings().get("time_zone") or "Etc/UTC")
-    except (ValueError, KeyError):
-        return ZoneInfo("Etc/UTC")
+    """The page's time zone: where its days begin and how its times are written."""
+    return day_zone()
 
 
 UTC_NAMES = {"Etc/UTC", "UTC", "Etc/UCT", "UCT", "Etc/GMT", "GMT", "Etc/Universal", "Etc/Zulu"}
@@ -358,8 +354,8 @@ def _incident_marks(
     """Service -> day index -> titles and worst impact of the incidents open that day."""
     marks: dict[int, dict[int, tuple[list[str], str]]] = defaultdict(dict)
     for incident in reversed(incidents):  # oldest first: titles read in time order
-        first = (incident.started_at.astimezone(UTC).date() - first_day).days
-        last = ((incident.resolved_at or now).astimezone(UTC).date() - first_day).days
+        first = (day_of(incident.started_at) - first_day).days
+        last = (day_of(incident.resolved_at or now) - first_day).days
         for index in range(max(first, 0), min(last, UPTIME_DAYS - 1) + 1):
             for affected in incident.affected:
                 titles, impact = marks[affected.component_id].setdefault(index, ([], "none"))
@@ -471,9 +467,8 @@ def public_summary(
     given the first day and the public services' checks (check id -> service id).
     """
     now = now or timezone.now()
-    today = now.astimezone(UTC).date()
-    first_day = today - timedelta(days=UPTIME_DAYS - 1)
-    since = datetime.combine(first_day, datetime.min.time(), tzinfo=UTC)
+    first_day = day_of(now) - timedelta(days=UPTIME_DAYS - 1)
+    since = day_start(first_day)
     if not with_history:
         since = now
     services, checks = _public_services()
@@ -547,11 +542,10 @@ def _by_impact_then_time(incident: PublicIncident) -> tuple:
 
 
 def _history(incidents: list[PublicIncident], now: datetime) -> tuple[HistoryDay, ...]:
-    zone = page_zone()
-    today = now.astimezone(zone).date()
+    today = day_of(now)
     by_day: dict[date, list[PublicIncident]] = defaultdict(list)
     for incident in incidents:
-        by_day[incident.started_at.astimezone(zone).date()].append(incident)
+        by_day[day_of(incident.started_at)].append(incident)
     days = [today - timedelta(days=n) for n in range(HISTORY_DAYS)]
     return tuple(HistoryDay(day, tuple(by_day.get(day, ()))) for day in days)
 
@@ -594,17 +588,15 @@ def public_month(*, year: int, month: int, now: datetime | None = None) -> Month
     None for a month before the first published item or after the current month.
     """
     now = now or timezone.now()
-    zone = page_zone()
     try:
         first = date(year, month, 1)
     except ValueError:
         return None
-    current = _month_start(now.astimezone(zone).date())
-    earliest = _earliest_month(zone) or current
+    current = _month_start(day_of(now))
+    earliest = _earliest_month() or current
     if not earliest <= first <= current:
         return None
-    start = datetime.combine(first, datetime.min.time(), tzinfo=zone)
-    end = datetime.combine(_next_month(first), datetime.min.time(), tzinfo=zone)
+    start, end = day_start(first), day_start(_next_month(first))
     incidents = public_rows.incidents_started_between(start, end)
     maintenances = public_rows.maintenances_scheduled_between(start, end)
     previous = _month_start(first - timedelta(days=1))
@@ -618,12 +610,8 @@ def public_month(*, year: int, month: int, now: datetime | None = None) -> Month
     )
 
 
-def _earliest_month(zone: ZoneInfo) -> date | None:
-    firsts = [
-        Incident.objects.filter(is_published=True).aggregate(at=Min("started_at"))["at"],
-        Maintenance.objects.filter(is_published=True).aggregate(at=Min("scheduled_for"))["at"],
-    ]
-    known = [moment.astimezone(zone).date() for moment in firsts if moment]
+def _earliest_month() -> date | None:
+    known = [day_of(moment) for moment in public_rows.earliest_published()]
     return _month_start(min(known)) if known else None
 
 
