@@ -153,11 +153,12 @@ def rollup_day_compute(*, start: datetime) -> int:
     return written
 
 
-def rollups_days_rebuild() -> int:
+def rollups_days_rebuild(*, now: datetime) -> int:
     """Rebuild the daily rollups on the current day boundary, from the hourly rollups still
     kept: what a change of the page's time zone needs. Returns the days rebuilt.
 
-    1. The first whole day the hourly rollups cover, and the day of the last one.
+    1. The first day the hourly rollups cover whole (one that began before the hourly
+       retention may have lost hours: it keeps the rollup it had), and the last.
     2. Delete the daily rollups (per check and per service) that read as those days: a
        reader puts a rollup on the day whose midnight is nearest its start, so a rollup
        left on the old boundary would count twice.
@@ -169,8 +170,8 @@ def rollups_days_rebuild() -> int:
     if first_hour is None:
         return 0
     first = days.day_of(first_hour)
-    if days.day_start(first) < first_hour:
-        first += timedelta(days=1)  # a partly kept day keeps the rollup it had
+    if days.day_start(first) < now - timedelta(days=HOURLY_RETENTION_DAYS):
+        first += timedelta(days=1)
     last = days.day_of(last_hour)
     if first > last:
         return 0

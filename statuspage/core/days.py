@@ -20,7 +20,7 @@ rebuilds the daily rollups from the hourly ones still kept (older daily rollups 
 the old boundary, read as the day they overlap most).
 """
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -39,9 +39,10 @@ def day_of(moment: datetime) -> date:
 
 
 def day_start(day: date) -> datetime:
-    """The aware moment ``day`` begins (local midnight, shifted past a DST gap if needed)."""
-    zone = day_zone()
-    return datetime.combine(day, time(), tzinfo=zone).astimezone(zone)
+    """The moment ``day`` begins (local midnight, shifted past a DST gap if needed), in UTC:
+    arithmetic on a datetime in the page's zone is wall-clock arithmetic, so an hour added
+    across a DST change would land an hour off."""
+    return datetime.combine(day, time(), tzinfo=day_zone()).astimezone(UTC)
 
 
 def day_end(day: date) -> datetime:

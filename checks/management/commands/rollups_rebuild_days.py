@@ -1,6 +1,7 @@
 """``manage.py rollups_rebuild_days``: daily rollups on the current day boundary."""
 
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
 from checks.rollups import rollups_days_rebuild
 from statuspage.core.days import day_zone
@@ -13,5 +14,5 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options) -> None:
-        rebuilt = rollups_days_rebuild()
+        rebuilt = rollups_days_rebuild(now=timezone.now())
         self.stdout.write(f"Rebuilt the daily rollups of {rebuilt} days ({day_zone()}).")
