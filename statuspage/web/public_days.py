@@ -117,17 +117,19 @@ def day_cells(
     # one whose midnight is nearest, which holds across a DST change and puts a rollup
     # left on an earlier time zone's boundary on the day it overlaps most.
     if connection.vendor == "postgresql":
-        index = "ROUND(EXTRACT(EPOCH FROM (r.start - %s::timestamptz)) / 86400)"
+        nearest = "CAST(ROUND(EXTRACT(EPOCH FROM (r.start - %s::timestamptz)) / 86400) AS INTEGER)"
+        index = f"LEAST(GREATEST({nearest}, %s), %s)"
     else:
-        index = "ROUND(julianday(r.start) - julianday(%s))"
+        nearest = "CAST(ROUND(julianday(r.start) - julianday(%s)) AS INTEGER)"
+        index = f"MIN(MAX({nearest}, %s), %s)"
     which, ids = id_in("r.check_id", list(checks))
     sql = (
-        f"SELECT r.check_id, CAST({index} AS INTEGER), r.up + r.degraded, r.down, "  # noqa: S608
+        f"SELECT r.check_id, {index}, r.up + r.degraded, r.down, "  # noqa: S608
         f"r.maintenance FROM {Rollup._meta.db_table} r WHERE {which} "
         "AND r.period = %s AND r.start >= %s AND r.start < %s"
     )
     window = (day_start(days[first]), day_end(days[last]))
-    params = [db_datetime(day_start(first_day)), *ids, Rollup.Period.DAY]
+    params = [db_datetime(day_start(first_day)), first, last, *ids, Rollup.Period.DAY]
     params += [db_datetime(moment) for moment in window]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -135,8 +137,7 @@ def day_cells(
     bars: dict[int, list[DayCell]] = {}
     totals: dict[int, tuple[int, int]] = {}
     shared: dict[tuple[int, int, int, int], DayCell] = {}
-    for check_id, nearest, available, down, maintenance in rows:
-        index = min(max(nearest, first), last)
+    for check_id, index, available, down, maintenance in rows:
         service_id = checks[check_id]
         cells = bars.get(service_id)
         if cells is None:
