@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from checks.models import Check, Kind
+from checks.quorum import slots_settle
 from checks.runner import gap_observation
 from checks.scheduling import slot_after, slot_at_or_before
 from checks.services import Observation, results_record
@@ -97,7 +98,7 @@ def _sweep_chunk(rows: list[tuple], *, until: float, floor: float) -> int:
     if not marks:
         return 0
     with transaction.atomic():
-        recorded = results_record(observations=observations)
+        recorded = results_record(observations=slots_settle(observations))
         with connection.cursor() as cursor:
             cursor.executemany("UPDATE checks_check SET gaps_swept_to = %s WHERE id = %s", marks)
     if recorded.inserted:

@@ -8,11 +8,15 @@ soon as the reports allow, by whichever write brings the deciding report:
 - up (or degraded, when most successful locations saw it slow), once so many locations
   saw it succeed that the rest can no longer make a quorum of failures.
 
-A slot that stays undecided (a location never reported, or its report came too late to
-be measured) is recorded as a gap by the gap sweep, like any unmeasured slot: a location
-that cannot tell is not an outage. The outcome row is unique per slot and inserted with
-ON CONFLICT DO NOTHING, and the writers of one check's reports take its row lock before
-reading them, so a slot is decided once and moves the state at most once.
+A slot still undecided when the gap sweep reaches it (a location never reported, or
+reported too late to be measured) is settled there (``slots_settle``): the locations that
+did not report can no longer make a quorum of failures, so a slot with a success is up;
+one with failures only, fewer than the quorum, is recorded as a gap like any unmeasured
+slot. A location that cannot tell is not an outage.
+
+The outcome row is unique per slot and inserted with ON CONFLICT DO NOTHING, and the
+writers of one check's reports take its row lock before reading them, so a slot is decided
+once and moves the state at most once.
 """
 
 from collections import defaultdict
@@ -125,3 +129,41 @@ def _locked(slots: dict[int, set[int]]) -> list[tuple[int, list[str], int | None
         .order_by("id")
         .values_list("id", "locations", "quorum")
     )
+
+
+def slots_settle(gaps: list[Observation]) -> list[Observation]:
+    """The gap sweep's observations, with each slot that its locations' reports settle
+    replaced by that outcome (see the module doc). One query; only checks with several
+    locations have reports."""
+    if not gaps:
+        return gaps
+    slots = {(o.check_id, o.slot) for o in gaps}
+    reports: dict[tuple[int, int], list[Report]] = defaultdict(list)
+    rows = (
+        Result.objects.filter(
+            check_ref_id__in={check_id for check_id, _ in slots},
+            slot__gte=min(slot for _, slot in slots),
+            slot__lte=max(slot for _, slot in slots),
+        )
+        .exclude(location=DECIDED)
+        .values_list("check_ref_id", "slot", "location", "checked_at", "outcome", "latency_ms",
+                     "status_code", "detail")
+    )  # fmt: skip
+    for check_id, slot, location, at, outcome, latency, code, detail in rows:
+        if (check_id, slot) in slots:
+            reports[check_id, slot].append(
+                Report(location, at.timestamp(), outcome, latency, code, detail)
+            )
+    settled = []
+    for gap in gaps:
+        found = reports.get((gap.check_id, gap.slot), [])
+        ok = sum(r.outcome in _SUCCESS for r in found)
+        # Only the locations that reported count now, and a quorum of one more than their
+        # failures: a success among them settles the slot as up (or degraded), since the
+        # silent ones can no longer add failures; failures alone leave the gap.
+        outcome = ok and slot_decide(
+            check_id=gap.check_id, slot=gap.slot, reports=found, locations=len(found),
+            quorum=len(found) - ok + 1,
+        )  # fmt: skip
+        settled.append(outcome or gap)
+    return settled

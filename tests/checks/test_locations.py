@@ -7,11 +7,12 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError
 
 from checks.admin_forms import CheckForm
+from checks.gaps import gap_horizon, gaps_record
 from checks.locations import location_queue, quorum_needed
 from checks.models import Check, Outcome, Result, State, Transition
 from checks.observations import Observation
 from checks.rollups import rollups_refresh
-from checks.scheduling import Claim, as_datetime, checks_claim_due
+from checks.scheduling import Claim, as_datetime, checks_claim_due, slot_at_or_before
 from checks.services import results_record
 from checks.tasks import probe_batches, probe_batches_send
 from statuspage.celery import app
@@ -243,3 +244,30 @@ def test_the_file_the_api_and_the_admin_refuse_an_unknown_location_alike(
     )
     assert not form.is_valid()
     assert form.errors["locations"] == [UNKNOWN]
+
+
+@pytest.mark.django_db
+def test_the_gap_sweep_settles_a_slot_a_silent_location_left_undecided(service, three_locations):
+    check = make_check(service, locations=["eu", "us", "ap"], failures_before_down=1)
+    now = time.time()
+    Check.objects.filter(pk=check.pk).update(state=State.DOWN, created_at=as_datetime(now - 900))
+    up_slot = slot_at_or_before(check_id=check.pk, interval_s=60, t=gap_horizon(now) - 60)
+    down_slot = up_slot - 60
+    results_record(
+        observations=[
+            # ap never reports: 1 down and 1 up decide nothing while it still might.
+            seen(check, "eu", Outcome.DOWN, slot=up_slot),
+            seen(check, "us", Outcome.UP, slot=up_slot),
+            # A failure alone, fewer than the quorum, is not an outage either.
+            seen(check, "eu", Outcome.DOWN, slot=down_slot),
+        ]
+    )
+    assert decided(check) == []
+    gaps_record(now=now)
+    outcomes = dict(decided(check))
+    assert outcomes[up_slot] == Outcome.UP
+    assert outcomes[down_slot] == Outcome.SKIPPED
+    check.refresh_from_db()
+    assert check.state == State.UP
+    assert check.last_slot == up_slot
+    assert Transition.objects.get(check_ref=check).slot == up_slot
