@@ -94,6 +94,8 @@ def definition_errors(
     if kind not in KINDS:
         return {"kind": [kind_unknown(kind)]}
     errors.update(locations_errors(locations, quorum))
+    if locations and KINDS[kind].probe is None and "locations" not in errors:
+        errors["locations"] = [f"{kind} checks are not probed, so they run from no location"]
     if interval_s is not None and interval_s < MIN_INTERVAL_S:
         errors["interval_s"] = [f"the interval must be at least {MIN_INTERVAL_S} seconds"]
     if timeout_s is not None and not 0 < timeout_s <= MAX_TIMEOUT_S:

@@ -137,6 +137,9 @@ def test_definitions_refuse_unknown_locations_and_a_quorum_above_them(service, t
     check.locations = "eu"
     with pytest.raises(ValidationError, match="must be a list of location names"):
         check.full_clean()
+    check.kind, check.config, check.locations, check.quorum = "heartbeat", {}, ["eu"], None
+    with pytest.raises(ValidationError, match="heartbeat checks are not probed"):
+        check.full_clean()
 
 
 @pytest.mark.django_db
