@@ -153,8 +153,9 @@ class Result(models.Model):
     # twice or two racing schedulers still store one result.
     slot = models.BigIntegerField()
     # Empty for the slot's outcome; a location's name for what that location saw, on checks
-    # with several locations (checks.locations).
-    location = models.CharField(max_length=32, blank=True, default="")
+    # with several locations (checks.locations). A database default too, so that bulk
+    # loaders writing SQL of their own store outcomes without naming the column.
+    location = models.CharField(max_length=32, blank=True, default="", db_default="")
     checked_at = models.DateTimeField()
     outcome = models.PositiveSmallIntegerField(choices=Outcome.choices)
     latency_ms = models.FloatField(null=True)
