@@ -183,7 +183,6 @@ def _purge(*names: str) -> None:
             conn.default_channel.queue_purge(name)
 
 
-@pytest.mark.redis
 @pytest.mark.django_db
 def test_a_probe_for_one_location_lands_in_that_location_queue_only(service, three_locations):
     queues = ("probes", "probes.us", "probes.ap", "celery")
