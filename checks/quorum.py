@@ -85,28 +85,14 @@ def slot_outcomes_decide(located: list[Observation]) -> list[Observation]:
     3. Decide each slot (``slot_decide``); undecided slots wait for more reports.
     Must run inside the transaction that stored ``located``.
     """
-    slots = defaultdict(set)
-    for o in located:
-        slots[o.check_id].add(o.slot)
-    locked = _locked(slots)
+    pairs = {(o.check_id, o.slot) for o in located}
+    locked = _locked({check_id for check_id, _ in pairs})
     checks = {check_id: check_locations(names) for check_id, names, _ in locked}
     quorums = {check_id: quorum for check_id, _, quorum in locked}
-    reports: dict[tuple[int, int], list[Report]] = defaultdict(list)
-    rows = (
-        Result.objects.filter(
-            check_ref_id__in=list(slots), slot__in={s for v in slots.values() for s in v}
-        )
-        .exclude(location=DECIDED)
-        .values_list(
-            "check_ref_id", "slot", "location", "checked_at", "outcome", "latency_ms",
-            "status_code", "detail",
-        )
-    )  # fmt: skip
-    for check_id, slot, location, at, outcome, latency, code, detail in rows:
-        if slot in slots[check_id] and location in checks.get(check_id, ()):
-            reports[check_id, slot].append(
-                Report(location, at.timestamp(), outcome, latency, code, detail)
-            )
+    reports = {
+        key: [r for r in found if r.location in checks.get(key[0], ())]
+        for key, found in _reports(pairs).items()
+    }
     decided = []
     for (check_id, slot), found in sorted(reports.items()):
         count = len(checks[check_id])
@@ -122,38 +108,44 @@ def slot_outcomes_decide(located: list[Observation]) -> list[Observation]:
     return decided
 
 
-def _locked(slots: dict[int, set[int]]) -> list[tuple[int, list[str], int | None]]:
+def _locked(check_ids: set[int]) -> list[tuple[int, list[str], int | None]]:
     return list(
         Check.objects.select_for_update()
-        .filter(id__in=sorted(slots))
+        .filter(id__in=sorted(check_ids))
         .order_by("id")
         .values_list("id", "locations", "quorum")
     )
 
 
-def slots_settle(gaps: list[Observation]) -> list[Observation]:
-    """The gap sweep's observations, with each slot that its locations' reports settle
-    replaced by that outcome (see the module doc). One query; only checks with several
-    locations have reports."""
-    if not gaps:
-        return gaps
-    slots = {(o.check_id, o.slot) for o in gaps}
-    reports: dict[tuple[int, int], list[Report]] = defaultdict(list)
+def _reports(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], list[Report]]:
+    """(check, slot) -> every location's report of that slot, in one query (a range of
+    slots per check on the unique index)."""
+    if not pairs:
+        return {}
     rows = (
         Result.objects.filter(
-            check_ref_id__in={check_id for check_id, _ in slots},
-            slot__gte=min(slot for _, slot in slots),
-            slot__lte=max(slot for _, slot in slots),
+            check_ref_id__in={check_id for check_id, _ in pairs},
+            slot__gte=min(slot for _, slot in pairs),
+            slot__lte=max(slot for _, slot in pairs),
         )
         .exclude(location=DECIDED)
         .values_list("check_ref_id", "slot", "location", "checked_at", "outcome", "latency_ms",
                      "status_code", "detail")
     )  # fmt: skip
+    reports: dict[tuple[int, int], list[Report]] = defaultdict(list)
     for check_id, slot, location, at, outcome, latency, code, detail in rows:
-        if (check_id, slot) in slots:
+        if (check_id, slot) in pairs:
             reports[check_id, slot].append(
                 Report(location, at.timestamp(), outcome, latency, code, detail)
             )
+    return reports
+
+
+def slots_settle(gaps: list[Observation], *, several: set[int]) -> list[Observation]:
+    """The gap sweep's observations, with each slot of the checks with ``several``
+    locations that its locations' reports settle replaced by that outcome (see the module
+    doc). One query, none when no check has several locations."""
+    reports = _reports({(o.check_id, o.slot) for o in gaps if o.check_id in several})
     settled = []
     for gap in gaps:
         found = reports.get((gap.check_id, gap.slot), [])
