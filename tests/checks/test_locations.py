@@ -1,10 +1,12 @@
 """Check locations: quorum of per-location results, routing of probes to location queues."""
 
+import threading
 import time
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError
+from django.db import connection
 
 from checks.admin_forms import CheckForm
 from checks.gaps import gap_horizon, gaps_record
@@ -273,3 +275,28 @@ def test_the_gap_sweep_settles_a_slot_a_silent_location_left_undecided(service, 
     assert check.state == State.UP
     assert check.last_slot == up_slot
     assert Transition.objects.get(check_ref=check).slot == up_slot
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_locations_reporting_at_once_still_decide_every_slot(service, three_locations):
+    check = make_check(service, locations=["eu", "us", "ap"], failures_before_down=1)
+    slots = [SLOT + 60 * n for n in range(20)]
+    barrier = threading.Barrier(2)
+
+    def report(location: str) -> None:
+        try:
+            for slot in slots:
+                barrier.wait(timeout=10)
+                results_record(observations=[seen(check, location, Outcome.DOWN, slot=slot)])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=report, args=(name,)) for name in ("eu", "us")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # Whichever transaction came second saw the first one's report: no slot left waiting.
+    assert decided(check) == [(slot, Outcome.DOWN) for slot in slots]
+    assert Transition.objects.filter(check_ref=check).count() == 1
