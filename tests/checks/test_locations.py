@@ -5,7 +5,7 @@ import time
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.core.management import CommandError
+from django.core.management import CommandError, call_command
 from django.db import connection
 
 from checks.admin_forms import CheckForm
@@ -300,3 +300,11 @@ def test_two_locations_reporting_at_once_still_decide_every_slot(service, three_
     # Whichever transaction came second saw the first one's report: no slot left waiting.
     assert decided(check) == [(slot, Outcome.DOWN) for slot in slots]
     assert Transition.objects.filter(check_ref=check).count() == 1
+
+
+@pytest.mark.django_db
+def test_run_check_records_no_outcome_for_a_check_with_several_locations(service, three_locations):
+    check = make_check(service, locations=["eu", "us"])
+    with pytest.raises(CommandError, match=r"runs from several locations \(eu, us\)"):
+        call_command("run_check", str(check.pk), "--record")
+    assert not Result.objects.filter(check_ref=check).exists()
