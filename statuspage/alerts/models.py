@@ -275,3 +275,8 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+# Acknowledgements and flapping state live in their own module; imported here so that
+# they belong to this app.
+from statuspage.alerts.ack_models import Ack, AckVia, Flap  # noqa: E402, F401
