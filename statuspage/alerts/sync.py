@@ -177,9 +177,13 @@ class ChannelsSection:
         return SectionPlan(changes=changes, unmentioned=Channel.objects.count() - named)
 
     def apply(self, *, team: Team, value: list[Ref], reason: str) -> list[str]:
+        current = {channel.name: channel for channel in Channel.objects.filter(team=team)}
         actions = []
         for ref in value:
             spec = ChannelSpec(ref.value)
+            if _change("", spec, current.get(spec.name)).action == "unchanged":
+                actions.append("unchanged")
+                continue
             secret_env = spec.record.values.get("secret_env")
             try:
                 saved = channel_save(

@@ -72,6 +72,7 @@ def test_channels_are_created_from_the_environment(team, env):
     assert (pager.target_value(), pager.secret_value()) == (HOOK, env)
     assert mail.target_value() == "oncall@example.com, lead@example.com"
     assert [c.action for c in handler.plan(found).changes] == ["unchanged"] * 3
+    assert handler.apply(team=team, value=found[0].value, reason="sync") == ["unchanged"] * 3
 
 
 def test_a_missing_variable_is_a_problem_at_its_line(team, env, monkeypatch):
