@@ -215,4 +215,7 @@ def _change(slug: str, spec: ChannelSpec, before: Channel | None) -> Change:
     }
     if spec.target() is not None and before.target_value() != spec.target():
         fields["target"] = ("(stored)", f"(from {spec.record.values.get('url_env', 'to')})")
+    secret_env = spec.record.values.get("secret_env")
+    if secret_env and before.secret_value() != os.environ.get(secret_env):
+        fields["signing_secret"] = ("(stored)", f"(from {secret_env})")
     return Change("channel", slug, "update" if fields else "unchanged", fields)

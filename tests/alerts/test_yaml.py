@@ -75,6 +75,21 @@ def test_channels_are_created_from_the_environment(team, env):
     assert handler.apply(team=team, value=found[0].value, reason="sync") == ["unchanged"] * 3
 
 
+def test_a_new_secret_in_the_environment_updates_the_channel(team, env, monkeypatch):
+    handler = ChannelsSection()
+    found, _ = sections(FILE)
+    handler.apply(team=team, value=found[0].value, reason="sync")
+    rotated = new_signing_secret()
+    monkeypatch.setenv("PAYMENTS_HOOK_SECRET", rotated)
+
+    (change,) = [c for c in handler.plan(found).changes if c.action != "unchanged"]
+    actions = handler.apply(team=team, value=found[0].value, reason="sync")
+
+    assert change.fields == {"signing_secret": ("(stored)", "(from PAYMENTS_HOOK_SECRET)")}
+    assert actions == ["unchanged", "update", "unchanged"]
+    assert Channel.objects.get(name="pager").secret_value() == rotated
+
+
 def test_a_missing_variable_is_a_problem_at_its_line(team, env, monkeypatch):
     monkeypatch.delenv("PAYMENTS_HOOK_URL")
     found, _ = sections(FILE)
