@@ -61,7 +61,10 @@ def test_settling_down_announces_the_outage_once_stable(service, team):
         EventKind.FLAPPING,
         EventKind.DOWN,
     ]
-    assert Event.objects.get(key__startswith="flap-settled").context["note"] == "Stable again after flapping."
+    assert (
+        Event.objects.get(key__startswith="flap-settled").context["note"]
+        == "Stable again after flapping."
+    )
     assert not Flap.objects.filter(ended_at__isnull=True).exists()
 
 
