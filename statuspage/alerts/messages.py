@@ -146,9 +146,9 @@ def _deployment_line(deployment: dict | None) -> str:
     line += f" at {utc_text(_when(deployment['deployed_at']))}"
     impact = deployment.get("impact")
     if impact:
-        line += f": {impact['verdict_label'].lower()} ({impact['reason']})"
+        line += f", verdict {impact['verdict_label']}: {impact['reason']}"
     else:
-        line += ": not judged yet"
+        line += ", not judged yet"
     return line
 
 
