@@ -72,7 +72,7 @@ def test_a_down_alert_carries_the_owner_notes_and_the_last_deploy_everywhere(not
     check = quick_check(noted)
     up(check, at(0))
     down(check, at(1), "HTTP 503 (expected 200)")
-    message, event = message_of(channel, EventKind.DOWN)
+    message, _ = message_of(channel, EventKind.DOWN)
     assert message.subject == "Checkout Api is down: GET /health failing"
     for text in every_format(message):
         assert "GET /health answers ok within 200 ms" in text
