@@ -1,5 +1,7 @@
 """Reminders of unacknowledged outages per channel, and escalation to a second channel."""
 
+from datetime import timedelta
+
 import pytest
 
 from statuspage.alerts.acks import alert_ack
@@ -101,3 +103,23 @@ def test_without_an_escalation_delay_nothing_escalates(service, channels, settin
     down(quick_check(service), at(1))
     sweep(120)
     assert kinds(channels["pager"]) == []
+
+
+def test_the_periodic_task_reminds_once_however_often_it_runs(service, channels):
+    from django.utils import timezone
+
+    from statuspage.alerts.tasks import remind
+
+    check = quick_check(service)
+    up(check, timezone.now() - timedelta(minutes=15))
+    down(check, timezone.now() - timedelta(minutes=14))
+    assert remind() == 1
+    assert remind() == 0
+    assert kinds(channels["chat"]) == [EventKind.DOWN, EventKind.REMINDER]
+
+
+def test_the_periodic_task_with_nothing_down_records_nothing(service, channels):
+    from statuspage.alerts.tasks import remind
+
+    assert remind() == 0
+    assert Event.objects.count() == 0
