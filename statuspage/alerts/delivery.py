@@ -178,14 +178,17 @@ def channel_round(*, channel_id: int, now: dt.datetime | None = None) -> RoundRe
     for outcome in outcomes:
         if not outcome.held:
             logger.info(
-                "event=alert.delivery channel_kind=%s delivery=%s attempt=%d outcome=%s ms=%.1f",
+                "event=alert.delivery channel_kind=%s attempt=%d outcome=%s ms=%.1f delivery=%s",
                 claim.channel.kind,
-                outcome.delivery_id,
                 attempts[outcome.delivery_id],
                 _word(outcome, attempts[outcome.delivery_id]),
                 outcome.ms,
+                outcome.delivery_id,
             )
-    report = outcomes_record(claim=claim, outcomes=outcomes, attempts=attempts)
+    # Backoff counts from the failure, not from the claim (a round takes a while); a
+    # `now` given in the future (a test's clock) still wins.
+    recorded_at = max(now, timezone.now())
+    report = outcomes_record(claim=claim, outcomes=outcomes, attempts=attempts, now=recorded_at)
     waits = [w for w in (report.wait_s, claim.wait_s) if w is not None]
     return RoundReport(
         claimed=len(claim.deliveries),
@@ -210,9 +213,10 @@ def _word(outcome: Outcome, attempt: int) -> str:
     return "retrying" if _will_retry(outcome.error, attempt) else "dead"
 
 
-def outcomes_record(*, claim: Claim, outcomes: list[Outcome], attempts: dict[int, int]):
+def outcomes_record(
+    *, claim: Claim, outcomes: list[Outcome], attempts: dict[int, int], now: dt.datetime
+) -> "RoundReport":
     """Step 3 of the module doc."""
-    now = timezone.now()
     fence = {"state": DeliveryState.SENDING, "next_attempt_at": claim.lease_until}
     sent = [o for o in outcomes if o.sent]
     failed = [o for o in outcomes if o.error is not None]
