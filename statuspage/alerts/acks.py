@@ -17,14 +17,16 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core import signing
 from django.db import IntegrityError, transaction
+from django.db.models import Min
 from django.urls import reverse
 from django.utils import timezone
 
+from checks.models import Check, State
 from statuspage.alerts.ack_models import Ack, AckVia
 from statuspage.alerts.context import absolute
 from statuspage.alerts.models import Event, EventKind
 from statuspage.catalog.models import Service
-from statuspage.catalog.permissions import can_see_team_checks
+from statuspage.catalog.permissions import can_edit_service, can_see_team_checks, member_team_ids
 
 SALT = "statuspage.alerts.ack-link"
 DEFAULT_LINK_MAX_AGE_S = 24 * 3600
@@ -149,3 +151,70 @@ def acks_end(*, service_id: int, now: datetime) -> int:
 
 def is_acknowledged(service_id: int) -> bool:
     return Ack.objects.filter(service_id=service_id, ended_at__isnull=True).exists()
+
+
+@dataclass(frozen=True)
+class OpenAlert:
+    """A service down now, for the team and service pages: who took it in hand, if anyone."""
+
+    slug: str
+    name: str
+    team_name: str
+    since: datetime | None
+    ack_by: str
+    ack_at: datetime | None
+    can_ack: bool
+
+    @property
+    def ack_ago_text(self) -> str:
+        """ "3 min ago", as of now."""
+        from statuspage.alerts.messages import duration_text
+
+        if self.ack_at is None:
+            return ""
+        return f"{duration_text((timezone.now() - self.ack_at).total_seconds())} ago"
+
+
+def open_alerts(
+    *, user: AbstractBaseUser, service_id: int | None = None, team_id: int | None = None
+) -> list[OpenAlert]:
+    """Services with a check down now (live ones only), worst first by how long, with
+    their open acknowledgement. Two queries, one when nothing is down."""
+    down = Check.objects.filter(state=State.DOWN, is_paused=False, service__is_paused=False)
+    if service_id is not None:
+        down = down.filter(service_id=service_id)
+    if team_id is not None:
+        down = down.filter(service__team_id=team_id)
+    rows = list(
+        down.values(
+            "service_id", "service__slug", "service__name", "service__team_id",
+            "service__team__name",
+        )
+        .annotate(since=Min("state_changed_at"))
+        .order_by("since", "service__name")
+    )  # fmt: skip
+    if not rows:
+        return []
+    acks = {
+        ack.service_id: ack
+        for ack in Ack.objects.select_related("by").filter(
+            ended_at__isnull=True, service_id__in=[row["service_id"] for row in rows]
+        )
+    }
+    teams = member_team_ids(user)
+    admin = can_edit_service(user)
+    alerts = []
+    for row in rows:
+        ack = acks.get(row["service_id"])
+        alerts.append(
+            OpenAlert(
+                slug=row["service__slug"],
+                name=row["service__name"],
+                team_name=row["service__team__name"],
+                since=row["since"],
+                ack_by=ack.by_label if ack else "",
+                ack_at=ack.at if ack else None,
+                can_ack=user.is_active and (admin or row["service__team_id"] in teams),
+            )
+        )
+    return alerts

@@ -147,6 +147,7 @@ def _pending(transition: Transition, check: Check, batch: _Batch) -> Pending | N
         kind = _kind_of(transition, check, last)
         if kind is None:
             return None
-        if kind != EventKind.UP and batch.in_maintenance(check.service_id, transition.at):
-            return None
+    # Maintenance hides outages and flapping; a recovery is told if its outage was.
+    if kind != EventKind.UP and batch.in_maintenance(check.service_id, transition.at):
+        return None
     return Pending(kind, key, transition.at, context, check.service, check)

@@ -128,3 +128,18 @@ def test_one_check_recovering_keeps_the_ack_while_another_is_down(client, outage
     client.post(link_path(outage))
     up(outage.check_ref, at(30))
     assert acks.is_acknowledged(service.pk) is True
+
+
+def test_open_alerts_name_who_acknowledged_and_how_long_ago(outage, service, team):
+    member = make_user("dana")
+    team.members.add(member)
+    outsider = make_user("eve")
+    [before] = acks.open_alerts(user=member)
+    assert (before.slug, before.ack_at, before.can_ack) == ("checkout-api", None, True)
+    assert acks.open_alerts(user=outsider)[0].can_ack is False
+    with time_machine.travel(at(10), tick=False):
+        acks.alert_ack(service=service, event=outage, by=member, via=AckVia.PAGE)
+    with time_machine.travel(at(13), tick=False):
+        [after] = acks.open_alerts(user=outsider, team_id=team.pk)
+        assert (after.ack_by, after.ack_ago_text) == ("dana", "3 min ago")
+    assert acks.open_alerts(user=member, team_id=team.pk + 1000) == []
