@@ -17,7 +17,7 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core import signing
 from django.db import IntegrityError, transaction
-from django.db.models import Min
+from django.db.models import Min, OuterRef, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
@@ -176,45 +176,48 @@ class OpenAlert:
 
 
 def open_alerts(
-    *, user: AbstractBaseUser, service_id: int | None = None, team_id: int | None = None
+    *, user: AbstractBaseUser, service_id: int | None = None, team_slug: str = ""
 ) -> list[OpenAlert]:
-    """Services with a check down now (live ones only), worst first by how long, with
-    their open acknowledgement. Two queries, one when nothing is down."""
+    """Services with a check down now (live ones only), longest down first, with their
+    open acknowledgement. One query, however many are down."""
     down = Check.objects.filter(state=State.DOWN, is_paused=False, service__is_paused=False)
     if service_id is not None:
         down = down.filter(service_id=service_id)
-    if team_id is not None:
-        down = down.filter(service__team_id=team_id)
-    rows = list(
+    if team_slug:
+        down = down.filter(service__team__slug=team_slug)
+    open_ack = Ack.objects.filter(service_id=OuterRef("service_id"), ended_at__isnull=True)
+    rows = (
         down.values(
             "service_id", "service__slug", "service__name", "service__team_id",
             "service__team__name",
         )
-        .annotate(since=Min("state_changed_at"))
+        .annotate(
+            since=Min("state_changed_at"),
+            ack_at=Subquery(open_ack.values("at")[:1]),
+            ack_user=Subquery(open_ack.values("by__username")[:1]),
+            ack_via=Subquery(open_ack.values("via")[:1]),
+        )
         .order_by("since", "service__name")
     )  # fmt: skip
-    if not rows:
-        return []
-    acks = {
-        ack.service_id: ack
-        for ack in Ack.objects.select_related("by").filter(
-            ended_at__isnull=True, service_id__in=[row["service_id"] for row in rows]
-        )
-    }
-    teams = member_team_ids(user)
+    teams = member_team_ids(user) if user.is_authenticated else set()
     admin = can_edit_service(user)
-    alerts = []
-    for row in rows:
-        ack = acks.get(row["service_id"])
-        alerts.append(
-            OpenAlert(
-                slug=row["service__slug"],
-                name=row["service__name"],
-                team_name=row["service__team__name"],
-                since=row["since"],
-                ack_by=ack.by_label if ack else "",
-                ack_at=ack.at if ack else None,
-                can_ack=user.is_active and (admin or row["service__team_id"] in teams),
-            )
+    return [
+        OpenAlert(
+            slug=row["service__slug"],
+            name=row["service__name"],
+            team_name=row["service__team__name"],
+            since=row["since"],
+            ack_by=_ack_label(row["ack_user"], row["ack_via"]),
+            ack_at=row["ack_at"],
+            can_ack=user.is_active and (admin or row["service__team_id"] in teams),
         )
-    return alerts
+        for row in rows
+    ]
+
+
+def _ack_label(username: str | None, via: str | None) -> str:
+    if username:
+        return username
+    if via is None:
+        return ""
+    return "a link in the message" if via == AckVia.LINK else "someone"

@@ -140,6 +140,6 @@ def test_open_alerts_name_who_acknowledged_and_how_long_ago(outage, service, tea
     with time_machine.travel(at(10), tick=False):
         acks.alert_ack(service=service, event=outage, by=member, via=AckVia.PAGE)
     with time_machine.travel(at(13), tick=False):
-        [after] = acks.open_alerts(user=outsider, team_id=team.pk)
+        [after] = acks.open_alerts(user=outsider, team_slug=team.slug)
         assert (after.ack_by, after.ack_ago_text) == ("dana", "3 min ago")
-    assert acks.open_alerts(user=member, team_id=team.pk + 1000) == []
+    assert acks.open_alerts(user=member, team_slug="search") == []
