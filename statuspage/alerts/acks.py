@@ -17,7 +17,7 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core import signing
 from django.db import IntegrityError, transaction
-from django.db.models import Min, OuterRef, Subquery
+from django.db.models import Exists, Min, OuterRef, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
@@ -25,8 +25,8 @@ from checks.models import Check, State
 from statuspage.alerts.ack_models import Ack, AckVia
 from statuspage.alerts.context import absolute
 from statuspage.alerts.models import Event, EventKind
-from statuspage.catalog.models import Service
-from statuspage.catalog.permissions import can_edit_service, can_see_team_checks, member_team_ids
+from statuspage.catalog.models import Service, Team
+from statuspage.catalog.permissions import can_edit_service, can_see_team_checks
 
 SALT = "statuspage.alerts.ack-link"
 DEFAULT_LINK_MAX_AGE_S = 24 * 3600
@@ -179,27 +179,30 @@ def open_alerts(
     *, user: AbstractBaseUser, service_id: int | None = None, team_slug: str = ""
 ) -> list[OpenAlert]:
     """Services with a check down now (live ones only), longest down first, with their
-    open acknowledgement. One query, however many are down."""
+    open acknowledgement and whether the viewer may acknowledge it. One query, however
+    many are down."""
     down = Check.objects.filter(state=State.DOWN, is_paused=False, service__is_paused=False)
     if service_id is not None:
         down = down.filter(service_id=service_id)
     if team_slug:
         down = down.filter(service__team__slug=team_slug)
     open_ack = Ack.objects.filter(service_id=OuterRef("service_id"), ended_at__isnull=True)
+    membership = Team.members.through.objects.filter(
+        team_id=OuterRef("service__team_id"), user_id=user.pk
+    )
     rows = (
         down.values(
-            "service_id", "service__slug", "service__name", "service__team_id",
-            "service__team__name",
+            "service_id", "service__slug", "service__name", "service__team__name",
         )
         .annotate(
             since=Min("state_changed_at"),
             ack_at=Subquery(open_ack.values("at")[:1]),
             ack_user=Subquery(open_ack.values("by__username")[:1]),
             ack_via=Subquery(open_ack.values("via")[:1]),
+            member=Exists(membership),
         )
         .order_by("since", "service__name")
     )  # fmt: skip
-    teams = member_team_ids(user) if user.is_authenticated else set()
     admin = can_edit_service(user)
     return [
         OpenAlert(
@@ -209,7 +212,7 @@ def open_alerts(
             since=row["since"],
             ack_by=_ack_label(row["ack_user"], row["ack_via"]),
             ack_at=row["ack_at"],
-            can_ack=user.is_active and (admin or row["service__team_id"] in teams),
+            can_ack=user.is_active and (admin or row["member"]),
         )
         for row in rows
     ]
