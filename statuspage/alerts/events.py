@@ -12,6 +12,9 @@ after commit. What a check's change means:
 - a flapping check sends one "flapping" message and nothing more until it settles;
 - a paused check or service says nothing; maintenance keeps outages quiet
   (statuspage.alerts.suppression).
+
+The engine's transitions are read in statuspage.alerts.transitions, deployment verdicts
+here, incidents and maintenance in statuspage.alerts.notices.
 """
 
 import logging
@@ -24,6 +27,7 @@ from checks.models import Check, DeploymentImpact, State, Verdict
 from statuspage.alerts.acks import acks_end
 from statuspage.alerts.context import check_context, iso, service_context, services_context
 from statuspage.alerts.models import Channel, Event, EventKind, Notification
+# The outbox's after-commit queueing, shared so a bulk write queues each channel once.
 from statuspage.alerts.outbox import _queue_after_commit as queue_after_commit
 from statuspage.alerts.outbox import event_record, outbox_enqueue
 from statuspage.alerts.routing import channels_for, route
