@@ -27,7 +27,6 @@ from checks.models import Check, DeploymentImpact, State, Verdict
 from statuspage.alerts.acks import acks_end
 from statuspage.alerts.context import check_context, iso, service_context, services_context
 from statuspage.alerts.models import Channel, Event, EventKind, Notification
-# The outbox's after-commit queueing, shared so a bulk write queues each channel once.
 from statuspage.alerts.outbox import _queue_after_commit as queue_after_commit
 from statuspage.alerts.outbox import event_record, outbox_enqueue
 from statuspage.alerts.routing import channels_for, route
@@ -136,6 +135,7 @@ def events_record_many(pending: list[Pending], *, candidates: dict[int, list[Cha
     ]
     Notification.objects.bulk_create(notifications, ignore_conflicts=True)
     if notifications:
+        # The outbox's own after-commit queueing: each channel's task once per transaction.
         queue_after_commit(sorted({n.channel_id for n in notifications}))
     for event in events:
         logger.info("event=alert.event kind=%s key=%s", event.kind, event.key)
