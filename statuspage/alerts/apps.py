@@ -14,3 +14,9 @@ class AlertsConfig(AppConfig):
 
         listeners.register(listeners.transition_listeners, transitions.transitions_notify)
         listeners.register(listeners.verdict_listeners, events.verdict_notify)
+
+        # /ready shows staff the outbox's backlog and dead letters beside the other parts.
+        from statuspage.alerts.readiness import outbox_part
+        from statuspage.core.readiness import EXTRA_PARTS
+
+        EXTRA_PARTS["outbox"] = outbox_part
