@@ -20,3 +20,9 @@ class AlertsConfig(AppConfig):
         from statuspage.core.readiness import EXTRA_PARTS
 
         EXTRA_PARTS["outbox"] = outbox_part
+
+        # A team's "channels:" in a catalog file (the catalog cannot import this app).
+        from statuspage.alerts.sync import ChannelsSection
+        from statuspage.catalog.sync_sections import register_team_section
+
+        register_team_section(ChannelsSection())
