@@ -341,6 +341,11 @@ ALERTS_HTTP_TIMEOUT_S = env_float("ALERTS_HTTP_TIMEOUT_S", 10.0)
 # A message marked "sending" by a worker that then died is sent again (same key) once
 # this lease ends; it outlasts the delivery task's hard time limit.
 ALERTS_SENDING_LEASE_S = env_float("ALERTS_SENDING_LEASE_S", 180.0)
+if ALERTS_SENDING_LEASE_S <= ALERTS_HTTP_TIMEOUT_S:
+    raise ImproperlyConfigured(
+        "ALERTS_SENDING_LEASE_S must be longer than ALERTS_HTTP_TIMEOUT_S: a send still "
+        "waiting for its answer would be taken over and sent a second time"
+    )
 ALERTS_SEND_CONCURRENCY = env_int("ALERTS_SEND_CONCURRENCY", 100)
 ALERTS_SWEEP_S = env_float("ALERTS_SWEEP_S", 10.0)
 ALERTS_SWEEP_GRACE_S = env_float("ALERTS_SWEEP_GRACE_S", 10.0)

@@ -26,6 +26,7 @@ from statuspage.alerts.models import (
 )
 from statuspage.alerts.outbox import event_record, outbox_enqueue
 from statuspage.alerts.sending import send_round
+from statuspage.alerts.tasks import deliver_channel
 from tests.alerts.receivers import Answer
 from tests.factories import make_service
 
@@ -116,7 +117,7 @@ def test_500_then_200_is_retried_after_a_backoff_with_the_same_key(
 
     delivery.refresh_from_db()
     assert (second.sent, delivery.state, delivery.attempts) == (1, "sent", 2)
-    assert [r.webhook_id for r in webhook_receiver.accepted()] == [delivery.key, delivery.key]
+    assert [r.webhook_id for r in webhook_receiver.requests] == [delivery.key, delivery.key]
 
 
 @NO_GROUPING
@@ -210,8 +211,8 @@ def test_an_up_never_overtakes_its_failed_down(team, service, slack_channel, sla
     assert channel_round(channel_id=slack_channel.pk).claimed == 0
     channel_round(channel_id=slack_channel.pk, now=later(3600))
 
-    texts = [r.payload["text"] for r in slack_receiver.accepted()]
-    assert len(texts) == 3
+    texts = [r.payload["text"] for r in slack_receiver.requests]
+    assert [r.status for r in slack_receiver.requests] == [503, 200, 200]
     assert "down" in texts[0] and "down" in texts[1] and "up" in texts[2]
 
 
@@ -276,3 +277,18 @@ def test_the_sweep_finds_channels_whose_task_was_lost(service, slack_channel):
     with override_settings(ALERTS_GROUP_WINDOW_S=5, ALERTS_SWEEP_GRACE_S=10):
         assert channels_due() == []
         assert channels_due(now=later(16)) == [slack_channel.pk]
+
+
+def test_the_task_for_a_missing_channel_does_nothing(caplog):
+    with caplog.at_level(logging.INFO, logger="statuspage.alerts.tasks"):
+        assert deliver_channel(987654) == 0
+    assert "task=alerts.deliver_channel channel=987654 claimed=0 sent=0" in caplog.text
+
+
+@NO_GROUPING
+def test_the_task_run_twice_sends_once(service, slack_channel, slack_receiver):
+    announce(service, EventKind.DOWN, "t:1:down", [slack_channel])
+
+    assert deliver_channel(slack_channel.pk) == 1
+    assert deliver_channel(slack_channel.pk) == 0
+    assert len(slack_receiver.requests) == 1
