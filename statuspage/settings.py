@@ -366,10 +366,11 @@ ALERTS_SITE_URL = os.environ.get("ALERTS_SITE_URL", "")
 # How often reminders, escalations, settled flaps, incidents and maintenance are looked for.
 ALERTS_REMIND_S = env_float("ALERTS_REMIND_S", 15.0)
 # Mail: SMTP when EMAIL_HOST is set (EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD,
-# EMAIL_USE_TLS, EMAIL_USE_SSL, EMAIL_TIMEOUT); otherwise each message is written as a
-# file under var/mail (the embedded default), and the folder is logged with each one.
+# EMAIL_USE_TLS, EMAIL_USE_SSL, EMAIL_TIMEOUT). Without it, DEBUG (make run) writes each
+# message as a file under var/mail and logs the folder; production uses the local mail
+# server, as Django does by default.
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "statuspage@localhost")
-MAILERS = mailers(VAR_DIR / "mail")
+MAILERS = mailers(VAR_DIR / "mail", debug=DEBUG)
 
 # --- Public status page ---------------------------------------------------------------
 STATUS_PAGE = {

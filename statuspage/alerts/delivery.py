@@ -80,18 +80,16 @@ def delivery_claim(*, channel_id: int, now: dt.datetime) -> Claim:
     lease_until = now + dt.timedelta(seconds=setting("ALERTS_SENDING_LEASE_S", 180))
     with transaction.atomic():
         channel = Channel.objects.select_for_update().filter(pk=channel_id).first()
-        if channel is None:
-            return Claim(channel=None)
+        if channel is None or not channel.enabled:
+            # A disabled channel keeps its outbox as it is, to be sent once it is enabled.
+            return Claim(channel=channel)
         unsent = list(
             Delivery.objects.filter(channel_id=channel_id, state__in=UNSENT).order_by("id")
         )
         if unsent and not _due(unsent[0], now):
             return Claim(channel, wait_s=(unsent[0].next_attempt_at - now).total_seconds())
-        claimed = [d for d in unsent if _due(d, now)]
-        wait_s = None
-        if channel.enabled:
-            created, wait_s = _deliveries_from_pending(channel, now)
-            claimed += created
+        created, wait_s = _deliveries_from_pending(channel, now)
+        claimed = [d for d in unsent if _due(d, now)] + created
         if not claimed:
             return Claim(channel, wait_s=wait_s)
         Delivery.objects.filter(in_ids("pk", [d.pk for d in claimed])).update(
@@ -321,9 +319,12 @@ def channels_due(*, now: dt.datetime | None = None) -> list[int]:
     grace = setting("ALERTS_SWEEP_GRACE_S", 10)
     late = now - dt.timedelta(seconds=group_window_s() + grace)
     pending = Notification.objects.filter(
-        state=NotificationState.PENDING, delivery__isnull=True, created_at__lte=late
+        state=NotificationState.PENDING,
+        delivery__isnull=True,
+        created_at__lte=late,
+        channel__enabled=True,
     ).values_list("channel_id", flat=True)
-    due = Delivery.objects.filter(state__in=UNSENT, next_attempt_at__lte=now).values_list(
-        "channel_id", flat=True
-    )
+    due = Delivery.objects.filter(
+        state__in=UNSENT, next_attempt_at__lte=now, channel__enabled=True
+    ).values_list("channel_id", flat=True)
     return sorted(set(pending.distinct()) | set(due.distinct()))

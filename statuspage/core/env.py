@@ -204,15 +204,19 @@ def broker_transport_options(
     raise ImproperlyConfigured(f"Unknown Celery broker {url!r}: use redis://, amqp:// or safefs://")
 
 
-def mailers(mail_dir: Path) -> dict:
-    """SMTP from EMAIL_* when EMAIL_HOST is set; otherwise a folder of message files."""
+def mailers(mail_dir: Path, *, debug: bool) -> dict:
+    """SMTP from EMAIL_* when EMAIL_HOST is set; in DEBUG without it, a folder of message
+    files; otherwise the local mail server (Django's own default)."""
+    smtp = "django.core.mail.backends.smtp.EmailBackend"
     if not os.environ.get("EMAIL_HOST"):
-        return {
-            "default": {
-                "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
-                "OPTIONS": {"file_path": str(mail_dir)},
+        if debug:
+            return {
+                "default": {
+                    "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+                    "OPTIONS": {"file_path": str(mail_dir)},
+                }
             }
-        }
+        return {"default": {"BACKEND": smtp, "OPTIONS": {"host": "localhost", "port": 25}}}
     options = {
         "host": os.environ["EMAIL_HOST"],
         "port": env_int("EMAIL_PORT", 587),
@@ -222,9 +226,7 @@ def mailers(mail_dir: Path) -> dict:
         "use_ssl": env_bool("EMAIL_USE_SSL", False),
         "timeout": env_int("EMAIL_TIMEOUT", 10),
     }
-    return {
-        "default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend", "OPTIONS": options}
-    }
+    return {"default": {"BACKEND": smtp, "OPTIONS": options}}
 
 
 def longer_than(name: str, default: float, *, other: str, other_value: float) -> float:

@@ -7,7 +7,7 @@ repeat after a crash threads as the same message in mail clients.
 import logging
 import smtplib
 
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import EmailMultiAlternatives, mailers
 
 from statuspage.alerts.senders.base import Permanent, Retryable
 
@@ -19,7 +19,7 @@ def addresses_of(target: str) -> list[str]:
 
 
 def send(channel, message, *, key: str) -> None:
-    connection = get_connection(fail_silently=False)
+    connection = mailers.default
     mail = EmailMultiAlternatives(
         subject=message.subject,
         body=message.text,
