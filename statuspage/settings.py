@@ -25,6 +25,8 @@ from statuspage.core.env import (
     env_float,
     env_int,
     env_list,
+    longer_than,
+    mailers,
     networks,
     private_targets,
     redis_caches,
@@ -155,6 +157,7 @@ INSTALLED_APPS = [
     "statuspage.catalog",
     "checks",
     "statuspage.incidents",
+    "statuspage.alerts",
     "statuspage.web",
     "statuspage.api",
     "ninja",
@@ -301,6 +304,8 @@ LOGGING = {
         "django": {"handlers": [], "level": "INFO", "propagate": True},
         "django.db.backends": {"level": "INFO"},
         "celery": {"level": LOG_LEVEL},
+        # Apprise logs the URLs it posts to, tokens included, below WARNING.
+        "apprise": {"level": "WARNING"},
         # The server-less transport has no host name; kombu warns about that on every
         # connection, which says nothing useful.
         "kombu.connection": {
@@ -324,6 +329,48 @@ ROLLUP_RETENTION_DAYS = max(400, env_int("ROLLUP_RETENTION_DAYS", 400))
 HEARTBEAT_SWEEP_S = env_int("HEARTBEAT_SWEEP_S", 15)
 # A deployment is judged once this long has passed after it, against as long before it.
 DEPLOY_VERDICT_WINDOW_S = env_int("DEPLOY_VERDICT_WINDOW_S", 1800)
+
+# --- Notifications (statuspage/alerts) -------------------------------------------------
+# Messages to one channel within this window go out as one grouped message; the first
+# is never held longer. 0 sends every notification on its own.
+ALERTS_GROUP_WINDOW_S = env_float("ALERTS_GROUP_WINDOW_S", 5.0)
+# Attempts per message before it becomes a dead letter; retries back off exponentially
+# from the base, with jitter, up to the cap (a receiver's Retry-After wins).
+ALERTS_MAX_ATTEMPTS = env_int("ALERTS_MAX_ATTEMPTS", 6)
+ALERTS_RETRY_BASE_S = env_float("ALERTS_RETRY_BASE_S", 2.0)
+ALERTS_RETRY_MAX_S = env_float("ALERTS_RETRY_MAX_S", 600.0)
+ALERTS_HTTP_TIMEOUT_S = env_float("ALERTS_HTTP_TIMEOUT_S", 10.0)
+# A message marked "sending" by a worker that then died is sent again (same key) once
+# this lease ends; it outlasts the delivery task's hard time limit, and must outlast the
+# HTTP timeout, or a send still waiting for its answer would be sent a second time.
+ALERTS_SENDING_LEASE_S = longer_than(
+    "ALERTS_SENDING_LEASE_S",
+    180.0,
+    other="ALERTS_HTTP_TIMEOUT_S",
+    other_value=ALERTS_HTTP_TIMEOUT_S,
+)
+ALERTS_SEND_CONCURRENCY = env_int("ALERTS_SEND_CONCURRENCY", 100)
+ALERTS_SWEEP_S = env_float("ALERTS_SWEEP_S", 10.0)
+ALERTS_SWEEP_GRACE_S = env_float("ALERTS_SWEEP_GRACE_S", 10.0)
+# A check changing state this many times within this many minutes sends one "flapping"
+# message, then nothing until it has kept one state that long.
+ALERTS_FLAP_TRANSITIONS = env_int("ALERTS_FLAP_TRANSITIONS", 5)
+ALERTS_FLAP_MINUTES = env_int("ALERTS_FLAP_MINUTES", 10)
+# An outage nobody acknowledged goes to the team's escalation channels after this long
+# (0: never). Reminders are set per channel.
+ALERTS_ESCALATE_AFTER_S = env_int("ALERTS_ESCALATE_AFTER_S", 1800)
+# Acknowledge links in messages stop working after this long.
+ALERTS_ACK_LINK_MAX_AGE_S = env_int("ALERTS_ACK_LINK_MAX_AGE_S", 86400)
+# Links in messages start here; empty: the host of STATUS_PAGE_URL, else PORT locally.
+ALERTS_SITE_URL = os.environ.get("ALERTS_SITE_URL", "")
+# How often reminders, escalations, settled flaps, incidents and maintenance are looked for.
+ALERTS_REMIND_S = env_float("ALERTS_REMIND_S", 15.0)
+# Mail: SMTP when EMAIL_HOST is set (EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD,
+# EMAIL_USE_TLS, EMAIL_USE_SSL, EMAIL_TIMEOUT). Without it, DEBUG (make run) writes each
+# message as a file under var/mail and logs the folder; production uses the local mail
+# server, as Django does by default.
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "statuspage@localhost")
+MAILERS = mailers(VAR_DIR / "mail", debug=DEBUG)
 
 # --- Public status page ---------------------------------------------------------------
 STATUS_PAGE = {
@@ -381,6 +428,18 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": GAP_SWEEP_S * 2},
     },
     # Every expiry stays below the visibility timeout (tests/core/test_celery_limits.py).
+    # Notifications whose queued task was lost, retries that are due, and messages whose
+    # sender died mid-send (statuspage.alerts.delivery.channels_due).
+    "alerts-sweep": {
+        "task": "alerts.sweep",
+        "schedule": ALERTS_SWEEP_S,
+        "options": {"expires": ALERTS_SWEEP_S * 2},
+    },
+    "alerts-remind": {
+        "task": "alerts.remind",
+        "schedule": ALERTS_REMIND_S,
+        "options": {"expires": ALERTS_REMIND_S * 2},
+    },
     "prune-results": {
         "task": "checks.prune_results",
         "schedule": 3600.0,
