@@ -4,11 +4,19 @@ The engine sits below the apps that react to its changes (notifications): it can
 import them, and a signal would hide who listens. Instead an app appends its function
 here in its AppConfig.ready(), and the engine calls each one in the same transaction as
 the change, so whatever they write (an outbox row) commits or rolls back with it.
+
+A listener that fails is rolled back to its savepoint and logged: the engine's own write
+(results, states) still commits, so monitoring never stops because a reaction broke.
 """
 
+import logging
 from collections.abc import Callable
 
+from django.db import transaction
+
 from checks.models import DeploymentImpact, Transition
+
+logger = logging.getLogger(__name__)
 
 # Called with the transitions just written (one results_record call), checks locked.
 transition_listeners: list[Callable[[list[Transition]], None]] = []
@@ -16,14 +24,26 @@ transition_listeners: list[Callable[[list[Transition]], None]] = []
 verdict_listeners: list[Callable[[DeploymentImpact], None]] = []
 
 
+def _call(listeners: list[Callable], argument, what: str) -> None:
+    for listener in listeners:
+        try:
+            with transaction.atomic():
+                listener(argument)
+        except Exception:
+            logger.exception(
+                "event=listener.failed what=%s listener=%s.%s",
+                what,
+                listener.__module__,
+                listener.__qualname__,
+            )
+
+
 def transitions_written(transitions: list[Transition]) -> None:
-    for listener in transition_listeners:
-        listener(transitions)
+    _call(transition_listeners, transitions, "transitions")
 
 
 def verdict_written(impact: DeploymentImpact) -> None:
-    for listener in verdict_listeners:
-        listener(impact)
+    _call(verdict_listeners, impact, "verdict")
 
 
 def register(listeners: list, function: Callable) -> None:

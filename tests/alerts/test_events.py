@@ -190,3 +190,20 @@ def test_published_incidents_and_their_updates_tell_the_affected_teams_once(
     assert update["services"] == ["Checkout Api"]
     published = Event.objects.get(kind=EventKind.INCIDENT_PUBLISHED).context["incident"]
     assert published["body"] == "We are looking into it."
+
+
+def test_a_failing_listener_never_costs_the_engine_its_results(service, team, monkeypatch):
+    from checks import listeners
+    from checks.models import State
+
+    def broken(transitions):
+        raise RuntimeError("listener bug")
+
+    make_channel(team)
+    check = quick_check(service)
+    monkeypatch.setattr(listeners, "transition_listeners", [broken])
+    down(check, at(1))
+    check.refresh_from_db()
+    assert check.state == State.DOWN
+    assert Result.objects.filter(check_ref=check).count() == 1
+    assert Event.objects.count() == 0
