@@ -215,6 +215,7 @@ INSTALLED_APPS = [
     "statuspage.catalog",
     "checks",
     "statuspage.incidents",
+    "statuspage.alerts",
     "statuspage.web",
     "statuspage.api",
     "ninja",
