@@ -1,4 +1,4 @@
-""""Send a test message": a test event for one channel, through the same outbox."""
+""" "Send a test message": a test event for one channel, through the same outbox."""
 
 import uuid
 from datetime import datetime

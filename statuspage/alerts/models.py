@@ -275,3 +275,7 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+# Public subscribers live in their own module; importing them here registers them.
+from statuspage.alerts.subscribers import MailKind, MailState, Subscriber, SubscriberMail  # noqa: E402, F401

@@ -117,9 +117,7 @@ def _row(notification: Notification, channel_names: dict[int, str]) -> Notificat
     )
 
 
-def alerts_page(
-    *, user: AbstractBaseUser, channel_id: int | None, page: str | None
-) -> AlertsPage:
+def alerts_page(*, user: AbstractBaseUser, channel_id: int | None, page: str | None) -> AlertsPage:
     """The channels ``user`` may see and a page of their notifications, newest first
     (of one channel when ``channel_id`` names one of them)."""
     channels = [_channel_row(c) for c in visible_channels(user)]

@@ -26,6 +26,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from statuspage.alerts.senders.base import Permanent, Retryable
 from statuspage.alerts.subscribers import MailKind, MailState, SubscriberMail
 from statuspage.alerts.subscriptions import mail_links
 from statuspage.core.markdown import render_markdown
@@ -36,19 +37,12 @@ logger = logging.getLogger(__name__)
 LEASE = timedelta(minutes=2)
 BACKOFF_BASE_S = 30
 BACKOFF_MAX_S = 3600
+MAX_ATTEMPTS = 8
 SUBJECTS = {
     MailKind.CONFIRM: "Confirm your subscription to {page}",
     MailKind.INCIDENT: "[{page}] {title}",
     MailKind.MAINTENANCE: "[{page}] Maintenance {what}: {title}",
 }
-
-
-class Retryable(Exception):
-    pass
-
-
-class Permanent(Exception):
-    pass
 
 
 def backoff(attempt: int) -> timedelta:
@@ -140,7 +134,9 @@ def _send(message: EmailMultiAlternatives, connection) -> None:
 
 def _record(mail: SubscriberMail, *, outcome: str, reason: str, now: datetime) -> None:
     fields = {"state": MailState.SENT, "sent_at": now, "last_error": ""}
-    if outcome == "retry" and mail.attempts < settings.ALERTS_MAX_ATTEMPTS:
+    if outcome == "retry" and mail.attempts < getattr(
+        settings, "ALERTS_MAX_ATTEMPTS", MAX_ATTEMPTS
+    ):
         fields = {"state": MailState.RETRYING, "next_attempt_at": now + backoff(mail.attempts)}
     elif outcome != "sent":
         fields = {"state": MailState.DEAD}

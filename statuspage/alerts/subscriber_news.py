@@ -46,7 +46,7 @@ def incident_facts(event, incident: Incident) -> tuple[dict, list[int]]:
         "impact": dict(Impact.choices).get(incident.impact, incident.impact),
         "status": told.get("status_label")
         or dict(IncidentStatus.choices).get(incident.status, incident.status),
-        "body": (told["body"] if "body" in told else update.body if update else "")[:TEXT_MAX],
+        "body": told.get("body", update.body if update else "")[:TEXT_MAX],
         "at": event.occurred_at.isoformat(),
         "components": names,
         "path": reverse("public-incident", args=[incident.pk]),

@@ -154,7 +154,9 @@ def subscription_confirm(*, token: str, now: datetime) -> Subscriber:
     choice = payload.get("c")
     with transaction.atomic():
         subscriber = (
-            Subscriber.objects.select_for_update().filter(pk=payload["s"], nonce=payload["n"]).first()
+            Subscriber.objects.select_for_update()
+            .filter(pk=payload["s"], nonce=payload["n"])
+            .first()
         )
         if subscriber is None:
             raise LinkInvalid("This link is no longer valid. Subscribe again to get a new one.")

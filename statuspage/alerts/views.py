@@ -21,9 +21,8 @@ def _channel_id(raw: str | None) -> int | None:
 def alerts(request: HttpRequest) -> HttpResponse:
     channel_id = _channel_id(request.GET.get("channel"))
     page = alerts_page(user=request.user, channel_id=channel_id, page=request.GET.get("page"))
-    return render(
-        request, "alerts/pages/alerts.html", {"alerts": page, "zone": timezone.get_current_timezone_name()}
-    )
+    context = {"alerts": page, "zone": timezone.get_current_timezone_name()}
+    return render(request, "alerts/pages/alerts.html", context)
 
 
 @require_POST
