@@ -91,3 +91,10 @@ def subscribers_announce(event) -> int:
     base = status_base_url()
     facts["url"] = urljoin(base, facts.pop("path"))
     return subscribers_fanout(event=event, facts=facts, service_ids=ids, base_url=base)
+
+
+def subscribers_told(event):
+    """``event`` after its public subscribers' mail was written (None passes through)."""
+    if event is not None:
+        subscribers_announce(event)
+    return event

@@ -443,3 +443,23 @@ def test_refused_recipient_is_a_dead_letter_at_once(settings, public_services):
     row = SubscriberMail.objects.get()
     assert row.attempts == 1
     assert "550" in row.last_error
+
+
+def test_the_incident_sweep_fans_published_news_out_to_subscribers(public_services):
+    from django.db import transaction
+
+    from statuspage.alerts.notices import incidents_sweep
+
+    api, _, _ = public_services
+    subscriber = _confirmed("kim@example.com", services=[api])
+    incident = _published_incident(api, title="Payments slow")
+    # Published after its first update: one "published" message carries it.
+    Incident.objects.filter(pk=incident.pk).update(published_at=timezone.now())
+    with transaction.atomic():
+        incidents_sweep(now=timezone.now() + timedelta(seconds=1))
+    with transaction.atomic():
+        incidents_sweep(now=timezone.now() + timedelta(seconds=2))  # twice: nothing new
+    mail = SubscriberMail.objects.get(subscriber=subscriber, kind=MailKind.INCIDENT)
+    assert mail.event.incident_id == incident.pk
+    assert mail.context["title"] == "Payments slow"
+    assert mail.context["body"] == "We are **looking** into it."

@@ -9,7 +9,7 @@ import statuspage.alerts.subscribers
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("alerts", "0001_initial"),
+        ("alerts", "0002_acks_and_flaps"),
         ("catalog", "0001_initial"),
     ]
 
