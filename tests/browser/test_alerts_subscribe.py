@@ -1,0 +1,67 @@
+"""A visitor subscribes from the public page and confirms from the mail, in a real browser."""
+
+import re
+
+import pytest
+from django.urls import include, path
+from playwright.sync_api import expect
+
+from statuspage.alerts import subscriber_mail
+from statuspage.alerts.subscribers import Subscriber, SubscriberMail
+from statuspage.alerts.urls import public_urlpatterns
+from statuspage.urls import urlpatterns as site_urlpatterns
+from tests.alerts.receivers import smtp_receiver
+from tests.factories import make_service, make_team
+
+urlpatterns = [path("status/subscribe/", include(public_urlpatterns)), *site_urlpatterns]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.urls(__name__)]
+
+CONFIRM = re.compile(r"(http://\S+/status/subscribe/confirm/[^/\s]+/)")
+
+
+@pytest.fixture
+def smtp(settings):
+    with smtp_receiver() as receiver:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST = "127.0.0.1"
+        settings.EMAIL_PORT = receiver.port
+        settings.EMAIL_USE_TLS = False
+        yield receiver
+
+
+def test_a_visitor_subscribes_to_chosen_components_and_confirms_from_the_mail(
+    page, live_server, smtp, axe_serious, console_errors
+):
+    team = make_team("payments")
+    make_service("checkout-api", team=team, is_public=True, public_name="Checkout")
+    storefront = make_service("storefront", team=team, is_public=True, public_name="Storefront")
+    make_service("ledger-batch", team=team)
+
+    page.goto(f"{live_server.url}/status/subscribe/")
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Get incidents and maintenance by email"
+    )
+    expect(page.get_by_label("Ledger Batch")).to_have_count(0)
+    assert axe_serious(page) == []
+    page.get_by_label("Email address").fill("visitor@example.com")
+    page.get_by_label("Only the components I choose").check()
+    page.get_by_label("Storefront").check()
+    page.get_by_role("button", name="Subscribe").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your inbox")
+    assert Subscriber.objects.get().confirmed_at is None
+
+    # The worker's part, run here: send what the outbox holds to the local SMTP server.
+    (mail_id,) = SubscriberMail.objects.values_list("pk", flat=True)
+    assert subscriber_mail.mail_send(mail_id) == "sent"
+    (message,) = smtp.messages
+    assert message["To"] == "visitor@example.com"
+    link = CONFIRM.search(message.get_body(("plain",)).get_content())[1]
+    assert link.startswith(live_server.url)
+
+    page.goto(link)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Subscription confirmed")
+    expect(page.locator("main")).to_contain_text("Storefront")
+    subscriber = Subscriber.objects.get()
+    assert subscriber.confirmed_at is not None
+    assert list(subscriber.services.all()) == [storefront]
+    assert console_errors == []
