@@ -24,6 +24,7 @@ urlpatterns = [
     path("ping/<uuid:ping_uuid>/fail", pings.ping_fail, name="ping-fail"),
     path("ping/<uuid:ping_uuid>/<int:exit_status>", pings.ping_exit, name="ping-exit"),
     path("api/", include("statuspage.api.urls")),
+    path("ack/", include("statuspage.alerts.ack_urls")),
     path("status/", include("statuspage.web.public_urls")),
     path("incidents/", include("statuspage.web.incident_urls")),
     path("admin/", admin.site.urls),
