@@ -12,7 +12,6 @@ use to show one message. A row already ``sent`` is never claimed again.
 """
 
 import logging
-import random
 import smtplib
 import time
 from datetime import datetime, timedelta
@@ -26,6 +25,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from statuspage.alerts.delivery import backoff_s, max_attempts
 from statuspage.alerts.senders.base import Permanent, Retryable
 from statuspage.alerts.subscribers import MailKind, MailState, SubscriberMail
 from statuspage.alerts.subscriptions import mail_links
@@ -35,21 +35,11 @@ logger = logging.getLogger(__name__)
 
 # How long a claimed row belongs to its sender before the sweep may take it over.
 LEASE = timedelta(minutes=2)
-BACKOFF_BASE_S = 30
-BACKOFF_MAX_S = 3600
-MAX_ATTEMPTS = 8
 SUBJECTS = {
     MailKind.CONFIRM: "Confirm your subscription to {page}",
     MailKind.INCIDENT: "[{page}] {title}",
     MailKind.MAINTENANCE: "[{page}] Maintenance {what}: {title}",
 }
-
-
-def backoff(attempt: int) -> timedelta:
-    """Exponential with full jitter: retries of many mails spread instead of arriving at
-    the server together."""
-    ceiling = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** max(0, attempt - 1))
-    return timedelta(seconds=random.uniform(ceiling / 2, ceiling))  # noqa: S311
 
 
 def claim(mail_id: int, *, now: datetime) -> SubscriberMail | None:
@@ -134,10 +124,10 @@ def _send(message: EmailMultiAlternatives, connection) -> None:
 
 def _record(mail: SubscriberMail, *, outcome: str, reason: str, now: datetime) -> None:
     fields = {"state": MailState.SENT, "sent_at": now, "last_error": ""}
-    if outcome == "retry" and mail.attempts < getattr(
-        settings, "ALERTS_MAX_ATTEMPTS", MAX_ATTEMPTS
-    ):
-        fields = {"state": MailState.RETRYING, "next_attempt_at": now + backoff(mail.attempts)}
+    # The retry rules of every delivery (statuspage.alerts.delivery).
+    if outcome == "retry" and mail.attempts < max_attempts():
+        wait = timedelta(seconds=backoff_s(mail.attempts))
+        fields = {"state": MailState.RETRYING, "next_attempt_at": now + wait}
     elif outcome != "sent":
         fields = {"state": MailState.DEAD}
     if outcome != "sent":

@@ -10,6 +10,7 @@ from statuspage.alerts import subscriber_mail
 from statuspage.alerts.subscribers import Subscriber, SubscriberMail
 from statuspage.alerts.urls import public_urlpatterns
 from statuspage.urls import urlpatterns as site_urlpatterns
+from tests.alerts.conftest import smtp_mailers
 from tests.alerts.receivers import smtp_receiver
 from tests.factories import make_service, make_team
 
@@ -22,10 +23,7 @@ CONFIRM = re.compile(r"(http://\S+/status/subscribe/confirm/[^/\s]+/)")
 @pytest.fixture
 def smtp(settings):
     with smtp_receiver() as receiver:
-        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-        settings.EMAIL_HOST = "127.0.0.1"
-        settings.EMAIL_PORT = receiver.port
-        settings.EMAIL_USE_TLS = False
+        settings.MAILERS = smtp_mailers(receiver.port)
         yield receiver
 
 
