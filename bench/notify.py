@@ -106,10 +106,15 @@ class Receivers:
 
 
 def setup_django() -> None:
+    import logging
+
     import django
 
     django.setup()
     from django.core.management import call_command
+
+    # One line per recorded event is the worker's log, not this report's.
+    logging.getLogger("statuspage").setLevel(logging.WARNING)
 
     call_command("migrate", verbosity=0)
 
