@@ -439,6 +439,8 @@ LOGGING = {
         "django": {"handlers": [], "level": "INFO", "propagate": True},
         "django.db.backends": {"level": "INFO"},
         "celery": {"level": LOG_LEVEL},
+        # Apprise logs the URLs it posts to, tokens included, below WARNING.
+        "apprise": {"level": "WARNING"},
         # The server-less transport has no host name; kombu warns about that on every
         # connection, which says nothing useful.
         "kombu.connection": {
@@ -462,6 +464,49 @@ ROLLUP_RETENTION_DAYS = max(400, env_int("ROLLUP_RETENTION_DAYS", 400))
 HEARTBEAT_SWEEP_S = env_int("HEARTBEAT_SWEEP_S", 15)
 # A deployment is judged once this long has passed after it, against as long before it.
 DEPLOY_VERDICT_WINDOW_S = env_int("DEPLOY_VERDICT_WINDOW_S", 1800)
+
+# --- Notifications (statuspage/alerts) -------------------------------------------------
+# Messages to one channel within this window go out as one grouped message; the first
+# is never held longer. 0 sends every notification on its own.
+ALERTS_GROUP_WINDOW_S = env_float("ALERTS_GROUP_WINDOW_S", 5.0)
+# Attempts per message before it becomes a dead letter; retries back off exponentially
+# from the base, with jitter, up to the cap (a receiver's Retry-After wins).
+ALERTS_MAX_ATTEMPTS = env_int("ALERTS_MAX_ATTEMPTS", 6)
+ALERTS_RETRY_BASE_S = env_float("ALERTS_RETRY_BASE_S", 2.0)
+ALERTS_RETRY_MAX_S = env_float("ALERTS_RETRY_MAX_S", 600.0)
+ALERTS_HTTP_TIMEOUT_S = env_float("ALERTS_HTTP_TIMEOUT_S", 10.0)
+# A message marked "sending" by a worker that then died is sent again (same key) once
+# this lease ends; it outlasts the delivery task's hard time limit.
+ALERTS_SENDING_LEASE_S = env_float("ALERTS_SENDING_LEASE_S", 180.0)
+ALERTS_SEND_CONCURRENCY = env_int("ALERTS_SEND_CONCURRENCY", 100)
+ALERTS_SWEEP_S = env_float("ALERTS_SWEEP_S", 10.0)
+ALERTS_SWEEP_GRACE_S = env_float("ALERTS_SWEEP_GRACE_S", 10.0)
+# Mail: SMTP when EMAIL_HOST is set; otherwise each message is written as a file under
+# var/mail (the embedded default), and the worker says where at start.
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "statuspage@localhost")
+MAIL_DIR = VAR_DIR / "mail"
+if os.environ.get("EMAIL_HOST"):
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": os.environ["EMAIL_HOST"],
+                "port": env_int("EMAIL_PORT", 587),
+                "username": os.environ.get("EMAIL_HOST_USER", ""),
+                "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+                "use_tls": env_bool("EMAIL_USE_TLS", True),
+                "use_ssl": env_bool("EMAIL_USE_SSL", False),
+                "timeout": env_int("EMAIL_TIMEOUT", 10),
+            },
+        }
+    }
+else:
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "OPTIONS": {"file_path": str(MAIL_DIR)},
+        }
+    }
 
 # --- Public status page ---------------------------------------------------------------
 STATUS_PAGE = {
@@ -519,6 +564,13 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": GAP_SWEEP_S * 2},
     },
     # Every expiry stays below the visibility timeout (tests/core/test_celery_limits.py).
+    # Notifications whose queued task was lost, retries that are due, and messages whose
+    # sender died mid-send (statuspage.alerts.delivery.channels_due).
+    "alerts-sweep": {
+        "task": "alerts.sweep",
+        "schedule": ALERTS_SWEEP_S,
+        "options": {"expires": ALERTS_SWEEP_S * 2},
+    },
     "prune-results": {
         "task": "checks.prune_results",
         "schedule": 3600.0,

@@ -185,7 +185,10 @@ def channel_round(*, channel_id: int, now: dt.datetime | None = None) -> RoundRe
                 outcome.ms,
                 outcome.delivery_id,
             )
-    report = outcomes_record(claim=claim, outcomes=outcomes, attempts=attempts, now=now)
+    # Backoff counts from the failure, not from the claim (a round takes a while); a
+    # `now` given in the future (a test's clock) still wins.
+    recorded_at = max(now, timezone.now())
+    report = outcomes_record(claim=claim, outcomes=outcomes, attempts=attempts, now=recorded_at)
     waits = [w for w in (report.wait_s, claim.wait_s) if w is not None]
     return RoundReport(
         claimed=len(claim.deliveries),

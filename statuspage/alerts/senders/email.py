@@ -4,18 +4,22 @@ A plain-text body with an HTML alternative. The delivery key becomes the Message
 repeat after a crash threads as the same message in mail clients.
 """
 
+import logging
 import smtplib
 
 from django.core.mail import EmailMultiAlternatives, get_connection
 
 from statuspage.alerts.senders.base import Permanent, Retryable
 
+logger = logging.getLogger(__name__)
+
 
 def addresses_of(target: str) -> list[str]:
     return [part.strip() for part in target.replace(";", ",").split(",") if part.strip()]
 
 
-def send(channel, message, *, key: str, connection=None) -> None:
+def send(channel, message, *, key: str) -> None:
+    connection = get_connection(fail_silently=False)
     mail = EmailMultiAlternatives(
         subject=message.subject,
         body=message.text,
@@ -36,8 +40,7 @@ def send(channel, message, *, key: str, connection=None) -> None:
         raise Permanent(reason) from None
     except (TimeoutError, smtplib.SMTPException, OSError) as exc:
         raise Retryable(f"mail server unreachable: {type(exc).__name__}") from None
-
-
-def open_connection():
-    """One SMTP connection for a round of mails to several channels."""
-    return get_connection(fail_silently=False)
+    folder = getattr(connection, "file_path", None)
+    if folder:
+        # The embedded default has no mail server: say where the message went instead.
+        logger.info("event=alert.mail_written folder=%s key=%s", folder, key)
