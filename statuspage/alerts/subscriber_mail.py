@@ -106,6 +106,15 @@ def _build(mail: SubscriberMail) -> EmailMultiAlternatives:
     return message
 
 
+def _built(mail: SubscriberMail) -> EmailMultiAlternatives:
+    try:
+        return build(mail)
+    except Exception as exc:
+        # A mail that cannot be rendered now never will be: a dead letter that says so,
+        # rather than a row retried for ever.
+        raise Permanent(f"the mail could not be rendered: {type(exc).__name__}") from None
+
+
 def _send(message: EmailMultiAlternatives, connection) -> None:
     try:
         connection.send_messages([message])
@@ -149,7 +158,7 @@ def mail_send(mail_id: int, *, connection=None) -> str:
     started = time.monotonic()
     outcome, reason = "sent", ""
     try:
-        _send(build(mail), connection or get_connection())
+        _send(_built(mail), connection or get_connection())
     except Retryable as exc:
         outcome, reason = "retry", str(exc)
     except Permanent as exc:
