@@ -87,6 +87,7 @@ class Received:
     payload: Any
     verified: bool
     at: float
+    status: int = 200  # what the receiver answered (or is about to, when holding)
 
     @property
     def webhook_id(self) -> str | None:
@@ -117,7 +118,8 @@ class HttpReceiver:
             self.script.extend(answers)
 
     def accepted(self) -> list[Received]:
-        return [r for r in self.requests if r.verified]
+        """Requests with a valid payload (and signature) that were answered 2xx."""
+        return [r for r in self.requests if r.verified and 200 <= r.status < 300]
 
     def unique_ids(self) -> set[str]:
         return {r.webhook_id for r in self.accepted() if r.webhook_id}
@@ -150,8 +152,9 @@ class HttpReceiver:
         headers = {name.lower(): value for name, value in request.headers.items()}
         payload, verified = self._check(headers, body)
         with self.lock:
-            self.requests.append(Received(headers, body, payload, verified, time.time()))
             answer = self.script.pop(0) if self.script else self.default
+            status = answer.status if verified else 400
+            self.requests.append(Received(headers, body, payload, verified, time.time(), status))
         if answer.hold_s:
             await asyncio.sleep(answer.hold_s)
         if not verified:

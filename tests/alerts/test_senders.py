@@ -77,7 +77,8 @@ def test_the_same_key_is_sent_on_every_attempt(webhook_channel, webhook_receiver
         webhook.send(webhook_channel, Msg(), key="msg_same")
     webhook.send(webhook_channel, Msg(), key="msg_same")
 
-    assert [r.webhook_id for r in webhook_receiver.accepted()] == ["msg_same", "msg_same"]
+    assert [r.webhook_id for r in webhook_receiver.requests] == ["msg_same", "msg_same"]
+    assert [r.status for r in webhook_receiver.requests] == [500, 200]
     assert webhook_receiver.unique_ids() == {"msg_same"}
 
 
