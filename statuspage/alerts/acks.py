@@ -17,14 +17,16 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core import signing
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, Min, OuterRef, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
+from checks.models import Check, State
 from statuspage.alerts.ack_models import Ack, AckVia
 from statuspage.alerts.context import absolute
 from statuspage.alerts.models import Event, EventKind
-from statuspage.catalog.models import Service
-from statuspage.catalog.permissions import can_see_team_checks
+from statuspage.catalog.models import Service, Team
+from statuspage.catalog.permissions import can_edit_service, can_see_team_checks
 
 SALT = "statuspage.alerts.ack-link"
 DEFAULT_LINK_MAX_AGE_S = 24 * 3600
@@ -149,3 +151,76 @@ def acks_end(*, service_id: int, now: datetime) -> int:
 
 def is_acknowledged(service_id: int) -> bool:
     return Ack.objects.filter(service_id=service_id, ended_at__isnull=True).exists()
+
+
+@dataclass(frozen=True)
+class OpenAlert:
+    """A service down now, for the team and service pages: who took it in hand, if anyone."""
+
+    slug: str
+    name: str
+    team_name: str
+    since: datetime | None
+    ack_by: str
+    ack_at: datetime | None
+    can_ack: bool
+
+    @property
+    def ack_ago_text(self) -> str:
+        """ "3 min ago", as of now."""
+        from statuspage.alerts.messages import duration_text
+
+        if self.ack_at is None:
+            return ""
+        return f"{duration_text((timezone.now() - self.ack_at).total_seconds())} ago"
+
+
+def open_alerts(
+    *, user: AbstractBaseUser, service_id: int | None = None, team_slug: str = ""
+) -> list[OpenAlert]:
+    """Services with a check down now (live ones only), longest down first, with their
+    open acknowledgement and whether the viewer may acknowledge it. One query, however
+    many are down."""
+    down = Check.objects.filter(state=State.DOWN, is_paused=False, service__is_paused=False)
+    if service_id is not None:
+        down = down.filter(service_id=service_id)
+    if team_slug:
+        down = down.filter(service__team__slug=team_slug)
+    open_ack = Ack.objects.filter(service_id=OuterRef("service_id"), ended_at__isnull=True)
+    membership = Team.members.through.objects.filter(
+        team_id=OuterRef("service__team_id"), user_id=user.pk
+    )
+    rows = (
+        down.values(
+            "service_id", "service__slug", "service__name", "service__team__name",
+        )
+        .annotate(
+            since=Min("state_changed_at"),
+            ack_at=Subquery(open_ack.values("at")[:1]),
+            ack_user=Subquery(open_ack.values("by__username")[:1]),
+            ack_via=Subquery(open_ack.values("via")[:1]),
+            member=Exists(membership),
+        )
+        .order_by("since", "service__name")
+    )  # fmt: skip
+    admin = can_edit_service(user)
+    return [
+        OpenAlert(
+            slug=row["service__slug"],
+            name=row["service__name"],
+            team_name=row["service__team__name"],
+            since=row["since"],
+            ack_by=_ack_label(row["ack_user"], row["ack_via"]),
+            ack_at=row["ack_at"],
+            can_ack=user.is_active and (admin or row["member"]),
+        )
+        for row in rows
+    ]
+
+
+def _ack_label(username: str | None, via: str | None) -> str:
+    if username:
+        return username
+    if via is None:
+        return ""
+    return "a link in the message" if via == AckVia.LINK else "someone"

@@ -18,13 +18,15 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from checks.models import Check, DeploymentImpact, Kind, State, Transition, Verdict
+from django.db import IntegrityError, transaction
+
+from checks.models import Check, DeploymentImpact, State, Verdict
 from statuspage.alerts.acks import acks_end
 from statuspage.alerts.context import check_context, iso, service_context, services_context
-from statuspage.alerts.flapping import FlapStep, flap_observe, flap_window
-from statuspage.alerts.models import Channel, Event, EventKind
+from statuspage.alerts.models import Channel, Event, EventKind, Notification
+from statuspage.alerts.outbox import _queue_after_commit as queue_after_commit
 from statuspage.alerts.outbox import event_record, outbox_enqueue
-from statuspage.alerts.routing import channels_for
+from statuspage.alerts.routing import channels_for, route
 from statuspage.catalog.models import Deployment, Service
 
 logger = logging.getLogger(__name__)
@@ -39,7 +41,7 @@ class Announced:
     """The last state event of a check: what its channels believe."""
 
     kind: str
-    event_id: int
+    event_id: int | None  # None: recorded in the batch being written
     occurred_at: datetime
 
     @property
@@ -85,138 +87,69 @@ def last_announced(check_ids) -> dict[int, Announced]:
     return found
 
 
-def _kind_of(transition: Transition, check: Check, last: Announced | None) -> str | None:
-    """What a transition means to the channels (module docstring), None for nothing."""
-    was_down = last is not None and last.is_down
-    if transition.to_state == State.DOWN:
-        if was_down:
-            return None
-        late = check.kind == Kind.HEARTBEAT and transition.reason.split(": ", 1)[-1].startswith(
-            "late"
-        )
-        return EventKind.HEARTBEAT_LATE if late else EventKind.DOWN
-    if transition.to_state in (State.UP, State.DEGRADED) and transition.from_state in (
-        State.DOWN,
-        State.UNKNOWN,
-        State.PAUSED,
-    ):
-        return EventKind.UP if was_down else None
-    if transition.to_state == State.DEGRADED and transition.from_state == State.UP:
-        return EventKind.DEGRADED
-    return None
-
-
-def _transition_key(transition: Transition) -> str:
-    moment = transition.slot if transition.slot is not None else int(transition.at.timestamp())
-    return f"transition:{transition.check_ref_id}:{moment}:{transition.to_state}"
-
-
-def _state_context(service_part: dict, check: Check, transition: Transition, last) -> dict:
-    context = {**service_part, "check": check_context(check, transition)}
-    context["status"] = transition.to_state
-    context["since"] = iso(transition.at)
-    if transition.to_state != State.DOWN and last is not None and last.is_down:
-        context["since"] = iso(last.occurred_at)
-        context["down_for_s"] = int((transition.at - last.occurred_at).total_seconds())
-    return context
-
-
 @dataclass
-class _Batch:
-    """What one batch of transitions needs, read once for all of them."""
+class Pending:
+    """An event to record in a batch (events_record_many)."""
 
-    checks: dict[int, Check]
-    announced: dict[int, Announced]
-    services: dict[int, dict]
-    maintenance: dict[int, list[tuple[datetime, datetime | None]]]
-
-    def in_maintenance(self, service_id: int, at: datetime) -> bool:
-        return any(
-            start <= at and (end is None or end > at)
-            for start, end in self.maintenance.get(service_id, ())
-        )
+    kind: str
+    key: str
+    occurred_at: datetime
+    context: dict
+    service: Service
+    check: Check | None = None
 
 
-def _batch(transitions: list[Transition]) -> _Batch:
-    from checks.models import MaintenanceWindow
-
-    check_ids = {t.check_ref_id for t in transitions}
-    checks = {c.pk: c for c in Check.objects.select_related("service").filter(pk__in=check_ids)}
-    service_ids = {c.service_id for c in checks.values()}
-    earliest = min(t.at for t in transitions)
-    windows: dict[int, list] = {}
-    for row in MaintenanceWindow.objects.filter(
-        service_id__in=service_ids, starts_at__lte=max(t.at for t in transitions)
-    ).exclude(ends_at__lte=earliest):
-        windows.setdefault(row.service_id, []).append((row.starts_at, row.ends_at))
-    return _Batch(
-        checks=checks,
-        announced=last_announced(check_ids),
-        services=services_context(service_ids),
-        maintenance=windows,
+def events_record_many(pending: list[Pending], *, candidates: dict[int, list[Channel]]) -> int:
+    """Record many events and their outbox rows in a few queries: a storm moves hundreds
+    of checks in one transaction. ``candidates``: each service's channels before
+    filtering (routing.candidates). Keys recorded already are skipped. Events recorded."""
+    if not pending:
+        return 0
+    known = set(
+        Event.objects.filter(key__in=[p.key for p in pending]).values_list("key", flat=True)
     )
+    fresh = [p for p in pending if p.key not in known]
+    rows = [
+        Event(kind=p.kind, key=p.key, occurred_at=p.occurred_at, context=p.context,
+              service=p.service, check_ref=p.check)
+        for p in fresh
+    ]  # fmt: skip
+    try:
+        with transaction.atomic():
+            events = Event.objects.bulk_create(rows)
+    except IntegrityError:
+        # A racing writer recorded one of them meanwhile: one by one, each once.
+        recorded = [
+            event_announce(kind=p.kind, key=p.key, occurred_at=p.occurred_at,
+                           context=p.context, service=p.service, check=p.check)
+            for p in fresh
+        ]  # fmt: skip
+        return sum(event is not None for event in recorded)
+    notifications = [
+        Notification(event=event, channel=channel)
+        for event, p in zip(events, fresh, strict=True)
+        for channel in route(candidates.get(p.service.pk, []), service=p.service, kind=p.kind)
+    ]
+    Notification.objects.bulk_create(notifications, ignore_conflicts=True)
+    if notifications:
+        queue_after_commit(sorted({n.channel_id for n in notifications}))
+    for event in events:
+        logger.info("event=alert.event kind=%s key=%s", event.kind, event.key)
+    return len(events)
 
 
-def transitions_notify(transitions: list[Transition]) -> int:
-    """Listener of the engine's transition write (checks.listeners): record the events of
-    these transitions, oldest first. The checks are locked by the caller. Events recorded."""
-    if not transitions:
-        return 0
-    batch = _batch(transitions)
-    recorded = 0
-    for transition in sorted(transitions, key=lambda t: (t.at, t.check_ref_id)):
-        check = batch.checks.get(transition.check_ref_id)
-        if check is None or check.is_paused or check.service.is_paused:
-            continue
-        recorded += _transition_notify(transition, check, batch)
-    return recorded
-
-
-def _transition_notify(transition: Transition, check: Check, batch: _Batch) -> int:
-    last = batch.announced.get(check.pk)
-    step, count = flap_observe(check_id=check.pk, at=transition.at)
-    if step is FlapStep.QUIET:
-        return 0
-    service_part = batch.services[check.service_id]
-    if step is FlapStep.STARTED:
-        context = _state_context(service_part, check, transition, last)
-        minutes = int(flap_window().total_seconds() // 60)
-        context["note"] = (
-            f"{count} state changes in {minutes} min. No further alerts for this check "
-            f"until it keeps one state for {minutes} min."
+def acks_end_recovered(*, service_ids: set[int], at: datetime) -> None:
+    """End the acknowledgements of these services unless another of their checks is
+    still down. Inside the transaction that recorded the recoveries."""
+    if not service_ids:
+        return
+    still_down = set(
+        Check.objects.filter(service_id__in=service_ids, state=State.DOWN).values_list(
+            "service_id", flat=True
         )
-        key = _transition_key(transition).replace("transition:", "flapping:", 1)
-        event = event_announce(
-            kind=EventKind.FLAPPING,
-            key=key,
-            occurred_at=transition.at,
-            context=context,
-            service=check.service,
-            check=check,
-        )
-        return int(event is not None)
-    kind = _kind_of(transition, check, last)
-    if kind is None:
-        return 0
-    if kind != EventKind.UP and batch.in_maintenance(check.service_id, transition.at):
-        logger.info("event=alert.suppressed reason=maintenance check=%s", check.pk)
-        return 0
-    context = _state_context(service_part, check, transition, last)
-    event = event_announce(
-        kind=kind,
-        key=_transition_key(transition),
-        occurred_at=transition.at,
-        context=context,
-        service=check.service,
-        check=check,
     )
-    if event is None:
-        return 0
-    if kind in STATE_KINDS:
-        batch.announced[check.pk] = Announced(kind, event.pk, transition.at)
-    if kind == EventKind.UP:
-        _end_acks_if_recovered(check, transition.at)
-    return 1
+    for service_id in sorted(service_ids - still_down):
+        acks_end(service_id=service_id, now=at)
 
 
 def _end_acks_if_recovered(check: Check, at: datetime) -> None:

@@ -16,6 +16,10 @@ from statuspage.alerts.models import Channel, EventKind, Notification
 
 # A grouped message names this many events and counts the rest.
 GROUP_LIST_MAX = 20
+# A grouped webhook carries every event in full up to this many; a bigger group (a storm)
+# carries each event in short form, so its body stays within common request-size limits.
+GROUP_WEBHOOK_FULL_MAX = 50
+SHORT_FIELDS = ("event_id", "kind", "summary", "occurred_at", "since", "down_for_s", "status")
 # Slack refuses a header longer than this and a section text longer than SLACK_TEXT_MAX.
 SLACK_HEADER_MAX = 150
 SLACK_TEXT_MAX = 3000
@@ -146,9 +150,9 @@ def _deployment_line(deployment: dict | None) -> str:
     line += f" at {utc_text(_when(deployment['deployed_at']))}"
     impact = deployment.get("impact")
     if impact:
-        line += f": {impact['verdict_label'].lower()} ({impact['reason']})"
+        line += f", verdict {impact['verdict_label']}: {impact['reason']}"
     else:
-        line += ": not judged yet"
+        line += ", not judged yet"
     return line
 
 
@@ -172,6 +176,17 @@ def _webhook_data(view: dict) -> dict:
         "note": view.get("note", ""),
         "links": view["links"],
     }
+
+
+def _short(data: dict) -> dict:
+    """An event of a big group: what happened to which service, and where to read more."""
+    short = {name: data[name] for name in SHORT_FIELDS}
+    service, check, team = data.get("service"), data.get("check"), data.get("team")
+    short["service"] = {k: service[k] for k in ("id", "slug", "name", "url")} if service else None
+    short["check"] = {k: check[k] for k in ("id", "name", "error")} if check else None
+    short["team"] = {k: team[k] for k in ("name", "slug")} if team else None
+    short["links"] = data["links"]
+    return short
 
 
 def _slack_escape(text: str) -> str:
@@ -291,13 +306,17 @@ def _render_group(views: list[dict]) -> Message:
         "text": subject,
         "blocks": [_slack_header(summary), _slack_section("\n".join(lines))],
     }
+    events = [_webhook_data(v) for v in views]
+    if len(events) > GROUP_WEBHOOK_FULL_MAX:
+        events = [_short(event) for event in events]
     webhook = {
         "type": "alert.group",
         "timestamp": max(v["occurred_at"] for v in views).isoformat(),
         "data": {
             "summary": summary,
             "count": len(views),
-            "events": [_webhook_data(v) for v in views],
+            "short": len(views) > GROUP_WEBHOOK_FULL_MAX,
+            "events": events,
         },
     }
     return Message(subject=subject, text=text, html=html, slack=slack, webhook=webhook)
@@ -306,7 +325,8 @@ def _render_group(views: list[dict]) -> Message:
 def render(notifications: list[Notification], channel: Channel) -> Message:
     """One notification: that event's message. Several: one grouped message of them all,
     oldest first, naming up to GROUP_LIST_MAX of them. The webhook JSON of a group still
-    carries every event in full, so a machine reader loses nothing."""
+    carries every event (in short form past GROUP_WEBHOOK_FULL_MAX), so a machine reader
+    misses none."""
     if not notifications:
         raise ValueError("render needs at least one notification")
     ordered = sorted(notifications, key=lambda n: (n.event.occurred_at, n.event_id))

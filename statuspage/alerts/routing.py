@@ -38,29 +38,34 @@ def tier_allowed(channel: Channel, tier: str) -> bool:
     return TIER_RANK.get(tier, len(TIER_RANK)) <= limit
 
 
-def _candidates(service: Service) -> list[Channel]:
-    own = list(
-        ServiceChannel.objects.filter(service=service)
-        .select_related("channel")
-        .order_by("channel_id")
-    )
-    channels = [row.channel for row in own]
-    if not any(row.replace for row in own):
-        seen = {c.pk for c in channels}
-        channels += [
-            c
-            for c in Channel.objects.filter(team_id=service.team_id).order_by("pk")
-            if c.pk not in seen
-        ]
-    return channels
+def candidates(services: Iterable[Service]) -> dict[int, list[Channel]]:
+    """Each service's channels before filtering (step 1), in two queries for them all."""
+    services = list(services)
+    own: dict[int, list[ServiceChannel]] = {}
+    rows = ServiceChannel.objects.filter(service__in=services).select_related("channel")
+    for row in rows.order_by("channel_id"):
+        own.setdefault(row.service_id, []).append(row)
+    by_team: dict[int, list[Channel]] = {}
+    team_channels = Channel.objects.filter(team_id__in={s.team_id for s in services})
+    for channel in team_channels.order_by("pk"):
+        by_team.setdefault(channel.team_id, []).append(channel)
+    found = {}
+    for service in services:
+        rows = own.get(service.pk, [])
+        channels = [row.channel for row in rows]
+        if not any(row.replace for row in rows):
+            seen = {c.pk for c in channels}
+            channels += [c for c in by_team.get(service.team_id, []) if c.pk not in seen]
+        found[service.pk] = channels
+    return found
 
 
-def channels_for(*, service: Service, kind: str) -> list[Channel]:
-    """The channels that hear of an event of ``kind`` about ``service``, in id order."""
+def route(channels: Iterable[Channel], *, service: Service, kind: str) -> list[Channel]:
+    """Steps 2 to 4 over a service's candidate channels."""
     escalating = kind == EventKind.ESCALATION
     return [
         channel
-        for channel in _candidates(service)
+        for channel in channels
         if channel.enabled
         and bool(channel.escalation) == escalating
         and kind_allowed(channel, kind)
@@ -68,10 +73,17 @@ def channels_for(*, service: Service, kind: str) -> list[Channel]:
     ]
 
 
+def channels_for(*, service: Service, kind: str) -> list[Channel]:
+    """The channels that hear of an event of ``kind`` about ``service``."""
+    return route(candidates([service])[service.pk], service=service, kind=kind)
+
+
 def channels_for_services(*, services: Iterable[Service], kind: str) -> list[Channel]:
     """The union over several services (an incident, a maintenance), each channel once."""
+    services = list(services)
     found: dict[int, Channel] = {}
+    by_service = candidates(services)
     for service in services:
-        for channel in channels_for(service=service, kind=kind):
+        for channel in route(by_service[service.pk], service=service, kind=kind):
             found.setdefault(channel.pk, channel)
     return [found[pk] for pk in sorted(found)]

@@ -65,3 +65,12 @@ def sweep() -> int:
         (time.monotonic() - started) * 1000,
     )
     return len(channel_ids)
+
+
+@shared_task(name="alerts.remind", ignore_result=True, soft_time_limit=50, time_limit=60)
+def remind() -> int:
+    """Reminders, escalation, settled flaps, incidents and maintenance (alerts_sweep logs
+    its own line). Safe twice: every event it records is keyed by what it tells."""
+    from statuspage.alerts.reminders import alerts_sweep
+
+    return sum(alerts_sweep().values())

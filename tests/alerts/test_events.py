@@ -154,3 +154,39 @@ def test_an_unchanged_deployment_says_nothing(service, team):
     )
     deployment_judge(deployment_id=deployment.pk, now=deployed + timedelta(hours=1), window_s=1800)
     assert kinds(channel) == []
+
+
+def test_published_incidents_and_their_updates_tell_the_affected_teams_once(
+    service, team, other_team
+):
+    from django.utils import timezone
+
+    from statuspage.alerts.reminders import alerts_sweep
+    from statuspage.incidents.models import ComponentStatus, IncidentStatus
+    from statuspage.incidents.services import incident_open, incident_publish, incident_update_post
+
+    ours, theirs = make_channel(team), make_channel(other_team, "search")
+    draft = incident_open(
+        title="Payments failing",
+        impact="major",
+        affected={service: ComponentStatus.MAJOR_OUTAGE},
+        body="We are looking into it.",
+        publish=False,
+        by=None,
+    )
+    alerts_sweep(now=timezone.now())
+    assert kinds(ours) == []
+    incident_publish(incident=draft, by=None)
+    alerts_sweep(now=timezone.now())
+    incident_update_post(
+        incident=draft, status=IncidentStatus.IDENTIFIED, body="A bad config push.", by=None
+    )
+    alerts_sweep(now=timezone.now())
+    alerts_sweep(now=timezone.now())
+    assert kinds(ours) == [EventKind.INCIDENT_PUBLISHED, EventKind.INCIDENT_UPDATED]
+    assert kinds(theirs) == []
+    update = Event.objects.get(kind=EventKind.INCIDENT_UPDATED).context["incident"]
+    assert (update["status"], update["body"]) == ("identified", "A bad config push.")
+    assert update["services"] == ["Checkout Api"]
+    published = Event.objects.get(kind=EventKind.INCIDENT_PUBLISHED).context["incident"]
+    assert published["body"] == "We are looking into it."

@@ -72,7 +72,7 @@ def test_a_down_alert_carries_the_owner_notes_and_the_last_deploy_everywhere(not
     check = quick_check(noted)
     up(check, at(0))
     down(check, at(1), "HTTP 503 (expected 200)")
-    message, event = message_of(channel, EventKind.DOWN)
+    message, _ = message_of(channel, EventKind.DOWN)
     assert message.subject == "Checkout Api is down: GET /health failing"
     for text in every_format(message):
         assert "GET /health answers ok within 200 ms" in text
@@ -165,6 +165,8 @@ def test_several_services_down_at_once_make_one_grouped_message(team):
     assert message.webhook["type"] == "alert.group"
     assert message.webhook["data"]["count"] == count
     assert len(message.webhook["data"]["events"]) == count
+    assert message.webhook["data"]["short"] is False
+    assert message.webhook["data"]["events"][0]["notes"]["rollback_note"]
     assert message.slack["blocks"][0]["text"]["text"] == f"{count} services down"
 
 
@@ -186,3 +188,23 @@ def test_render_of_nothing_is_refused(team):
     with pytest.raises(ValueError):
         render([], make_channel(team))
     assert Event.objects.count() == 0
+
+
+def test_a_storm_sends_every_event_in_short_form_to_webhooks(team, monkeypatch):
+    from statuspage.alerts import messages
+
+    channel = make_channel(team)
+    for number in range(4):
+        down(quick_check(make_service(f"svc-{number}", team=team)), at(1))
+    notifications = list(Notification.objects.select_related("event").filter(channel=channel))
+    full = render(notifications, channel).webhook["data"]
+    monkeypatch.setattr(messages, "GROUP_WEBHOOK_FULL_MAX", 3)
+    short = render(notifications, channel).webhook["data"]
+    assert (full["short"], short["short"], short["count"]) == (False, True, 4)
+    assert len(short["events"]) == 4
+    first = short["events"][0]
+    assert "notes" not in first and "deployment" not in first
+    assert first["event_id"] == full["events"][0]["event_id"]
+    assert first["service"]["url"].endswith("/services/svc-0/")
+    assert "/ack/svc-0/" in first["links"]["ack"]
+    assert len(json.dumps(short)) < len(json.dumps(full))

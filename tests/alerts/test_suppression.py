@@ -96,3 +96,14 @@ def test_maintenance_start_and_end_are_told_once_each(service, team):
     assert kinds(outages_only) == []
     started = Event.objects.get(kind=EventKind.MAINTENANCE_STARTED)
     assert started.context["maintenance"]["services"] == ["Checkout Api"]
+
+
+def test_flapping_inside_a_window_is_not_announced(service, team, settings):
+    settings.ALERTS_FLAP_TRANSITIONS = 3
+    channel = make_channel(team)
+    check = quick_check(service)
+    up(check, at(0))
+    window(service, at(10), at(40))
+    for minute in range(11, 17):
+        (down if minute % 2 else up)(check, at(minute))
+    assert kinds(channel) == []
