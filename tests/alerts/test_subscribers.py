@@ -450,3 +450,23 @@ def test_the_incident_sweep_fans_published_news_out_to_subscribers(public_servic
     assert mail.event.incident_id == incident.pk
     assert mail.context["title"] == "Payments slow"
     assert mail.context["body"] == "We are **looking** into it."
+
+
+def test_dead_letters_of_subscriber_mail_show_in_the_admin_with_their_reason(
+    admin_client, public_services
+):
+    mail = subscription_request(
+        email="lou@example.com",
+        choice=Choice(all_components=True),
+        base_url=BASE,
+        now=timezone.now(),
+    )
+    SubscriberMail.objects.filter(pk=mail.pk).update(
+        state=MailState.DEAD, attempts=6, last_error="SMTP 550"
+    )
+    page = admin_client.get("/admin/alerts/subscribermail/?state__exact=dead").content.decode()
+    assert mail.key in page and "SMTP 550" in page
+    page = admin_client.get("/admin/alerts/subscriber/").content.decode()
+    assert "lou@example.com" in page
+    detail = admin_client.get(f"/admin/alerts/subscribermail/{mail.pk}/change/").content.decode()
+    assert mail.context["nonce"] not in detail  # the links' secret part is never shown
