@@ -10,6 +10,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -46,6 +47,9 @@ def _render(request: HttpRequest, template: str, status: int = 200, **context) -
     return render(request, f"alerts/public/{template}", {**_page(), **context}, status=status)
 
 
+# Never from a shared cache: the form carries a CSRF token, the other pages are answers
+# to one visitor's link.
+@never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def subscribe(request: HttpRequest) -> HttpResponse:
     services = public_service_choices()
@@ -73,11 +77,13 @@ def subscribe(request: HttpRequest) -> HttpResponse:
     return redirect("subscribe-sent")
 
 
+@never_cache
 @require_http_methods(["GET", "HEAD"])
 def subscribe_sent(request: HttpRequest) -> HttpResponse:
     return _render(request, "sent.html")
 
 
+@never_cache
 @require_http_methods(["GET", "HEAD"])
 def subscribe_confirm(request: HttpRequest, token: str) -> HttpResponse:
     try:
@@ -96,6 +102,7 @@ def subscribe_confirm(request: HttpRequest, token: str) -> HttpResponse:
 # A mail client's one-click unsubscribe (RFC 8058) posts without a CSRF token: the signed
 # token in the address is what authorises it, and it can do nothing but unsubscribe.
 @csrf_exempt
+@never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def subscribe_cancel(request: HttpRequest, token: str) -> HttpResponse:
     try:

@@ -470,3 +470,13 @@ def test_dead_letters_of_subscriber_mail_show_in_the_admin_with_their_reason(
     assert "lou@example.com" in page
     detail = admin_client.get(f"/admin/alerts/subscribermail/{mail.pk}/change/").content.decode()
     assert mail.context["nonce"] not in detail  # the links' secret part is never shown
+
+
+def test_subscribe_page_is_never_cached_and_reads_few_queries(
+    client, public_services, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(2):
+        response = client.get("/status/subscribe/")
+    assert response.status_code == 200
+    assert "no-cache" in response["Cache-Control"] and "private" in response["Cache-Control"]
+    assert client.get("/status/subscribe/sent/")["Cache-Control"].startswith("max-age=0")
