@@ -25,7 +25,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from statuspage.alerts.delivery import backoff_s, max_attempts
+from statuspage.alerts.delivery import backoff_s, max_attempts, setting
 from statuspage.alerts.senders.base import Permanent, Retryable
 from statuspage.alerts.subscribers import MailKind, MailState, SubscriberMail
 from statuspage.alerts.subscriptions import mail_links
@@ -33,13 +33,15 @@ from statuspage.core.markdown import render_markdown
 
 logger = logging.getLogger(__name__)
 
-# How long a claimed row belongs to its sender before the sweep may take it over.
-LEASE = timedelta(minutes=2)
 SUBJECTS = {
     MailKind.CONFIRM: "Confirm your subscription to {page}",
     MailKind.INCIDENT: "[{page}] {title}",
     MailKind.MAINTENANCE: "[{page}] Maintenance {what}: {title}",
 }
+
+
+def lease() -> timedelta:
+    return timedelta(seconds=setting("ALERTS_SENDING_LEASE_S", 180))
 
 
 def claim(mail_id: int, *, now: datetime) -> SubscriberMail | None:
@@ -58,7 +60,8 @@ def claim(mail_id: int, *, now: datetime) -> SubscriberMail | None:
             return None
         mail.state = MailState.SENDING
         mail.attempts += 1
-        mail.next_attempt_at = now + LEASE
+        # The sender's lease, as for channel deliveries: past it the sweep takes over.
+        mail.next_attempt_at = now + lease()
         mail.save(update_fields=["state", "attempts", "next_attempt_at"])
     return mail
 

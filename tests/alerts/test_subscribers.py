@@ -374,7 +374,7 @@ def test_crash_after_the_server_accepted_resends_with_the_same_message_id(smtp, 
     claimed = subscriber_mail.claim(mail.pk, now=now)
     subscriber_mail._send(subscriber_mail.build(claimed), subscriber_mail.get_connection())
     assert subscriber_mail.mail_send(mail.pk) == "skipped"  # its lease still holds
-    with time_machine.travel(now + subscriber_mail.LEASE + timedelta(seconds=1)):
+    with time_machine.travel(now + subscriber_mail.lease() + timedelta(seconds=1)):
         assert subscriber_mail.due_mail_ids(now=timezone.now()) == [mail.pk]
         assert subscriber_mail.mail_send(mail.pk) == "sent"
     first, second = smtp.messages
