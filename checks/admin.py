@@ -3,12 +3,15 @@
 Only catalog admins change checks. Editors see their own teams' checks read-only beside the
 owner notes, and nobody else's: another team's check is a 404. Settings are edited through
 a form per kind (checks.admin_forms); secret values are never shown, only masked.
+Saves and deletes, on the check's page and inline on the service's, go through
+checks.services like every other writer.
 """
 
 import json
 
 from django.contrib import admin
 from django.db.models import QuerySet
+from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
@@ -16,6 +19,7 @@ from django.utils.html import format_html
 from checks.admin_forms import KIND_FIELDS, CheckForm, setting_field_names
 from checks.models import Check, Kind
 from checks.sealing import config_masked
+from checks.services import check_delete, check_save
 from statuspage.catalog.admin import ServiceAdmin
 from statuspage.catalog.models import Service
 from statuspage.catalog.permissions import can_edit_service, can_see_team_checks, member_team_ids
@@ -69,9 +73,30 @@ class CheckDisplay:
         return format_html('<pre class="check-settings">{}</pre>', shown)
 
 
+class CheckFormSet(BaseInlineFormSet):
+    """The service page's checks, saved and deleted through the services."""
+
+    def save_new(self, form, commit=True):
+        check = super().save_new(form, commit=False)
+        if commit:
+            check_save(check=check, changed=form.changed_data, reason="admin edit")
+        return check
+
+    def save_existing(self, form, obj, commit=True):
+        check = super().save_existing(form, obj, commit=False)
+        if commit:
+            check_save(check=check, changed=form.changed_data, reason="admin edit")
+        return check
+
+    def delete_existing(self, obj, commit=True):
+        if commit:
+            check_delete(checks=[obj], reason="admin edit")
+
+
 class CheckInline(CheckDisplay, admin.StackedInline):
     model = Check
     form = CheckForm
+    formset = CheckFormSet
     extra = 0
     readonly_fields = ("state", "last_checked_at", "last_detail", "ping_url", "settings")
     show_change_link = True
@@ -132,6 +157,15 @@ class CheckAdmin(CheckDisplay, admin.ModelAdmin):
         if check is None:
             raise Http404("No such check")
         return check
+
+    def save_model(self, request, obj, form, change) -> None:
+        check_save(check=obj, changed=form.changed_data, reason="admin edit")
+
+    def delete_model(self, request, obj) -> None:
+        check_delete(checks=[obj], reason="admin edit")
+
+    def delete_queryset(self, request, queryset) -> None:
+        check_delete(checks=queryset, reason="admin edit")
 
     def has_change_permission(self, request: HttpRequest, obj: Check | None = None) -> bool:
         return can_edit_service(request.user)

@@ -1,5 +1,7 @@
 """The admin's check form: one field per setting of each kind instead of raw JSON.
 
+The fields are made from the kinds' settings in the registry (checks.kinds), by type.
+
 The form only turns fields into ``Check.config`` and back. Whether a definition is valid is
 decided once, by ``Check.clean`` (checks.definitions), for the admin, the YAML import and
 the API alike; its messages about the config are pinned here to the field they speak of.
@@ -15,9 +17,10 @@ from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.html import format_html, format_html_join
 
-from checks.models import Check, Kind
-from checks.probes.base import DNS_RECORD_TYPES, HTTP_METHODS
-from checks.sealing import MASK, config_keep_masked, config_masked
+from checks.definitions import kind_unknown
+from checks.kinds import KINDS, Setting
+from checks.models import Check
+from checks.sealing import config_keep_masked, config_masked
 
 HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 MAX_HEADERS = 30
@@ -137,68 +140,38 @@ class LinesField(forms.CharField):
         return [line.strip() for line in str(value or "").splitlines() if line.strip()]
 
 
-def _text(label: str, help_text: str = "") -> forms.CharField:
+def setting_form_field(setting: Setting) -> forms.Field:
+    """The admin's field for one setting of a kind (checks.kinds), by the setting's type."""
+    label, help_text = setting.label, setting.help
+    if setting.type == "map":
+        return HeadersField(label=label, required=False, help_text=help_text)
+    if setting.type in ("int_list", "text_list"):
+        integers = setting.type == "int_list"
+        return ListField(integers=integers, label=label, help_text=help_text)
+    if setting.type == "lines":
+        return LinesField(label=label, help_text=help_text)
+    if setting.type == "choice":
+        choices = [(choice, choice) for choice in setting.choices]
+        return forms.ChoiceField(
+            label=label, choices=choices, initial=setting.initial, required=False
+        )
+    if setting.type == "bool":
+        return forms.BooleanField(label=label, required=False, initial=setting.initial)
+    if setting.type == "int":
+        return forms.IntegerField(label=label, required=False, help_text=help_text)
     return forms.CharField(label=label, required=False, help_text=help_text)
 
 
-def _number(label: str, help_text: str = "") -> forms.IntegerField:
-    return forms.IntegerField(label=label, required=False, help_text=help_text)
-
-
-def _flag(label: str) -> forms.BooleanField:
-    return forms.BooleanField(label=label, required=False, initial=True)
-
-
-def _choice(label: str, choices: list[str], initial: str) -> forms.ChoiceField:
-    return forms.ChoiceField(
-        label=label, choices=[(c, c) for c in choices], initial=initial, required=False
-    )
-
-
 def kind_fields() -> dict[str, dict[str, forms.Field]]:
-    """Each kind's settings: config key -> form field (the form names it <kind>_<key>)."""
+    """Each probed kind's settings: config key -> form field (the form names it <kind>_<key>)."""
     return {
-        Kind.HTTP: {
-            "url": _text("URL", "http:// or https://, e.g. https://api.example.com/health"),
-            "method": _choice("Method", sorted(HTTP_METHODS), "GET"),
-            "expected_statuses": ListField(
-                integers=True, label="Expected statuses", help_text="Empty: any 2xx or 3xx."
-            ),
-            "headers": HeadersField(
-                label="Headers",
-                required=False,
-                help_text=f"Values are stored encrypted and shown as {MASK}; "
-                "leave a mask as it is to keep the stored value.",
-            ),
-            "body_contains": _text("Body contains"),
-            "conditions": LinesField(
-                label="JSON conditions", help_text="One per line, e.g. ok == true"
-            ),
-            "follow_redirects": _flag("Follow redirects"),
-            "verify_tls": _flag("Verify TLS certificate"),
-        },
-        Kind.TCP: {"host": _text("Host"), "port": _number("Port")},
-        Kind.TLS: {
-            "host": _text("Host"),
-            "port": _number("Port", "Empty: 443."),
-            "server_name": _text("Server name", "Empty: the host."),
-            "warn_days": _number("Degraded below (days)", "Empty: 14."),
-            "critical_days": _number("Down below (days)", "Empty: 3."),
-            "verify": _flag("Verify the certificate chain"),
-        },
-        Kind.DNS: {
-            "name": _text("Domain name", "The name to resolve, e.g. api.example.com."),
-            "record_type": _choice("Record type", sorted(DNS_RECORD_TYPES), "A"),
-            "expected": ListField(label="Expected answers", help_text="Comma-separated."),
-            "nameserver": _text("Nameserver", "Empty: the system's resolver."),
-            "port": _number("Nameserver port", "Empty: 53."),
-        },
+        kind.name: {setting.key: setting_form_field(setting) for setting in kind.settings}
+        for kind in KINDS.values()
+        if kind.settings
     }
 
 
 KIND_FIELDS = kind_fields()
-# Where a message about the target (screening) belongs, per kind.
-TARGET_FIELD = {Kind.HTTP: "url", Kind.TCP: "host", Kind.TLS: "host", Kind.DNS: "nameserver"}
 BASE_FIELDS = (
     "name",
     "kind",
@@ -243,6 +216,10 @@ class CheckForm(forms.ModelForm, _SettingFields):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        if "kind" in self.fields:
+            # The registry's message, as the YAML import and the API give it.
+            invalid = kind_unknown("%(value)s")
+            self.fields["kind"].error_messages["invalid_choice"] = invalid
         if self.instance.pk:
             # Secrets never reach the page: the form starts from the masked settings.
             stored = config_masked(self.instance.config or {})
@@ -253,7 +230,7 @@ class CheckForm(forms.ModelForm, _SettingFields):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         kind = cleaned.get("kind")
-        if kind not in Kind.values:
+        if kind not in KINDS:
             return cleaned
         config: dict[str, Any] = {}
         for key in KIND_FIELDS.get(kind, {}):
@@ -288,8 +265,9 @@ def _config_field(kind: str, message: str) -> str:
     keys = KIND_FIELDS.get(kind, {})
     if message.startswith("conditions:") and "conditions" in keys:
         return f"{kind}_conditions"
-    if message.startswith("target refused") and kind in TARGET_FIELD:
-        return f"{kind}_{TARGET_FIELD[kind]}"
+    target = KINDS[kind].target_setting if kind in KINDS else ""
+    if message.startswith("target refused") and target:
+        return f"{kind}_{target}"
     if "decrypted" in message and "headers" in keys:
         return f"{kind}_headers"
     found = []

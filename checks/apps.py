@@ -18,13 +18,3 @@ class ChecksConfig(AppConfig):
         from statuspage.catalog.sync_sections import register_service_section
 
         register_service_section(ChecksSection())
-
-        # Cached public pages: see statuspage.core.status_version. The engine's own writes
-        # (states, schedules) are UPDATEs that send no signal; transitions bump themselves.
-        from django.db.models.signals import post_delete, post_save
-
-        from checks.models import Check
-        from statuspage.core.status_version import row_changed
-
-        post_save.connect(row_changed, sender=Check, dispatch_uid="check-saved-status")
-        post_delete.connect(row_changed, sender=Check, dispatch_uid="check-deleted-status")

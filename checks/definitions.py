@@ -2,7 +2,8 @@
 
 A check's kind-specific settings live in ``Check.config`` (JSON). ``definition_errors``
 returns every problem as {field: [messages]}, so each caller can show them its own way;
-``target_build`` turns a valid definition into the probe's target.
+``target_build`` turns a valid definition into the probe's target. What differs by kind
+(its settings, its target) comes from the registry, ``checks.kinds``.
 """
 
 from collections.abc import Mapping
@@ -13,35 +14,27 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from checks.conditions import ConditionSyntaxError
-from checks.models import MIN_INTERVAL_S, Kind
-from checks.probes.base import DnsTarget, HttpTarget, Target, TcpTarget, TlsTarget
+from checks.cron import CronError, cron_parse
+from checks.kinds import KINDS
+from checks.probes.base import Target
 from checks.screening import Allowlist, TargetRefused, screen_literal
 from checks.sealing import config_unreadable
 
-# The keys each kind accepts in its config, with the target class they build.
-TARGET_CLASSES: dict[str, type] = {
-    Kind.HTTP: HttpTarget,
-    Kind.TCP: TcpTarget,
-    Kind.TLS: TlsTarget,
-    Kind.DNS: DnsTarget,
-}
-CONFIG_KEYS: dict[str, frozenset[str]] = {
-    Kind.HTTP: frozenset(
-        {
-            "url",
-            "method",
-            "headers",
-            "expected_statuses",
-            "body_contains",
-            "conditions",
-            "follow_redirects",
-            "verify_tls",
-        }
-    ),
-    Kind.TCP: frozenset({"host", "port"}),
-    Kind.TLS: frozenset({"host", "port", "server_name", "warn_days", "critical_days", "verify"}),
-    Kind.DNS: frozenset({"name", "record_type", "expected", "nameserver", "port"}),
-    Kind.HEARTBEAT: frozenset(),
+MIN_INTERVAL_S = 10
+# A check's own fields as the YAML import and the API name them -> the model's attribute:
+# both speak in seconds and plain words ("interval", "enabled") where the model says
+# interval_s and is_enabled, and both report problems under these names.
+FIELD_NAMES = {
+    "kind": "kind",
+    "interval": "interval_s",
+    "timeout": "timeout_s",
+    "degraded_ms": "degraded_ms",
+    "failures_before_down": "failures_before_down",
+    "successes_before_up": "successes_before_up",
+    "enabled": "is_enabled",
+    "paused": "is_paused",
+    "grace": "grace_s",
+    "cron": "cron",
 }
 MAX_TIMEOUT_S = 60.0
 
@@ -70,7 +63,14 @@ def target_build(kind: str, config: Mapping[str, Any], *, degraded_ms: float | N
     errors = _config_errors(kind, config)
     if errors:
         raise DefinitionError(errors)
-    return TARGET_CLASSES[kind](**config, degraded_ms=degraded_ms)
+    build = KINDS[kind].target
+    if build is None:
+        raise DefinitionError({"kind": [f"{kind} checks are not probed"]})
+    return build(**config, degraded_ms=degraded_ms)
+
+
+def kind_unknown(kind: str) -> str:
+    return f"unknown kind {kind!r}: use one of {', '.join(KINDS)}"
 
 
 def definition_errors(
@@ -81,11 +81,13 @@ def definition_errors(
     timeout_s: float | None,
     degraded_ms: float | None = None,
     cron: str = "",
+    failures_before_down: int | None = None,
+    successes_before_up: int | None = None,
 ) -> dict[str, list[str]]:
     """Every problem of a check definition, by field name (empty when valid)."""
     errors: dict[str, list[str]] = {}
-    if kind not in CONFIG_KEYS:
-        return {"kind": [f"unknown kind {kind!r}: use one of {', '.join(CONFIG_KEYS)}"]}
+    if kind not in KINDS:
+        return {"kind": [kind_unknown(kind)]}
     if interval_s is not None and interval_s < MIN_INTERVAL_S:
         errors["interval_s"] = [f"the interval must be at least {MIN_INTERVAL_S} seconds"]
     if timeout_s is not None and not 0 < timeout_s <= MAX_TIMEOUT_S:
@@ -94,6 +96,12 @@ def definition_errors(
         errors["timeout_s"] = ["the timeout must be shorter than the interval"]
     if degraded_ms is not None and degraded_ms <= 0:
         errors["degraded_ms"] = ["the degraded threshold must be a positive number of ms"]
+    for field, count in (
+        ("failures_before_down", failures_before_down),
+        ("successes_before_up", successes_before_up),
+    ):
+        if count is not None and count < 1:
+            errors[field] = [f"{field.replace('_', ' ')} must be at least 1"]
     if cron:
         errors.update(_cron_errors(cron))
     if not isinstance(config, Mapping):
@@ -104,18 +112,19 @@ def definition_errors(
 
 
 def _config_errors(kind: str, config: Mapping[str, Any]) -> dict[str, list[str]]:
-    unknown = sorted(set(config) - CONFIG_KEYS[kind])
+    check_kind = KINDS[kind]
+    unknown = sorted(set(config) - check_kind.keys)
     if unknown:
-        allowed = ", ".join(sorted(CONFIG_KEYS[kind])) or "none"
+        allowed = ", ".join(sorted(check_kind.keys)) or "none"
         return {"config": [f"unknown setting(s) {', '.join(unknown)} for a {kind} check "
                            f"(allowed: {allowed})"]}  # fmt: skip
-    if kind == Kind.HEARTBEAT:
+    if check_kind.target is None:
         return {}
     unreadable = config_unreadable(config)
     if unreadable:
         return {"config": [f"{', '.join(unreadable)}: cannot be decrypted with CHECK_SECRET_KEYS"]}
     try:
-        target = TARGET_CLASSES[kind](**config)
+        target = check_kind.target(**config)
     except ConditionSyntaxError as exc:
         return {"config": [f"conditions: {exc}"]}
     except (TypeError, ValueError) as exc:
@@ -138,8 +147,6 @@ def _readable(exc: Exception) -> str:
 
 
 def _cron_errors(cron: str) -> dict[str, list[str]]:
-    from checks.cron import CronError, cron_parse
-
     try:
         cron_parse(cron)
     except CronError as exc:

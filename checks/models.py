@@ -9,17 +9,11 @@ import uuid
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from checks.definitions import MIN_INTERVAL_S, definition_errors
 from checks.histogram import BUCKETS
+from checks.kinds import Kind, kind_choices
 from checks.sealing import SealedJSONField
 from statuspage.catalog.models import Service
-
-
-class Kind(models.TextChoices):
-    HTTP = "http", "HTTP"
-    TCP = "tcp", "TCP connect"
-    TLS = "tls", "TLS certificate"
-    DNS = "dns", "DNS"
-    HEARTBEAT = "heartbeat", "Heartbeat (the job pings us)"
 
 
 class State(models.TextChoices):
@@ -41,13 +35,12 @@ class Outcome(models.IntegerChoices):
     SKIPPED = 4, "skipped"
 
 
-MIN_INTERVAL_S = 10
-
-
 class Check(models.Model):
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="checks")
     name = models.CharField(max_length=120)
-    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.HTTP)
+    # Choices read from the registry when asked (checks.kinds), so a new kind needs no
+    # migration; definition_errors rejects a kind the registry does not know.
+    kind = models.CharField(max_length=10, choices=kind_choices, default=Kind.HTTP)
     # Kind-specific settings (URL, method, expected statuses, host/port, ...), validated by
     # checks.definitions for the admin, the YAML import and the API alike. Secret values
     # (headers, URL passwords) are encrypted in the database (checks.sealing).
@@ -109,9 +102,12 @@ class Check(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def clean(self) -> None:
-        from checks.definitions import definition_errors
+    def clean_fields(self, exclude=None) -> None:
+        # The kind is judged in clean(), against the registry, with the message the YAML
+        # import and the API give too, rather than Django's "not a valid choice".
+        super().clean_fields(exclude={*(exclude or ()), "kind"})
 
+    def clean(self) -> None:
         errors = definition_errors(
             kind=self.kind,
             config=self.config,
@@ -119,23 +115,33 @@ class Check(models.Model):
             timeout_s=self.timeout_s,
             degraded_ms=self.degraded_ms,
             cron=self.cron,
+            failures_before_down=self.failures_before_down,
+            successes_before_up=self.successes_before_up,
         )
         if errors:
             raise ValidationError(errors)
 
 
+def _check_ref(related_name: str) -> models.ForeignKey:
+    """The link of a row of a check's history to its check.
+
+    Django deletes these rows with one DELETE ... WHERE check_id IN (...) ("fast delete":
+    no signals, no further relations), never row by row. No index of its own: each table's
+    composite index starts with check_id.
+    """
+    return models.ForeignKey(
+        Check,
+        on_delete=models.CASCADE,
+        related_name=related_name,
+        db_column="check_id",
+        db_index=False,
+    )
+
+
 class Result(models.Model):
     """One probe outcome for one slot of a check. Pruned after RESULT_RETENTION_DAYS."""
 
-    check_ref = models.ForeignKey(
-        Check,
-        # Django deletes these with one DELETE ... WHERE check_id IN (...) ("fast delete":
-        # no signals, no further relations), never row by row.
-        on_delete=models.CASCADE,
-        related_name="results",
-        db_column="check_id",
-        db_index=False,  # the composite index below starts with check_id
-    )
+    check_ref = _check_ref("results")
     # The slot's scheduled time in epoch seconds: unique per check, so a task delivered
     # twice or two racing schedulers still store one result.
     slot = models.BigIntegerField()
@@ -163,15 +169,7 @@ class Result(models.Model):
 class Transition(models.Model):
     """A state change of a check: from, to, when and why."""
 
-    check_ref = models.ForeignKey(
-        Check,
-        # Django deletes these with one DELETE ... WHERE check_id IN (...) ("fast delete":
-        # no signals, no further relations), never row by row.
-        on_delete=models.CASCADE,
-        related_name="transitions",
-        db_column="check_id",
-        db_index=False,  # the composite index below starts with check_id
-    )
+    check_ref = _check_ref("transitions")
     from_state = models.CharField(max_length=10, choices=State.choices)
     to_state = models.CharField(max_length=10, choices=State.choices)
     at = models.DateTimeField()
@@ -207,15 +205,7 @@ class PingKind(models.TextChoices):
 class Ping(models.Model):
     """A request to a heartbeat check's ping URL."""
 
-    check_ref = models.ForeignKey(
-        Check,
-        # Django deletes these with one DELETE ... WHERE check_id IN (...) ("fast delete":
-        # no signals, no further relations), never row by row.
-        on_delete=models.CASCADE,
-        related_name="pings",
-        db_column="check_id",
-        db_index=False,  # the composite index below starts with check_id
-    )
+    check_ref = _check_ref("pings")
     kind = models.CharField(max_length=10, choices=PingKind.choices)
     exit_status = models.PositiveSmallIntegerField(null=True)
     received_at = models.DateTimeField()
@@ -279,15 +269,7 @@ class Rollup(RollupCounts):
 
     Period = RollupPeriod
 
-    check_ref = models.ForeignKey(
-        Check,
-        # Django deletes these with one DELETE ... WHERE check_id IN (...) ("fast delete":
-        # no signals, no further relations), never row by row.
-        on_delete=models.CASCADE,
-        related_name="rollups",
-        db_column="check_id",
-        db_index=False,  # the composite index below starts with check_id
-    )
+    check_ref = _check_ref("rollups")
 
     class Meta:
         constraints = [

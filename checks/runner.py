@@ -6,6 +6,7 @@ keep-alive connections and DNS answers are reused from one batch to the next.
 
 import asyncio
 import atexit
+import logging
 import threading
 import time
 from collections.abc import Iterable
@@ -15,13 +16,15 @@ import aiohttp
 from django.conf import settings
 
 from checks.definitions import DefinitionError, allow_private_targets, target_build
+from checks.kinds import KINDS
 from checks.models import Check, Outcome
-from checks.probes import run_one
 from checks.probes.base import ProbeResult, Target
 from checks.probes.http import make_http_session
 from checks.scheduling import Claim
 from checks.screening import Allowlist
 from checks.services import Observation, RecordSummary, results_record
+
+logger = logging.getLogger(__name__)
 
 OUTCOMES = {"up": Outcome.UP, "degraded": Outcome.DEGRADED, "down": Outcome.DOWN}
 
@@ -87,6 +90,30 @@ def jobs_for(claims: Iterable[Claim]) -> list[Job]:
             continue
         jobs.append(Job(by_id[check_id], kind, target, timeout_s))
     return jobs
+
+
+async def run_one(
+    kind: str,
+    target: Target,
+    *,
+    timeout: float,
+    session: aiohttp.ClientSession | None = None,
+    allow_private: Allowlist | bool = False,
+) -> ProbeResult:
+    """Run one probe. A bug in a probe becomes a "down" result (and a logged error), so
+    one bad check cannot sink the rest of its batch."""
+    check_kind = KINDS.get(kind)
+    if check_kind is None or check_kind.probe is None:
+        logger.error("probe.unknown_kind kind=%r", kind)
+        return ProbeResult.down(f"unknown check kind {kind!r}")
+    try:
+        return await check_kind.probe(
+            target, timeout=timeout, session=session, allow_private=allow_private
+        )
+    except Exception as exc:
+        # The target is not logged: its headers may carry credentials.
+        logger.exception("probe.error kind=%s target_type=%s", kind, type(target).__name__)
+        return ProbeResult.down(f"probe error: {type(exc).__name__}")
 
 
 async def _probe_one(

@@ -240,30 +240,6 @@ async def resolve_screened(host: str, port: int, *, allow_private: Allowlist | b
     return addresses
 
 
-async def screen_target(host: str, *, allow_private: Allowlist | bool) -> None:
-    """Refuse `host` (a name or an IP address) when it is, or resolves to, a refused address.
-
-    A name that does not resolve is not refused here: there is nothing to screen, and the
-    probe screens again when it connects.
-    """
-    try:
-        await resolve_screened(host, 0, allow_private=allow_private)
-    except socket.gaierror:
-        return
-
-
-def screen_target_sync(host: str, *, allow_private: Allowlist | bool) -> None:
-    """`screen_target` for synchronous callers such as form and API validation."""
-    if screen_literal(host, allow_private=allow_private):
-        return
-    try:
-        infos = socket.getaddrinfo(host, 0, type=socket.SOCK_STREAM)
-    except socket.gaierror:
-        return
-    addresses = _unique(str(info[4][0]) for info in infos)
-    screen_resolved(host, addresses, allow_private=allow_private)
-
-
 def _parse_ipv4(text: str) -> ipaddress.IPv4Address | None:
     """IPv4 as inet_aton reads it: one to four parts, decimal, 0x hex or 0-prefixed octal,
     the last part filling the bytes that remain (``127.1`` is 127.0.0.1)."""

@@ -2,6 +2,7 @@
 
 import logging
 from collections import defaultdict
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -189,11 +190,7 @@ def _save_check_updates(rows: list[tuple]) -> None:
 def check_upsert(
     *, service: Service, name: str, values: dict[str, Any], reason: str = ""
 ) -> tuple[Check, str]:
-    """Create or update a service's check by name; returns it and 'created', 'updated' or 'same'.
-
-    ``full_clean`` applies the definition rules (Check.clean). A new check, or one whose kind
-    or interval changed, is put on its slot grid again.
-    """
+    """Create or update a service's check by name; returns it and 'created', 'updated' or 'same'."""
     with transaction.atomic():
         check = Check.objects.filter(service=service, name=name).first()
         if check is None:
@@ -205,13 +202,48 @@ def check_upsert(
                 return check, "same"
         for field in changed:
             setattr(check, field, values[field])
+        check_save(check=check, changed=changed, reason=reason)
+    return check, outcome
+
+
+def check_save(*, check: Check, changed: Collection[str], reason: str = "") -> Check:
+    """Validate and store a new or edited check whose fields are already set.
+
+    ``changed`` names the fields that differ from the stored row.
+    1. ``full_clean`` applies the definition rules (Check.clean).
+    2. A new check, or one whose kind or interval changed, is put on its slot grid again.
+    3. Bump the status version once the transaction commits: a paused check stops
+       counting on the public page at once.
+    """
+    created = check._state.adding
+    with transaction.atomic():
         check.full_clean()
-        if outcome == "created":
+        if created:
             check.save()  # the slot grid is spread by the check's id, so it needs one
-        if outcome == "created" or {"kind", "interval_s"} & set(changed):
+        if created or {"kind", "interval_s"} & set(changed):
             check_schedule_reset(check=check)
         check.save()
+        status_version_bump()
     logger.info(
-        "event=check.%s check=%s service=%s reason=%r", outcome, check.pk, service.slug, reason
+        "event=check.%s check=%s service=%s reason=%r",
+        "created" if created else "updated",
+        check.pk,
+        check.service.slug,
+        reason,
     )
-    return check, outcome
+    return check
+
+
+def check_delete(*, checks: Iterable[Check], reason: str = "") -> int:
+    """Delete checks with their results and rollups; returns how many."""
+    deleted = []
+    with transaction.atomic():
+        for check in checks:
+            deleted.append(check.pk)
+            check.delete()
+        if deleted:
+            status_version_bump()
+    if deleted:
+        shown = ",".join(str(pk) for pk in deleted)
+        logger.info("event=check.deleted checks=%s reason=%r", shown, reason)
+    return len(deleted)

@@ -14,9 +14,10 @@ A check is written flat: the check's own fields and its kind's settings side by 
         conditions: ["ok == true"]
         interval: 30
 
-The settings are the keys of ``checks.definitions.CONFIG_KEYS`` for the check's kind, with
-one rename: a DNS check's ``name`` setting (the name to resolve) is written ``domain``,
-since ``name`` names the check. ``kind`` is required: it decides which settings apply.
+The settings are those of the check's kind in the registry (``checks.kinds``), written
+under their ``Setting.written`` key: a DNS check's ``name`` setting (the name to resolve)
+is written ``domain``, since ``name`` names the check. ``kind`` is required: it decides
+which settings apply.
 
 Checks are found by (service, name). As in the rest of the file, a key left out keeps the
 check's current value (a new check gets the model default); an empty setting
@@ -37,8 +38,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 
 from checks.conditions import ConditionSyntaxError, parse_condition
-from checks.definitions import CONFIG_KEYS, definition_errors
-from checks.models import Check, Kind
+from checks.definitions import FIELD_NAMES, definition_errors
+from checks.kinds import KINDS, Setting
+from checks.models import Check
 from checks.sealing import config_masked
 from checks.services import check_upsert
 from statuspage.catalog.models import Service
@@ -61,50 +63,59 @@ from statuspage.catalog.sync_sections import Change, Section, SectionPlan
 _INT = int_range(0, 2_147_483_647)
 _SMALL = int_range(0, 32_767)
 
+
+def _own(key: str, kind: str, **limits: Any) -> Field:
+    """A field of the check itself, under the name the API gives it too."""
+    return Field(kind, attr=FIELD_NAMES[key], **limits)
+
+
 CHECK_SCHEMA: Schema = {
     "name": text_field(Check, "name", required=True),
     # No choices here: definition_errors reports an unknown kind, as it does in the admin.
-    "kind": Field("text", attr="kind", required=True),
-    "interval": Field("int", attr="interval_s", check=_INT),
-    "timeout": Field("number", attr="timeout_s"),
-    "degraded_ms": Field("int", attr="degraded_ms", nullable=True, check=_INT),
-    "failures_before_down": Field("int", attr="failures_before_down", check=_SMALL),
-    "successes_before_up": Field("int", attr="successes_before_up", check=_SMALL),
-    "enabled": Field("bool", attr="is_enabled"),
-    "paused": Field("bool", attr="is_paused"),
-    "grace": Field("int", attr="grace_s", check=_INT),
+    "kind": _own("kind", "text", required=True),
+    "interval": _own("interval", "int", check=_INT),
+    "timeout": _own("timeout", "number"),
+    "degraded_ms": _own("degraded_ms", "int", nullable=True, check=_INT),
+    "failures_before_down": _own("failures_before_down", "int", check=_SMALL),
+    "successes_before_up": _own("successes_before_up", "int", check=_SMALL),
+    "enabled": _own("enabled", "bool"),
+    "paused": _own("paused", "bool"),
+    "grace": _own("grace", "int", check=_INT),
     "cron": text_field(Check, "cron"),
 }
-# The kinds' settings: YAML key -> Field whose attr is the key in Check.config.
-SETTING_SCHEMA: Schema = {
-    "url": Field("text", attr="url", nullable=True),
-    "method": Field("text", attr="method", nullable=True),
-    "headers": Field("map", attr="headers", nullable=True, item=Field("text")),
-    "expected_statuses": Field(
-        "list", attr="expected_statuses", nullable=True, item=Field("int", check=_INT)
-    ),
-    "body_contains": Field("text", attr="body_contains", nullable=True),
-    "conditions": Field(
-        "list", attr="conditions", nullable=True, item=Field("text", required=True)
-    ),
-    "follow_redirects": Field("bool", attr="follow_redirects", nullable=True),
-    "verify_tls": Field("bool", attr="verify_tls", nullable=True),
-    "host": Field("text", attr="host", nullable=True),
-    "port": Field("int", attr="port", nullable=True),
-    "server_name": Field("text", attr="server_name", nullable=True),
-    "warn_days": Field("int", attr="warn_days", nullable=True),
-    "critical_days": Field("int", attr="critical_days", nullable=True),
-    "verify": Field("bool", attr="verify", nullable=True),
-    "domain": Field("text", attr="name", nullable=True),
-    "record_type": Field("text", attr="record_type", nullable=True),
-    "expected": Field("list", attr="expected", nullable=True, item=Field("text")),
-    "nameserver": Field("text", attr="nameserver", nullable=True),
-}
 _COLUMN_KEYS = {spec.attr: key for key, spec in CHECK_SCHEMA.items() if spec.attr}
-_SETTING_KEYS = {spec.attr: key for key, spec in SETTING_SCHEMA.items() if spec.attr}
 _COLUMNS = [attr for attr in _COLUMN_KEYS if attr != "name"]
-# The setting that holds the probed host, where a refused target is reported.
-_TARGET_KEYS = {Kind.HTTP: "url", Kind.TCP: "host", Kind.TLS: "host", Kind.DNS: "nameserver"}
+
+
+def _yaml_field(setting: Setting) -> Field:
+    """How a kind's setting is read from the file; empty always means "remove it"."""
+    items = {
+        "int_list": Field("int", check=_INT),
+        "text_list": Field("text"),
+        "lines": Field("text", required=True),
+    }
+    if setting.type in items:
+        return Field("list", attr=setting.key, nullable=True, item=items[setting.type])
+    if setting.type == "map":
+        return Field("map", attr=setting.key, nullable=True, item=Field("text"))
+    kind = "text" if setting.type == "choice" else setting.type
+    return Field(kind, attr=setting.key, nullable=True)
+
+
+def setting_schema() -> Schema:
+    """Every kind's settings: YAML key -> Field whose attr is the key in Check.config.
+
+    Built when asked, from the registry, so the file always takes exactly its kinds.
+    """
+    schema: Schema = {}
+    for kind in KINDS.values():
+        for setting in kind.settings:
+            schema.setdefault(setting.written, _yaml_field(setting))
+    return schema
+
+
+def _setting_keys() -> dict[str, str]:
+    return {spec.attr: key for key, spec in setting_schema().items() if spec.attr}
 
 
 class ChecksSection:
@@ -112,7 +123,10 @@ class ChecksSection:
 
     key = "checks"
     noun = "check"
-    field = Field("list", item=Field("record", schema={**CHECK_SCHEMA, **SETTING_SCHEMA}))
+
+    @property
+    def field(self) -> Field:
+        return Field("list", item=Field("record", schema={**CHECK_SCHEMA, **setting_schema()}))
 
     def validate(self, sections: list[Section]) -> list[Problem]:
         current = _current({section.service.value for section in sections if section.service})
@@ -187,9 +201,9 @@ class CheckSpec:
 
     def settings(self) -> dict[str, Any]:
         """Config key -> value the file sets (None: remove it), for the check's kind."""
-        allowed = CONFIG_KEYS.get(self.kind, frozenset())
+        allowed = _allowed(self.kind)
         settings = {}
-        for key, spec in SETTING_SCHEMA.items():
+        for key, spec in setting_schema().items():
             if key in self.record.values and spec.attr in allowed:
                 value = self.record.values[key]
                 settings[spec.attr] = (
@@ -203,7 +217,7 @@ class CheckSpec:
         """The model attributes after the import: the file's over the current ones."""
         config = dict(before["config"]) if before else {}
         if before and before["kind"] != self.kind:
-            config = {k: v for k, v in config.items() if k in CONFIG_KEYS.get(self.kind, ())}
+            config = {k: v for k, v in config.items() if k in _allowed(self.kind)}
         for key, value in self.settings().items():
             if value is None:
                 config.pop(key, None)
@@ -217,14 +231,14 @@ class CheckSpec:
     # ------------------------------------------------------------ validation
 
     def problems(self, before: dict[str, Any] | None) -> list[Problem]:
-        if self.kind not in CONFIG_KEYS:
+        if self.kind not in KINDS:
             if "kind" not in self.record.values:
                 return []  # already reported: a check needs its kind
             errors = definition_errors(kind=self.kind, config={}, interval_s=None, timeout_s=None)
             return [self._at("kind", message) for message in errors["kind"]]
         problems = self._foreign_settings()
         unread = self.record.lines.keys() - self.record.values.keys()
-        if unread & (CHECK_SCHEMA.keys() | SETTING_SCHEMA.keys()):
+        if unread & (CHECK_SCHEMA.keys() | setting_schema().keys()):
             return problems  # a value was reported unreadable; judging without it would mislead
         after = self.values(before)
         errors = definition_errors(
@@ -234,6 +248,8 @@ class CheckSpec:
             timeout_s=after["timeout_s"],
             degraded_ms=after["degraded_ms"],
             cron=after["cron"],
+            failures_before_down=after["failures_before_down"],
+            successes_before_up=after["successes_before_up"],
         )
         for attr, messages in errors.items():
             if attr == "config":
@@ -244,14 +260,15 @@ class CheckSpec:
         return problems
 
     def _foreign_settings(self) -> list[Problem]:
-        allowed = CONFIG_KEYS[self.kind]
-        takes = ", ".join(key for key, spec in SETTING_SCHEMA.items() if spec.attr in allowed)
+        allowed = _allowed(self.kind)
+        schema = setting_schema()
+        takes = ", ".join(key for key, spec in schema.items() if spec.attr in allowed)
         message = f"not a setting of {self.kind} checks; " + (
             f"they take {takes}" if takes else "they take none"
         )
         return [
             Problem(self.record.lines[key], join(self.record.path, key), message)
-            for key, spec in SETTING_SCHEMA.items()
+            for key, spec in schema.items()
             if key in self.record.lines and spec.attr not in allowed
         ]
 
@@ -266,14 +283,14 @@ class CheckSpec:
             return [self._condition_problem(message.removeprefix("conditions: "))]
         if message.startswith("required setting(s) missing: "):
             missing = re.split(r", | and ", message.split(": ", 1)[1])
-            keys = [_SETTING_KEYS.get(attr, attr) for attr in missing]
+            keys = [_setting_keys().get(attr, attr) for attr in missing]
             return [self._at(key, "required field is missing") for key in keys]
         if message.startswith("target refused: "):
-            return [self._at(_TARGET_KEYS[self.kind], message)]
-        named = _setting_named(message, CONFIG_KEYS[self.kind])
+            return [self._at(_setting_keys()[KINDS[self.kind].target_setting], message)]
+        named = _setting_named(message, _allowed(self.kind))
         if named is None:
             return [Problem(self.record.line, self.record.path, message)]
-        return [self._at(_SETTING_KEYS[named], message)]
+        return [self._at(_setting_keys()[named], message)]
 
     def _condition_problem(self, message: str) -> Problem:
         # The message does not say which condition failed: parse the file's conditions
@@ -298,7 +315,7 @@ class CheckSpec:
             }
             fields.update(
                 {
-                    _SETTING_KEYS[attr]: (None, _shown(attr, value))
+                    _setting_keys()[attr]: (None, _shown(attr, value))
                     for attr, value in self.settings().items()
                     if value is not None
                 }
@@ -310,7 +327,7 @@ class CheckSpec:
             if before[attr] != after[attr]
         }
         old, new = before["config"], after["config"]
-        for attr, key in _SETTING_KEYS.items():
+        for attr, key in _setting_keys().items():
             if old.get(attr) != new.get(attr):
                 fields[key] = (_shown(attr, old.get(attr)), _shown(attr, new.get(attr)))
         return Change("check", slug, "update" if fields else "unchanged", fields)
@@ -325,6 +342,11 @@ def _shown(attr: str, value: Any) -> Any:
 
 def _defaults() -> dict[str, Any]:
     return {attr: Check._meta.get_field(attr).get_default() for attr in _COLUMNS}
+
+
+def _allowed(kind: str) -> frozenset[str]:
+    check_kind = KINDS.get(kind)
+    return check_kind.keys if check_kind else frozenset()
 
 
 def _setting_named(message: str, keys: frozenset[str]) -> str | None:

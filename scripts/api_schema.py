@@ -77,6 +77,44 @@ def wait_for(url: str, seconds: float) -> None:
     raise SystemExit(f"error: {url} did not answer within {seconds:.0f}s")
 
 
+def app_env(database_url: str, var_dir: Path) -> dict[str, str]:
+    """The production settings on this database, with a private var/ and cache prefix."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
+        "SECURE_SSL_REDIRECT": "false",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "STATUSPAGE_VAR_DIR": str(var_dir),
+        "CACHE_KEY_PREFIX": f"apischema-{os.getpid()}",
+        # Fuzzing sends far more pings and requests than any client would.
+        "PING_RATE_PER_MINUTE": "1000000",
+    }
+    env.pop("DEBUG", None)
+    return env
+
+
+def schemathesis_argv(base: str, token: str, args: argparse.Namespace) -> list[str]:
+    return [
+        str(Path(sys.executable).parent / "schemathesis"),
+        "run",
+        f"{base}/api/v1/openapi.json",
+        "--header",
+        f"Authorization: Bearer {token}",
+        "--checks",
+        CHECKS,
+        "--max-examples",
+        str(args.max_examples),
+        "--seed",
+        str(args.seed),
+        "--workers",
+        str(args.workers),
+        "--generation-database",
+        "none",
+        "--no-color",
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-examples", type=int, default=25)
@@ -90,18 +128,7 @@ def main() -> int:
     admin_sql(server_url, f'DROP DATABASE IF EXISTS "{name}"')
     admin_sql(server_url, f'CREATE DATABASE "{name}"')
     var_dir = Path(tempfile.mkdtemp(prefix="statuspage-apischema-"))
-    env = {
-        **os.environ,
-        "DATABASE_URL": with_database(server_url, name),
-        "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
-        "SECURE_SSL_REDIRECT": "false",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "STATUSPAGE_VAR_DIR": str(var_dir),
-        "CACHE_KEY_PREFIX": f"apischema-{os.getpid()}",
-        # Fuzzing sends far more pings and requests than any client would.
-        "PING_RATE_PER_MINUTE": "1000000",
-    }
-    env.pop("DEBUG", None)
+    env = app_env(with_database(server_url, name), var_dir)
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "--noinput", "-v0"], cwd=BASE_DIR, env=env, check=True)
     out = subprocess.run(
@@ -122,25 +149,8 @@ def main() -> int:
         base = f"http://127.0.0.1:{port}"
         wait_for(f"{base}/health", 30)
         print(f"api-schema: database and server ready in {time.monotonic() - started:.1f}s")
-        command = [
-            str(Path(sys.executable).parent / "schemathesis"),
-            "run",
-            f"{base}/api/v1/openapi.json",
-            "--header",
-            f"Authorization: Bearer {token}",
-            "--checks",
-            CHECKS,
-            "--max-examples",
-            str(args.max_examples),
-            "--seed",
-            str(args.seed),
-            "--workers",
-            str(args.workers),
-            "--generation-database",
-            "none",
-            "--no-color",
-        ]
         # From the temporary folder: schemathesis keeps a cache where it runs.
+        command = schemathesis_argv(base, token, args)
         code = subprocess.run(command, cwd=var_dir, check=False).returncode
         if code:
             log.flush()

@@ -4,7 +4,7 @@
 #
 #   1. start `make run` in its own session, on a free port;
 #   2. wait (bounded) until /health and then /ready answer 200; /ready needs the worker
-#      and scheduler heartbeats, and beat sends the worker's every 10 s;
+#      and scheduler heartbeats, which beat sends on its schedule (CELERY_BEAT_SCHEDULE);
 #   3. send SIGINT to make's process group, as a terminal Ctrl-C would;
 #   4. check that the run said it stopped cleanly and that none of its processes remain.
 #

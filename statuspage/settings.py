@@ -10,59 +10,30 @@ relaxes them; production refuses to start without a real ``SECRET_KEY``. A check
 ``make run`` has marked defaults to DEBUG while no SECRET_KEY or DATABASE_URL is set.
 """
 
-import ipaddress
 import os
-import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import dj_database_url
-from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from kombu import Queue
 
+from statuspage.core.env import (
+    broker_transport_options,
+    database_embedded,
+    database_from_url,
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    networks,
+    private_targets,
+    redis_caches,
+    secret_key,
+)
 from statuspage.core.localrun import local_checkout
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("STATUSPAGE_VAR_DIR") or BASE_DIR / "var")
-
-
-def env_bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    value = raw.strip().lower()
-    if value in {"1", "true", "yes", "on"}:
-        return True
-    if value in {"0", "false", "no", "off"}:
-        return False
-    raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean (use true or false)")
-
-
-def env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number") from None
-
-
-def env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name}={raw!r} is not a number") from None
-
-
-def env_list(name: str, default: str) -> list[str]:
-    raw = os.environ.get(name, default)
-    return [item.strip() for item in raw.split(",") if item.strip()]
-
 
 # DEBUG is off unless asked for, or in a checkout `make run` has marked (and then only
 # while SECRET_KEY and DATABASE_URL are unset): see statuspage/core/localrun.py.
@@ -76,22 +47,7 @@ DEBUG = env_bool("DEBUG", local_checkout(VAR_DIR, os.environ))
 
 # A real secret is mandatory in production: sessions, password resets and signed
 # snapshots depend on it. In DEBUG a per-checkout random key is kept under var/.
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured(
-            "SECRET_KEY is not set. Production needs a long random value, e.g. "
-            '`python -c "import secrets; print(secrets.token_urlsafe(50))"`. '
-            "For local development set DEBUG=true instead."
-        )
-    key_file = VAR_DIR / "dev-secret-key"
-    if not key_file.exists():
-        VAR_DIR.mkdir(parents=True, exist_ok=True)
-        key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
-    SECRET_KEY = key_file.read_text().strip()
-elif not DEBUG and (len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure")):
-    raise ImproperlyConfigured("SECRET_KEY is too weak for production: use 50+ random characters")
+SECRET_KEY = secret_key(debug=DEBUG, var_dir=VAR_DIR)
 
 # Host header validation stops cache poisoning and password-reset link spoofing.
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
@@ -155,14 +111,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # Reverse proxies whose X-Forwarded-For is believed (addresses or CIDRs). Empty: the TCP
 # peer is the client. Without this, behind a proxy every client shares the proxy's address
 # and one client's failures lock everybody out (see statuspage/core/client.py).
-TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "")
-for _proxy in TRUSTED_PROXIES:
-    try:
-        ipaddress.ip_network(_proxy, strict=False)
-    except ValueError:
-        raise ImproperlyConfigured(
-            f"TRUSTED_PROXIES: {_proxy!r} is not an address or CIDR (e.g. 172.30.57.1)"
-        ) from None
+TRUSTED_PROXIES = networks("TRUSTED_PROXIES")
 # Login throttling: this many failures per username+client within the window lock that
 # pair out for the window; a client past its own cap (any usernames) is locked out too.
 # No count is kept per username alone, so nobody can lock a user out from everywhere
@@ -178,16 +127,7 @@ LOGIN_FAILURE_WINDOW_S = env_int("LOGIN_FAILURE_WINDOW_S", 15 * 60)
 # its database), so only development and the embedded default list it. An empty value
 # refuses every non-public address. The older CHECK_ALLOW_PRIVATE_TARGETS (true/false) is
 # read as `private,loopback` or nothing when this one is not set.
-if os.environ.get("CHECK_PRIVATE_TARGETS") is not None:
-    CHECK_PRIVATE_TARGETS = env_list("CHECK_PRIVATE_TARGETS", "")
-elif os.environ.get("CHECK_ALLOW_PRIVATE_TARGETS"):
-    CHECK_PRIVATE_TARGETS = (
-        ["private", "loopback"] if env_bool("CHECK_ALLOW_PRIVATE_TARGETS", True) else []
-    )
-elif DEBUG or not os.environ.get("DATABASE_URL"):
-    CHECK_PRIVATE_TARGETS = ["private", "loopback"]
-else:
-    CHECK_PRIVATE_TARGETS = ["private"]
+CHECK_PRIVATE_TARGETS = private_targets(debug=DEBUG)
 # Heartbeat pings: requests per minute per check, a generous cap per client address (many
 # jobs often ping from one host or NAT), and body size.
 PING_RATE_PER_MINUTE = env_int("PING_RATE_PER_MINUTE", 120)
@@ -266,51 +206,11 @@ TEMPLATES = [
 
 # --- Database -----------------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
-if DATABASE_URL:
-    scheme = urlsplit(DATABASE_URL).scheme
-    if scheme not in {"postgres", "postgresql", "pgsql", "sqlite"}:
-        raise ImproperlyConfigured(
-            f"DATABASE_URL scheme {scheme!r} is not supported: use postgres:// or sqlite://"
-        )
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
-    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        # Django's backend, made to fail fast while the server is unreachable
-        # (statuspage/core/pgbackend/): requests answer 503 at once instead of each
-        # waiting for the pool, and the process reconnects by itself once it is back.
-        DATABASES["default"]["ENGINE"] = "statuspage.core.pgbackend"
-        options = DATABASES["default"].setdefault("OPTIONS", {})
-        options.setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 2))
-        # psycopg 3's pool: reusing connections is ~10x the throughput of connecting per
-        # request. It requires CONN_MAX_AGE = 0 (the pool owns connection lifetime).
-        if env_bool("DATABASE_POOL", True):
-            options["pool"] = {
-                "min_size": env_int("DATABASE_POOL_MIN", 1),
-                "max_size": env_int("DATABASE_POOL_MAX", 10),
-                # Short: a request waiting longer for a connection only ties up a worker.
-                "timeout": env_float("DATABASE_POOL_TIMEOUT", 0.5),
-            }
-        # JIT compilation costs hundreds of ms on short aggregate queries (rollups) and
-        # buys nothing for this workload's small, index-driven statements.
-        options.setdefault("options", "-c jit=off")
-        DATABASES["default"]["TEST"] = {"NAME": os.environ.get("DATABASE_TEST_NAME") or None}
-else:
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "statuspage.sqlite3",
-            "OPTIONS": {
-                # WAL lets the web, worker and scheduler read while one of them writes;
-                # IMMEDIATE transactions take the write lock up front instead of failing
-                # with "database is locked" when a read turns into a write.
-                "init_command": (
-                    "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA busy_timeout=10000"
-                ),
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
-            },
-        }
-    }
+# PostgreSQL fails fast while unreachable and pools its connections; SQLite runs in WAL mode
+# (statuspage/core/env.py says why for each option).
+DATABASES = {
+    "default": database_from_url(DATABASE_URL) if DATABASE_URL else database_embedded(VAR_DIR)
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # After a failed connect, connects fail at once for this long before the next attempt.
 DATABASE_RETRY_S = env_float("DATABASE_RETRY_S", 2.0)
@@ -324,36 +224,14 @@ CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 240)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30
 CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 2 * CELERY_TASK_TIME_LIMIT + 60)
-CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 
 if REDIS_URL:
-    if urlsplit(REDIS_URL).scheme not in {"redis", "rediss", "unix"}:
-        raise ImproperlyConfigured(f"REDIS_URL must start with redis:// or rediss://: {REDIS_URL}")
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "sp"),
-            # A dead Redis must cost a request little: short timeouts, and callers that
-            # can do without the cache log and carry on.
-            "OPTIONS": {
-                "socket_connect_timeout": env_float("REDIS_TIMEOUT_S", 0.5),
-                "socket_timeout": env_float("REDIS_TIMEOUT_S", 0.5),
-            },
-        }
-    }
-    CELERY_BROKER_URL = CELERY_BROKER_URL or REDIS_URL
-    # Rate and sign-in counters (statuspage/core/counters.py): the same Redis with short
+    # Rate and sign-in counters (statuspage/core/counters.py): the same Redis with shorter
     # timeouts, so an unreachable Redis costs a request little before the in-process
     # fallback counts instead.
     COUNTERS_REDIS_TIMEOUT_S = float(os.environ.get("COUNTERS_REDIS_TIMEOUT_S", "0.25"))
-    CACHES["counters"] = {
-        **CACHES["default"],
-        "OPTIONS": {
-            "socket_connect_timeout": COUNTERS_REDIS_TIMEOUT_S,
-            "socket_timeout": COUNTERS_REDIS_TIMEOUT_S,
-        },
-    }
+    CACHES = redis_caches(REDIS_URL, counters_timeout_s=COUNTERS_REDIS_TIMEOUT_S)
+    CELERY_BROKER_URL = CELERY_BROKER_URL or REDIS_URL
 else:
     # Embedded default: every process (web, worker, beat) shares these folders.
     CACHES = {
@@ -367,32 +245,17 @@ else:
 
 BROKER_DIR = VAR_DIR / "broker"
 broker_scheme = urlsplit(CELERY_BROKER_URL).scheme
-if broker_scheme in {"filesystem", "safefs"}:
-    # kombu's server-less transport: in and out folders must be the same folder so that
-    # separate processes on one host see each other's messages.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(BROKER_DIR / "queue"),
-        "data_folder_out": str(BROKER_DIR / "queue"),
-        "control_folder": str(BROKER_DIR / "control"),
-        "processed_folder": str(BROKER_DIR / "processed"),
-        "store_processed": False,
-    }
-    for folder in ("queue", "control", "processed"):
-        (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
-elif broker_scheme in {"redis", "rediss"}:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
-    if broker_scheme == "redis":
-        # kombu's Redis transport, made to survive a Redis restart under a busy worker.
-        CELERY_BROKER_TRANSPORT = "statuspage.core.redisbroker:Transport"
-    if CELERY_VISIBILITY_TIMEOUT < 2 * CELERY_TASK_TIME_LIMIT:
-        raise ImproperlyConfigured(
-            "CELERY_VISIBILITY_TIMEOUT must be at least twice CELERY_TASK_TIME_LIMIT, "
-            "or running tasks are redelivered to a second worker"
-        )
-elif broker_scheme not in {"amqp", "amqps", "pyamqp"}:
-    raise ImproperlyConfigured(
-        f"Unknown Celery broker {CELERY_BROKER_URL!r}: use redis://, amqp:// or safefs://"
-    )
+# The server-less transport's shared folders, or the Redis visibility timeout (refused when
+# shorter than twice the task time limit); see statuspage/core/env.py.
+CELERY_BROKER_TRANSPORT_OPTIONS = broker_transport_options(
+    CELERY_BROKER_URL,
+    broker_dir=BROKER_DIR,
+    visibility_timeout=CELERY_VISIBILITY_TIMEOUT,
+    task_time_limit=CELERY_TASK_TIME_LIMIT,
+)
+if broker_scheme == "redis":
+    # kombu's Redis transport, made to survive a Redis restart under a busy worker.
+    CELERY_BROKER_TRANSPORT = "statuspage.core.redisbroker:Transport"
 
 # How old the worker and scheduler heartbeats may be before /ready fails.
 READY_HEARTBEAT_MAX_AGE_S = env_int("READY_HEARTBEAT_MAX_AGE_S", 60)

@@ -61,6 +61,8 @@ class ThrottledModelBackend(ModelBackend):
         return super().authenticate(request, username=username, password=password, **kwargs)
 
 
+# Signals, not calls: Django's own authentication sends these from every sign-in path (the
+# login page, the admin's login), and none of those paths is code of ours to call from.
 @receiver(user_login_failed)
 def _count_failure(sender, credentials, request=None, **kwargs) -> None:
     username = str(credentials.get("username", ""))

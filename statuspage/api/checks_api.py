@@ -2,10 +2,11 @@
 
 Definitions are validated by the same rules as the admin and the YAML import
 (checks.definitions through Check.clean); every problem comes back as a 422 naming its field.
+The kinds and their settings are those of the registry (checks.kinds).
 """
 
 import logging
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest
@@ -14,6 +15,7 @@ from ninja import Field, Path, Router, Schema, Status
 from ninja.errors import HttpError, ValidationError
 from pydantic import ConfigDict
 
+from checks.definitions import FIELD_NAMES
 from checks.models import Check, Kind
 from checks.sealing import config_keep_masked, config_masked
 from checks.services import check_upsert
@@ -35,26 +37,16 @@ ERRORS = {
 }
 SlugPath = Annotated[str, Path(pattern=SLUG.pattern, max_length=120, description="Service slug.")]
 
-# API field name -> Check field name (the API speaks in seconds like the YAML file).
-FIELDS = {
-    "kind": "kind",
-    "config": "config",
-    "interval": "interval_s",
-    "timeout": "timeout_s",
-    "degraded_ms": "degraded_ms",
-    "failures_before_down": "failures_before_down",
-    "successes_before_up": "successes_before_up",
-    "enabled": "is_enabled",
-    "paused": "is_paused",
-    "grace": "grace_s",
-    "cron": "cron",
-}
+# API field name -> Check field name, as in the YAML import.
+FIELDS = {**FIELD_NAMES, "config": "config"}
 
 
 class CheckIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["http", "tcp", "tls", "dns", "heartbeat"]
+    # Any text: an unknown kind gets the registry's message from Check.clean, as in the
+    # admin and the YAML import.
+    kind: str = Field(description="A check kind of the registry, e.g. http, tcp, heartbeat.")
     config: dict[str, Any] = Field(
         default_factory=dict,
         description='The kind\'s settings, e.g. {"url": "https://api.example.com/health", '
@@ -64,8 +56,9 @@ class CheckIn(Schema):
     interval: int | None = Field(None, description="Seconds between runs (at least 10).")
     timeout: float | None = Field(None, description="Seconds before a run counts as down.")
     degraded_ms: int | None = None
-    failures_before_down: int | None = Field(None, ge=1)
-    successes_before_up: int | None = Field(None, ge=1)
+    # Limits are the definition rules' (checks.definitions), as for the admin and YAML.
+    failures_before_down: int | None = None
+    successes_before_up: int | None = None
     enabled: bool | None = None
     paused: bool | None = None
     grace: int | None = Field(None, description="Heartbeat: seconds of grace after a period.")

@@ -1,8 +1,9 @@
 """Heartbeat ping endpoints: /ping/<uuid>[/start|/fail|/<exit status>].
 
 Compatible with the common heartbeat conventions: GET, POST or HEAD; an optional ``rid``
-query parameter pairs a start with its finish; the first 10 KB of the body are kept.
-Answers are plain text and never a 500: an unknown uuid is a 404, too many pings a 429.
+query parameter pairs a start with its finish; the first ``PING_BODY_LIMIT_BYTES`` of the
+body are kept. Answers are plain text and never a 500: an unknown uuid is a 404, too many
+pings a 429.
 """
 
 import uuid

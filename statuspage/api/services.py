@@ -19,7 +19,7 @@ from statuspage.catalog.models import Team
 security_log = logging.getLogger("statuspage.security")
 
 _TOKEN = re.compile(r"^sp_(?P<prefix>[0-9a-f]{8})_(?P<secret>[A-Za-z0-9_-]{43})$")
-# last_used_at is kept to the minute: one UPDATE a minute per token, not one per request.
+# last_used_at moves in steps of this size: one UPDATE per step per token, not per request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
@@ -45,6 +45,21 @@ def api_token_create(
         raise ValidationError("an API token needs an active user as its owner")
     validate_scopes(scopes)
     scopes = sorted(set(scopes), key=Scope.values.index)
+    token, raw = _token_insert(team=team, name=name, scopes=scopes, created_by=created_by)
+    security_log.info(
+        "event=api_token.created token=%s team=%s scopes=%s user_id=%s",
+        token.prefix,
+        team.slug,
+        ",".join(scopes),
+        created_by.pk,
+    )
+    return token, raw
+
+
+def _token_insert(
+    *, team: Team, name: str, scopes: list[str], created_by: AbstractBaseUser
+) -> tuple[ApiToken, str]:
+    """Store a new token under a fresh prefix, drawing again while the prefix is taken."""
     for _ in range(5):
         prefix = secrets.token_hex(4)
         raw = f"sp_{prefix}_{secrets.token_urlsafe(32)}"
@@ -64,17 +79,8 @@ def api_token_create(
             if ApiToken.objects.filter(prefix=prefix).exists():
                 continue
             raise
-        break
-    else:
-        raise RuntimeError("could not draw a free token prefix")
-    security_log.info(
-        "event=api_token.created token=%s team=%s scopes=%s user_id=%s",
-        prefix,
-        team.slug,
-        ",".join(scopes),
-        created_by.pk,
-    )
-    return token, raw
+        return token, raw
+    raise RuntimeError("could not draw a free token prefix")
 
 
 def api_token_revoke(*, token: ApiToken, by: AbstractBaseUser | None) -> bool:
@@ -95,6 +101,17 @@ def api_token_revoke(*, token: ApiToken, by: AbstractBaseUser | None) -> bool:
     return True
 
 
+def _retired(token: ApiToken) -> str | None:
+    """Why a token that matched no longer works, or None while it does."""
+    if token.revoked_at is not None:
+        return "revoked"
+    owner = token.created_by
+    if owner is None or not owner.is_active:
+        # The owner's account was deleted (the column was nulled) or deactivated.
+        return "owner_inactive"
+    return None
+
+
 def api_token_authenticate(
     raw: str, *, origin: str = "-", now: datetime | None = None
 ) -> ApiToken | None:
@@ -102,7 +119,7 @@ def api_token_authenticate(
     only goes into the security log, like the token's prefix; the secret never does.
 
     Recording the use is a conditional UPDATE, so concurrent requests write at most once
-    a minute per token.
+    per ``LAST_USED_RESOLUTION`` per token.
     """
     now = now or timezone.now()
     match = _TOKEN.match(raw)
@@ -117,19 +134,11 @@ def api_token_authenticate(
             "event=api_token.rejected reason=unknown token=%s origin=%s", prefix, origin
         )
         return None
-    if token.revoked_at is not None:
+    reason = _retired(token)
+    if reason is not None:
         security_log.warning(
-            "event=api_token.rejected reason=revoked token=%s team=%s origin=%s",
-            prefix,
-            token.team.slug,
-            origin,
-        )
-        return None
-    owner = token.created_by
-    if owner is None or not owner.is_active:
-        # The owner's account was deleted (the column was nulled) or deactivated.
-        security_log.warning(
-            "event=api_token.rejected reason=owner_inactive token=%s team=%s origin=%s",
+            "event=api_token.rejected reason=%s token=%s team=%s origin=%s",
+            reason,
             prefix,
             token.team.slug,
             origin,

@@ -266,7 +266,7 @@ def _deployment_out(request: HttpRequest, deployment: Deployment) -> dict[str, A
 def deployment_create(request: HttpRequest, payload: DeploymentIn) -> Status:
     """Record a deployment of one of the token's team's services (scope `deployments:write`).
 
-    Once the comparison window after it has passed (30 minutes by default), the service's
+    Once the comparison window after it has passed (DEPLOY_VERDICT_WINDOW_S), the service's
     latency, failure rate and uptime before and after are compared and a verdict is stored.
     """
     token: ApiToken = request.auth  # type: ignore[attr-defined]

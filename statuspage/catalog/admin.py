@@ -1,5 +1,9 @@
 """Catalog admin. Owners edit their owner notes inline on the service page.
 
+The admin is a caller like any other: its saves and deletes go through
+statuspage.catalog.services, so a service saved here bumps the status version exactly as
+one saved by sync_catalog does.
+
 Permission rules come from statuspage.catalog.permissions: an editor sees the service's own
 fields read-only and may change only the owner notes of their teams' services. Every note
 edit goes through ``owner_note_update`` so history, permissions and logging are written once.
@@ -19,8 +23,13 @@ from statuspage.catalog.permissions import can_edit_owner_note, can_edit_service
 from statuspage.catalog.services import (
     OWNER_NOTE_FIELDS,
     deployment_record,
+    deployment_save,
     owner_note_update,
+    service_delete,
+    service_save,
+    team_delete,
     team_members_set,
+    team_save,
 )
 
 
@@ -47,6 +56,17 @@ class TeamAdmin(CatalogHistoryAdmin):
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
     filter_horizontal = ("members",)
+
+    def save_model(self, request, obj, form, change) -> None:
+        obj._history_user = request.user
+        team_save(team=obj)
+
+    def delete_model(self, request, obj) -> None:
+        team_delete(team=obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for team in queryset:
+            team_delete(team=team)
 
     def save_related(self, request, form, formsets, change) -> None:
         # Membership grants note editing: it goes through the service that logs it.
@@ -144,9 +164,17 @@ class ServiceAdmin(CatalogHistoryAdmin):
         return can_edit_service(request.user)
 
     def save_model(self, request, obj, form, change) -> None:
+        # History reverts save here too (simple-history calls save_model).
         if can_edit_service(request.user):
-            super().save_model(request, obj, form, change)
+            obj._history_user = request.user
+            service_save(service=obj)
         # An editor's form carries only read-only service fields: nothing to save.
+
+    def delete_model(self, request, obj) -> None:
+        service_delete(services=[obj])
+
+    def delete_queryset(self, request, queryset) -> None:
+        service_delete(services=queryset)
 
     def save_formset(self, request, form, formset, change) -> None:
         if formset.model is not OwnerNote:
@@ -245,7 +273,8 @@ class DeploymentAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change) -> None:
         if change:
-            return super().save_model(request, obj, form, change)
+            deployment_save(deployment=obj)
+            return None
         saved = deployment_record(
             service=obj.service,
             version=obj.version,

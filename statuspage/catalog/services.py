@@ -1,6 +1,11 @@
-"""Every write to the catalog. The admin, management commands and the API call these."""
+"""Every write to the catalog. The admin, management commands and the API call these.
+
+A service's saves and deletes bump the status version: the public page reads services, and
+one made private must leave it at once.
+"""
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +22,7 @@ from statuspage.catalog.models import (
     Team,
 )
 from statuspage.catalog.permissions import can_edit_owner_note
+from statuspage.core.status_version import status_version_bump
 
 security_log = logging.getLogger("statuspage.security")
 
@@ -37,17 +43,27 @@ def team_upsert(*, slug: str, values: dict[str, Any], reason: str = "") -> tuple
     """Create or update a team by slug. Returns the team and 'created', 'updated' or 'same'."""
     team = Team.objects.filter(slug=slug).first()
     if team is None:
-        team = Team(slug=slug, **values)
-        team._change_reason = reason
-        team.full_clean()
-        team.save()
-        return team, "created"
+        return team_save(team=Team(slug=slug, **values), reason=reason), "created"
     if not _apply(team, values):
         return team, "same"
-    team._change_reason = reason
+    return team_save(team=team, reason=reason), "updated"
+
+
+def team_save(*, team: Team, reason: str | None = None) -> Team:
+    """Validate and store a new or edited team whose fields are already set.
+
+    ``reason`` goes to the team's history; None leaves the history's reason empty.
+    """
+    if reason is not None:
+        team._change_reason = reason
     team.full_clean()
     team.save()
-    return team, "updated"
+    return team
+
+
+def team_delete(*, team: Team) -> None:
+    """Delete a team; its services protect it, so only a team without services goes."""
+    team.delete()
 
 
 def team_members_set(*, team: Team, users: list[AbstractBaseUser]) -> bool:
@@ -77,18 +93,42 @@ def service_upsert(
     service = Service.objects.filter(slug=slug).first()
     if service is None:
         service = Service(slug=slug, team=team, **values)
-        service._change_reason = reason
-        service.full_clean()
-        service.save()
-        OwnerNote.objects.create(service=service)
-        return service, "created"
-    changed = _apply(service, {"team_id": team.pk, **values})
-    if not changed:
+        return service_save(service=service, reason=reason), "created"
+    if not _apply(service, {"team_id": team.pk, **values}):
         return service, "same"
-    service._change_reason = reason
+    return service_save(service=service, reason=reason), "updated"
+
+
+@transaction.atomic
+def service_save(*, service: Service, reason: str | None = None) -> Service:
+    """Validate and store a new or edited service whose fields are already set.
+
+    1. Validate the whole row (the admin's form has, sync_catalog's values have not).
+    2. Save, with ``reason`` in the service's history (None leaves it empty).
+    3. A new service gets empty owner notes, so every service has its note row.
+    4. Bump the status version once the transaction commits.
+    """
+    created = service._state.adding
+    if reason is not None:
+        service._change_reason = reason
     service.full_clean()
     service.save()
-    return service, "updated"
+    if created:
+        OwnerNote.objects.create(service=service)
+    status_version_bump()
+    return service
+
+
+@transaction.atomic
+def service_delete(*, services: Iterable[Service]) -> int:
+    """Delete services with their checks, notes and history of results; returns how many."""
+    deleted = 0
+    for service in services:
+        service.delete()
+        deleted += 1
+    if deleted:
+        status_version_bump()
+    return deleted
 
 
 @transaction.atomic
@@ -161,6 +201,11 @@ def deployment_record(
         expected_metric=expected_metric,
         source=source,
     )
+    return deployment_save(deployment=deployment)
+
+
+def deployment_save(*, deployment: Deployment) -> Deployment:
+    """Validate and store a new or corrected change record whose fields are already set."""
     deployment.full_clean()
     deployment.save()
     return deployment

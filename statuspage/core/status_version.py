@@ -1,11 +1,9 @@
 """One number that changes whenever anything the public status page shows may have changed.
 
-Writers (check transitions, incidents, maintenance) call ``status_version_bump``; it bumps
-after their transaction commits. Services and checks are edited in many places (the admin
-with its inlines and history reverts, sync_catalog, the checks API), so their saves and
-deletes bump through ``row_changed``, connected by the catalog and checks apps: a service
-made private must leave the public page at once. Cached public pages include the version
-in their key, so a bump makes every cached copy stale at once without knowing the keys.
+Writers (check transitions, incidents, maintenance, the services that save and delete
+services and checks) call ``status_version_bump``; it bumps after their transaction
+commits. Cached public pages include the version in their key, so a bump makes every
+cached copy stale at once without knowing the keys.
 Kept here, below every app, so the engine can signal without importing the web layer.
 """
 
@@ -49,8 +47,3 @@ def _bump() -> None:
 def status_version_bump() -> None:
     """Bump the version once the current transaction commits (at once outside one)."""
     transaction.on_commit(_bump)
-
-
-def row_changed(sender, **kwargs) -> None:
-    """Receiver of post_save and post_delete for models the public page reads."""
-    status_version_bump()

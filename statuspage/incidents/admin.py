@@ -1,4 +1,5 @@
-"""Incidents and maintenance in the admin. Every write goes through statuspage.incidents.services.
+"""Incidents and maintenance in the admin. Every write goes through the services
+(statuspage.incidents.services and .services_maintenance).
 
 The forms are plain admin forms; ``save_model`` writes nothing and ``save_related`` hands
 the whole change (fields, affected services, new timeline entries) to the services, which
@@ -13,7 +14,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from statuspage.incidents import services
+from statuspage.incidents import services, services_maintenance
 from statuspage.incidents.models import (
     Incident,
     IncidentService,
@@ -177,6 +178,13 @@ class IncidentAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change) -> None:
         """Nothing here: save_related writes the incident with its services, through them."""
 
+    def delete_model(self, request: HttpRequest, obj: Incident) -> None:
+        services.incident_delete(incident=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
+        for incident in queryset:
+            services.incident_delete(incident=incident)
+
     def save_related(self, request, form, formsets, change) -> None:
         affected_set = next(f for f in formsets if f.model is IncidentService)
         affected = {
@@ -337,18 +345,18 @@ class MaintenanceAdmin(admin.ModelAdmin):
             "by": request.user,
         }
         if not change:
-            maintenance = services.maintenance_schedule(
+            maintenance = services_maintenance.maintenance_schedule(
                 **plan, body=data["body"], publish=data["is_published"]
             )
             form.instance.pk = maintenance.pk
             form.instance.refresh_from_db()
         else:
-            services.maintenance_edit(
+            services_maintenance.maintenance_edit(
                 maintenance=form.instance, is_published=data["is_published"], **plan
             )
         for formset in formsets:
             posted = [
-                services.maintenance_update_post(
+                services_maintenance.maintenance_update_post(
                     maintenance=form.instance,
                     status=entry.cleaned_data["status"],
                     body=entry.cleaned_data["body"],
@@ -359,8 +367,8 @@ class MaintenanceAdmin(admin.ModelAdmin):
             _record_saved(formset, posted)
 
     def delete_model(self, request: HttpRequest, obj: Maintenance) -> None:
-        services.maintenance_delete(maintenance=obj, by=request.user)
+        services_maintenance.maintenance_delete(maintenance=obj, by=request.user)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Maintenance]) -> None:
         for maintenance in queryset:
-            services.maintenance_delete(maintenance=maintenance, by=request.user)
+            services_maintenance.maintenance_delete(maintenance=maintenance, by=request.user)

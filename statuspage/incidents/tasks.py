@@ -6,7 +6,7 @@ import time
 from celery import shared_task
 from django.utils import timezone
 
-from statuspage.incidents import services
+from statuspage.incidents import services_maintenance
 
 logger = logging.getLogger(__name__)
 
@@ -18,7 +18,7 @@ def maintenance_tick() -> dict[str, int]:
     """Start and complete the maintenance that are due. Safe to run twice: a maintenance
     already moved no longer matches, and each move re-checks its row under a lock."""
     started = time.monotonic()
-    counts = services.maintenance_tick(now=timezone.now())
+    counts = services_maintenance.maintenance_tick(now=timezone.now())
     logger.info(
         "task=incidents.maintenance_tick started=%d completed=%d ms=%.1f",
         counts.started,

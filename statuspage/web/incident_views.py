@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from statuspage.incidents import selectors, services
+from statuspage.incidents import selectors, services, services_maintenance
 from statuspage.incidents.forms import (
     IncidentForm,
     IncidentUpdateForm,
@@ -207,7 +207,7 @@ def maintenance_new(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         try:
-            maintenance = services.maintenance_schedule(
+            maintenance = services_maintenance.maintenance_schedule(
                 title=data["title"],
                 services=form.chosen_services(),
                 scheduled_for=data["scheduled_for"],
@@ -251,7 +251,7 @@ def maintenance_update(request: HttpRequest, pk: int) -> HttpResponse:
     form = MaintenanceUpdateForm(request.POST, maintenance=maintenance)
     if form.is_valid():
         try:
-            services.maintenance_update_post(
+            services_maintenance.maintenance_update_post(
                 maintenance=maintenance,
                 status=form.cleaned_data["status"],
                 body=form.cleaned_data["body"],

@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from django.http import HttpResponse
 
-from tests.catalog.test_admin_roles import HttpsClient
+from tests.catalog.worlds import HttpsClient
 from tests.factories import PASSWORD, make_user
 
 LOGIN_URL = "/accounts/login/"

@@ -56,7 +56,7 @@ def test_a_heartbeat_check_answers_with_its_ping_url(client, service):
          "conditions"),
         ({"kind": "http", "config": {"url": "http://169.254.169.254/"}}, "config",
          "cloud metadata"),
-        ({"kind": "smtp"}, "kind", "Input should be"),
+        ({"kind": "smtp"}, "kind", "unknown kind 'smtp': use one of http, tcp, tls, dns"),
         ({**HEALTH, "colour": "red"}, "colour", "unknown field"),
         ({"kind": "heartbeat", "cron": "99 * * * *"}, "cron", "Bad minute"),
     ],

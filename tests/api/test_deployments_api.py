@@ -13,7 +13,7 @@ from statuspage.api.models import Scope
 from statuspage.api.services import api_token_create
 from statuspage.catalog.models import Deployment, DeploymentSource
 from statuspage.catalog.services import deployment_record
-from tests.catalog.test_admin_roles import HttpsClient
+from tests.catalog.worlds import HttpsClient
 from tests.factories import make_service, token_owner
 
 URL = "/api/v1/deployments"

@@ -16,7 +16,7 @@ from statuspage.api.services import (
     api_token_create,
     api_token_revoke,
 )
-from tests.catalog.test_admin_roles import HttpsClient
+from tests.catalog.worlds import HttpsClient
 from tests.factories import make_user, token_owner
 
 TOKEN = re.compile(r"sp_[0-9a-f]{8}_[A-Za-z0-9_-]{43}")

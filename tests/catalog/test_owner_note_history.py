@@ -8,7 +8,7 @@ import time_machine
 
 from statuspage.catalog.models import OwnerNote, Service
 from statuspage.catalog.services import OWNER_NOTE_FIELDS, owner_note_update
-from tests.catalog.test_admin_roles import HttpsClient, form_payload
+from tests.catalog.worlds import HttpsClient, form_payload
 from tests.factories import make_service, make_user
 
 MONDAY_8 = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)

@@ -7,7 +7,7 @@ import pytest
 import time_machine
 
 from statuspage.catalog.models import OwnerNote, Service
-from tests.catalog.test_admin_roles import HttpsClient
+from tests.catalog.worlds import HttpsClient
 from tests.factories import make_service, make_user
 
 MONDAY_8 = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)

@@ -4,7 +4,7 @@ import pytest
 
 from checks.models import Check, Kind
 from checks.sealing import MASK
-from tests.catalog.test_admin_roles import HttpsClient, form_payload
+from tests.catalog.worlds import HttpsClient, form_payload
 from tests.checks.factories import make_check
 from tests.factories import make_user
 

@@ -7,8 +7,12 @@ from dataclasses import dataclass, field
 import pytest
 from aiohttp import web
 
-from checks.probes import PROBES, TARGETS, ProbeItem, run_batch
-from checks.probes.base import DnsTarget, HttpTarget, ProbeResult, TcpTarget
+from checks.kinds import KINDS
+from checks.models import Outcome
+from checks.probes.base import DnsTarget, HttpTarget, TcpTarget
+from checks.runner import Job, observations_collect, runner_close
+from checks.scheduling import Claim
+from checks.services import Observation
 from tests.checks.probe_servers import serving_app, serving_dns
 
 
@@ -45,19 +49,31 @@ def server() -> Iterator[tuple[int, Load]]:
         yield port, load
 
 
-def http_items(port: int, count: int) -> list[ProbeItem]:
+@pytest.fixture(autouse=True)
+def private_targets_allowed(settings) -> Iterator[None]:
+    # The probed servers listen on this host.
+    settings.CHECK_PRIVATE_TARGETS = ["private", "loopback"]
+    yield
+    runner_close()
+
+
+def job(number: int, kind: str, target: object, timeout: float = 5.0) -> Job:
+    return Job(Claim(check_id=number, slot=number), kind, target, timeout)
+
+
+def http_items(port: int, count: int) -> list[Job]:
     return [
-        ProbeItem(
+        job(
+            number,
             "http",
             HttpTarget(f"http://127.0.0.1:{port}/code/{number}", body_contains=f"<{number}>"),
-            5.0,
         )
         for number in range(count)
     ]
 
 
-def run(items: list[ProbeItem], concurrency: int) -> list[ProbeResult]:
-    return asyncio.run(run_batch(items, concurrency=concurrency, allow_private=True))
+def run(items: list[Job], concurrency: int) -> list[Observation]:
+    return observations_collect(items, concurrency=concurrency)
 
 
 def test_500_http_probes_at_concurrency_50_are_all_up_in_order(
@@ -70,14 +86,14 @@ def test_500_http_probes_at_concurrency_50_are_all_up_in_order(
     results = run(items, concurrency=50)
     seconds = time.perf_counter() - started
 
-    assert [result.outcome for result in results] == ["up"] * 500
+    assert [result.outcome for result in results] == [Outcome.UP] * 500
     assert [result.status_code for result in results] == [200 + n % 4 for n in range(500)]
     assert load.requests == 500
     assert load.most_in_flight <= 50
     # Keep-alive: far fewer connections than requests.
     assert len(load.connections) <= 50
     print(
-        f"\nrun_batch: 500 HTTP probes at concurrency 50 in {seconds:.3f}s "
+        f"\nobservations_collect: 500 HTTP probes at concurrency 50 in {seconds:.3f}s "
         f"= {500 / seconds:.0f} probes/s over {len(load.connections)} connections"
     )
 
@@ -89,11 +105,11 @@ def test_batch_mixes_kinds_and_keeps_their_order(server: tuple[int, Load]) -> No
         closed_port = sock.getsockname()[1]
     with serving_dns({("app.test.", "A"): ["127.0.0.10"]}, silent=set()) as dns_port:
         items = [
-            ProbeItem("tcp", TcpTarget("127.0.0.1", port), 5.0),
-            ProbeItem("http", HttpTarget(f"http://127.0.0.1:{port}/code/1"), 5.0),
-            ProbeItem("dns", DnsTarget("app.test", nameserver="127.0.0.1", port=dns_port), 5.0),
-            ProbeItem("tcp", TcpTarget("127.0.0.1", closed_port), 5.0),
-            ProbeItem("http", HttpTarget(f"http://127.0.0.1:{port}/code/2"), 5.0),
+            job(0, "tcp", TcpTarget("127.0.0.1", port)),
+            job(1, "http", HttpTarget(f"http://127.0.0.1:{port}/code/1")),
+            job(2, "dns", DnsTarget("app.test", nameserver="127.0.0.1", port=dns_port)),
+            job(3, "tcp", TcpTarget("127.0.0.1", closed_port)),
+            job(4, "http", HttpTarget(f"http://127.0.0.1:{port}/code/2")),
         ]
         results = run(items, concurrency=2)
 
@@ -111,24 +127,25 @@ def test_unknown_kind_or_broken_item_is_a_down_result_not_a_failed_batch(
 ) -> None:
     port, _ = server
     items = [
-        ProbeItem("gopher", TcpTarget("127.0.0.1", port), 1.0),
-        ProbeItem("tcp", HttpTarget(f"http://127.0.0.1:{port}/code/0"), 1.0),
-        ProbeItem("http", HttpTarget(f"http://127.0.0.1:{port}/code/0"), 1.0),
+        job(0, "gopher", TcpTarget("127.0.0.1", port), 1.0),
+        job(1, "tcp", HttpTarget(f"http://127.0.0.1:{port}/code/0"), 1.0),
+        job(2, "http", HttpTarget(f"http://127.0.0.1:{port}/code/0"), 1.0),
     ]
 
     results = run(items, concurrency=3)
 
     assert results[0].detail == "unknown check kind 'gopher'"
-    assert results[1].outcome == "down"
+    assert results[1].outcome == Outcome.DOWN
     assert results[1].detail.startswith("probe error: ")
-    assert results[2].outcome == "up"
+    assert results[2].outcome == Outcome.UP
 
 
-def test_batch_refuses_private_targets_unless_allowed(server: tuple[int, Load]) -> None:
+def test_batch_refuses_private_targets_unless_allowed(server: tuple[int, Load], settings) -> None:
     port, load = server
     items = http_items(port, 3)
+    settings.CHECK_PRIVATE_TARGETS = []
 
-    results = asyncio.run(run_batch(items, concurrency=3))
+    results = run(items, concurrency=3)
 
     assert {result.detail for result in results} == {
         "target refused: 127.0.0.1 is a loopback address"
@@ -140,5 +157,7 @@ def test_empty_batch_returns_no_results() -> None:
     assert run([], concurrency=10) == []
 
 
-def test_every_kind_has_a_probe_and_a_target_type() -> None:
-    assert set(PROBES) == set(TARGETS) == {"http", "tcp", "tls", "dns"}
+def test_every_probed_kind_has_a_probe_and_a_target_type() -> None:
+    probed = {name for name, kind in KINDS.items() if kind.probe}
+    assert probed == {name for name, kind in KINDS.items() if kind.target}
+    assert probed == {"http", "tcp", "tls", "dns"}

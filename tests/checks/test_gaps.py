@@ -15,7 +15,7 @@ from checks.services import Observation, results_record
 from checks.tasks import record_gaps
 from tests.checks.factories import make_check
 from tests.checks.probe_servers import serving_app
-from tests.checks.test_tasks import health_app, task_lines
+from tests.checks.worlds import health_app, task_lines
 
 HOUR = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 

@@ -9,9 +9,13 @@ from checks.screening import (
     resolve_screened,
     screen_address,
     screen_resolved,
-    screen_target,
-    screen_target_sync,
 )
+
+
+def screen(host: str, *, allow_private: Allowlist | bool) -> list[str]:
+    """Screen a host the way the probes do before they connect."""
+    return asyncio.run(resolve_screened(host, 0, allow_private=allow_private))
+
 
 ALWAYS_REFUSED = [
     ("169.254.169.254", "a cloud metadata address"),
@@ -54,25 +58,25 @@ def test_always_refused_addresses_are_refused_even_when_private_is_allowed(
     address: str, reason: str, allow_private: bool
 ) -> None:
     with pytest.raises(TargetRefused, match=reason):
-        screen_target_sync(address, allow_private=allow_private)
+        screen(address, allow_private=allow_private)
 
 
 @pytest.mark.parametrize(("address", "reason"), PRIVATE)
 def test_private_and_loopback_addresses_are_refused_by_default(address: str, reason: str) -> None:
     with pytest.raises(TargetRefused) as raised:
-        screen_target_sync(address, allow_private=False)
+        screen(address, allow_private=False)
 
     assert raised.value.message.endswith(f"is {reason}")
 
 
 @pytest.mark.parametrize(("address", "reason"), PRIVATE)
 def test_private_and_loopback_addresses_pass_when_allowed(address: str, reason: str) -> None:
-    screen_target_sync(address, allow_private=True)
+    screen(address, allow_private=True)
 
 
 @pytest.mark.parametrize("address", PUBLIC)
 def test_public_addresses_pass(address: str) -> None:
-    screen_target_sync(address, allow_private=False)
+    screen(address, allow_private=False)
 
 
 @pytest.mark.parametrize(
@@ -81,14 +85,14 @@ def test_public_addresses_pass(address: str) -> None:
 )
 def test_metadata_host_names_are_refused_without_resolving(name: str) -> None:
     with pytest.raises(TargetRefused, match="is a cloud metadata host name"):
-        screen_target_sync(name, allow_private=True)
+        screen(name, allow_private=True)
 
 
 def test_name_is_screened_by_every_address_it_resolves_to() -> None:
     with pytest.raises(TargetRefused, match=r"^localhost resolves to .*, a loopback address$"):
-        screen_target_sync("localhost", allow_private=False)
+        screen("localhost", allow_private=False)
 
-    screen_target_sync("localhost", allow_private=True)
+    screen("localhost", allow_private=True)
 
 
 def test_one_refused_address_among_several_refuses_the_name() -> None:
@@ -96,13 +100,6 @@ def test_one_refused_address_among_several_refuses_the_name() -> None:
 
     with pytest.raises(TargetRefused, match=r"^status\.example resolves to 169\.254\.169\.254, "):
         screen_resolved("status.example", addresses, allow_private=True)
-
-
-def test_async_screening_resolves_without_blocking_and_refuses_the_same() -> None:
-    with pytest.raises(TargetRefused, match="loopback"):
-        asyncio.run(screen_target("localhost", allow_private=False))
-
-    asyncio.run(screen_target("localhost", allow_private=True))
 
 
 def test_resolve_screened_returns_the_addresses_to_connect_to() -> None:
@@ -165,46 +162,46 @@ def test_names_and_impossible_numbers_are_not_addresses(name: str) -> None:
 )
 def test_metadata_hidden_in_another_spelling_is_refused_whatever_is_allowed(host: str) -> None:
     with pytest.raises(TargetRefused, match=r"cloud metadata|local-use NAT64"):
-        screen_target_sync(host, allow_private=Allowlist.parse(["private", "loopback", "::/0"]))
+        screen(host, allow_private=Allowlist.parse(["private", "loopback", "::/0"]))
 
 
 @pytest.mark.parametrize("host", ["0x7f.1", "127.1", "[64:ff9b::7f00:1]", "[::ffff:127.0.0.1]"])
 def test_loopback_in_any_spelling_needs_loopback_in_the_allowlist(host: str) -> None:
     with pytest.raises(TargetRefused, match="a loopback address"):
-        screen_target_sync(host, allow_private=Allowlist.parse(["private"]))
+        screen(host, allow_private=Allowlist.parse(["private"]))
 
-    screen_target_sync(host, allow_private=Allowlist.parse(["private", "loopback"]))
+    screen(host, allow_private=Allowlist.parse(["private", "loopback"]))
 
 
 def test_private_word_allows_private_ranges_but_not_loopback() -> None:
     allowlist = Allowlist.parse(["private"])
 
     for address in ("10.1.2.3", "192.168.0.9", "fd12::1", "100.64.0.1", "198.18.0.1"):
-        screen_target_sync(address, allow_private=allowlist)
+        screen(address, allow_private=allowlist)
     with pytest.raises(TargetRefused, match="a loopback address"):
-        screen_target_sync("127.0.0.1", allow_private=allowlist)
+        screen("127.0.0.1", allow_private=allowlist)
 
 
 def test_a_cidr_allows_only_its_own_range() -> None:
     allowlist = Allowlist.parse(["10.20.0.0/16", "127.0.0.2/32"])
 
-    screen_target_sync("10.20.1.1", allow_private=allowlist)
-    screen_target_sync("127.0.0.2", allow_private=allowlist)
+    screen("10.20.1.1", allow_private=allowlist)
+    screen("127.0.0.2", allow_private=allowlist)
     with pytest.raises(TargetRefused, match="a private address"):
-        screen_target_sync("10.21.1.1", allow_private=allowlist)
+        screen("10.21.1.1", allow_private=allowlist)
     with pytest.raises(TargetRefused, match="a loopback address"):
-        screen_target_sync("127.0.0.1", allow_private=allowlist)
+        screen("127.0.0.1", allow_private=allowlist)
 
 
 def test_other_non_public_ranges_are_refused_without_an_allowlist() -> None:
     with pytest.raises(TargetRefused, match="a non-public address"):
-        screen_target_sync("198.18.0.1", allow_private=Allowlist())
+        screen("198.18.0.1", allow_private=Allowlist())
 
 
 def test_an_empty_allowlist_refuses_every_non_public_address() -> None:
     for address in ("10.0.0.1", "127.0.0.1", "fd00::1"):
         with pytest.raises(TargetRefused):
-            screen_target_sync(address, allow_private=Allowlist.parse([]))
+            screen(address, allow_private=Allowlist.parse([]))
 
 
 def test_allowlist_rejects_an_unknown_word() -> None:

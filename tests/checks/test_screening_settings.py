@@ -3,18 +3,14 @@ interpreter so the test run's own environment cannot hide a default."""
 
 import pytest
 
-from tests.core.test_security_settings import (  # noqa: F401 (run_python is a fixture)
-    PRODUCTION_ENV,
-    run_python,
-    settings_in_fresh_process,
-)
+from tests.core.worlds import PRODUCTION_ENV, python_runner, settings_in_fresh_process
 
 POSTGRES = {"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/unused"}
 
 
 @pytest.fixture
-def python(request):
-    return request.getfixturevalue("run_python")
+def python(tmp_path):
+    return python_runner(tmp_path / "var")
 
 
 @pytest.mark.parametrize(

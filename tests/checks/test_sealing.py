@@ -17,7 +17,7 @@ from checks.scheduling import Claim
 from checks.sealing import MASK, config_keep_masked, config_masked, is_sealed
 from tests.checks.factories import make_check
 from tests.checks.probe_servers import serving_app
-from tests.checks.test_sync_checks import sync, write
+from tests.checks.worlds import sync, write
 from tests.factories import make_service, make_team
 
 SECRET = "Bearer tok-3f9a1c77e0b2"

@@ -1,6 +1,5 @@
 """``manage.py sync_catalog``: the ``checks:`` section of each service."""
 
-import textwrap
 import time
 from io import StringIO
 from pathlib import Path
@@ -9,12 +8,13 @@ import pytest
 import time_machine
 from django.core.management import CommandError, call_command
 
-from checks.definitions import CONFIG_KEYS
+from checks.kinds import KINDS
 from checks.models import Check, Kind
-from checks.sync import SETTING_SCHEMA, ChecksSection
+from checks.sync import ChecksSection, setting_schema
 from statuspage.catalog.models import OwnerNote, Service, Team
 from statuspage.catalog.sync_sections import SERVICE_SECTIONS
 from tests.checks.factories import make_check
+from tests.checks.worlds import sync, write
 from tests.factories import make_service, make_team
 
 pytestmark = pytest.mark.django_db
@@ -61,19 +61,6 @@ NIGHTLY_CHECKS = """\
 """
 
 
-def write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "catalog.yaml"
-    path.write_text(textwrap.dedent(text))
-    return path
-
-
-def sync(path: Path, *args: str) -> str:
-    stdout, stderr = StringIO(), StringIO()
-    call_command("sync_catalog", str(path), *args, stdout=stdout, stderr=stderr)
-    assert stderr.getvalue() == ""
-    return stdout.getvalue()
-
-
 def sync_fails(path: Path) -> str:
     stdout = StringIO()
     with pytest.raises(CommandError) as raised:
@@ -107,7 +94,11 @@ def test_the_checks_section_is_registered_by_the_checks_app():
 
 
 def test_every_setting_of_every_kind_can_be_written_in_the_file():
-    assert {spec.attr for spec in SETTING_SCHEMA.values()} == set().union(*CONFIG_KEYS.values())
+    schema = setting_schema()
+    for kind in KINDS.values():
+        for setting in kind.settings:
+            assert schema[setting.written].attr == setting.key, (kind.name, setting.key)
+    assert schema["domain"].attr == "name"  # "name" names the check itself
 
 
 @time_machine.travel(NOW, tick=False)

@@ -7,7 +7,6 @@ from io import StringIO
 
 import pytest
 import time_machine
-from aiohttp import web
 from django.core.management import CommandError, call_command
 
 from checks.models import Check, Kind, Result, Rollup, State, Transition
@@ -15,19 +14,7 @@ from checks.scheduling import as_datetime
 from checks.tasks import dispatch_due, probe_batch, prune_results, rollup_recent, sweep_heartbeats
 from tests.checks.factories import make_check
 from tests.checks.probe_servers import serving_app
-
-
-def health_app(status: int = 200) -> web.Application:
-    async def health(request: web.Request) -> web.Response:
-        return web.json_response({"ok": status == 200}, status=status)
-
-    app = web.Application()
-    app.router.add_get("/health", health)
-    return app
-
-
-def task_lines(caplog, name: str) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.getMessage().startswith(f"task={name} ")]
+from tests.checks.worlds import health_app, task_lines
 
 
 @pytest.fixture

@@ -4,10 +4,8 @@ Clients connect to the proxy from distinct loopback addresses; the proxy connect
 gunicorn from 127.0.0.10, the only address in TRUSTED_PROXIES.
 """
 
-import re
 from collections.abc import Iterator
 from datetime import timedelta
-from urllib.parse import urlencode
 
 import pytest
 import time_machine
@@ -16,37 +14,16 @@ from django.utils import timezone
 
 from checks.models import Kind, Ping
 from tests.checks.factories import make_check
+from tests.core.worlds import REAL_HASHERS, sign_in, signed_in
 from tests.factories import PASSWORD, make_service, make_team, make_user
 from tests.gunicorn_server import gunicorn
-from tests.reverse_proxy import Reply, ReverseProxy, call, reverse_proxy
+from tests.reverse_proxy import ReverseProxy, call, reverse_proxy
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
 PROXY_SOURCE = "127.0.0.10"
 ATTACKER = "127.0.0.2"
 OFFICE = "127.0.0.3"
-CSRF_FIELD = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
-# The server verifies passwords with its own (production) hashers.
-REAL_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
-
-
-def sign_in(port: int, username: str, password: str, *, source: str, **headers: str) -> Reply:
-    """A browser's sign-in: the form (for its CSRF token), then the post."""
-    page = call(port, "GET", "/accounts/login/", source=source, headers=headers)
-    token = CSRF_FIELD.search(page.body).group(1).decode()
-    form = {"username": username, "password": password, "csrfmiddlewaretoken": token}
-    return call(
-        port, "POST", "/accounts/login/", source=source, body=urlencode(form).encode(),
-        headers={
-            "Content-Type": "application/x-www-form-urlencoded",
-            "Cookie": f"csrftoken={page.cookies()['csrftoken']}",
-            **headers,
-        },
-    )  # fmt: skip
-
-
-def signed_in(reply: Reply) -> bool:
-    return reply.status == 302 and "sessionid" in reply.cookies()
 
 
 @pytest.fixture

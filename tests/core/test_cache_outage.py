@@ -17,7 +17,7 @@ from checks.heartbeats import PingInput, ping_record
 from checks.models import Kind, Ping, PingKind, State, Transition
 from statuspage.core.status_version import status_version_bump
 from tests.checks.factories import make_check
-from tests.core.test_database_settings import settings_in_a_fresh_process
+from tests.core.worlds import settings_in_a_fresh_process
 
 
 def _closed_port() -> int:

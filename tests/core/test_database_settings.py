@@ -1,29 +1,6 @@
 """Database and cache settings read in a fresh process, as a server would load them."""
 
-import json
-import os
-import subprocess
-import sys
-
-from django.conf import settings as django_settings
-
-
-def settings_in_a_fresh_process(**env: str) -> dict:
-    code = (
-        "import json; from django.conf import settings; "
-        "print(json.dumps({'db': settings.DATABASES['default'], "
-        "'cache': settings.CACHES['default'].get('OPTIONS', {})}, default=str))"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "statuspage.settings", **env},
-        cwd=django_settings.BASE_DIR,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+from tests.core.worlds import settings_in_a_fresh_process
 
 
 def test_database_pool_false_with_a_plain_url_loads_without_a_pool():

@@ -3,11 +3,7 @@
 import pytest
 
 from statuspage.core.localrun import local_checkout, local_checkout_mark, marker_path
-from tests.core import test_security_settings
-from tests.core.test_security_settings import STRONG_KEY, settings_in_fresh_process
-
-# A fresh interpreter with a clean environment and a private var/ folder.
-run_python = test_security_settings.run_python
+from tests.core.worlds import STRONG_KEY, settings_in_fresh_process
 
 
 @pytest.fixture

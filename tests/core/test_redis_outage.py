@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from checks.models import Kind, Ping
 from tests.checks.factories import make_check
-from tests.core.test_behind_proxy import REAL_HASHERS, sign_in, signed_in
+from tests.core.worlds import REAL_HASHERS, sign_in, signed_in
 from tests.factories import PASSWORD, make_service, make_team, make_user
 from tests.gunicorn_server import gunicorn
 from tests.private_redis import private_redis

@@ -1,5 +1,6 @@
 """`make run`'s command: quiet unless LOG_LEVEL asks for more; the login last."""
 
+from statuspage.core import stack
 from statuspage.core.management.commands import runstack
 
 
@@ -9,9 +10,9 @@ def argv_of(children: list, name: str) -> list[str]:
 
 def test_quiet_by_default(monkeypatch):
     monkeypatch.delenv("LOG_LEVEL", raising=False)
-    level = runstack.log_level()
+    level = stack.log_level()
     assert level == "WARNING"
-    children = runstack.child_specs(8000, level)
+    children = stack.child_specs(8000, level)
     assert [child.name for child in children] == ["web", "worker", "beat", "demo"]
     worker, beat = argv_of(children, "worker"), argv_of(children, "beat")
     assert "--quiet" in worker and "--quiet" in beat
@@ -22,9 +23,9 @@ def test_quiet_by_default(monkeypatch):
 
 def test_log_level_shows_more(monkeypatch):
     monkeypatch.setenv("LOG_LEVEL", "info")
-    level = runstack.log_level()
+    level = stack.log_level()
     assert level == "INFO"
-    worker = argv_of(runstack.child_specs(9000, level), "worker")
+    worker = argv_of(stack.child_specs(9000, level), "worker")
     assert "--quiet" not in worker
     assert worker[worker.index("--loglevel") + 1] == "INFO"
 

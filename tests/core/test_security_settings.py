@@ -4,56 +4,15 @@ Production values are read in a fresh interpreter with a clean environment, so n
 test run sets (DEBUG, SECURE_SSL_REDIRECT, ...) can hide an insecure default.
 """
 
-import json
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 
-from tests.catalog.test_admin_roles import HttpsClient
+from tests.catalog.worlds import HttpsClient
+from tests.core.worlds import PRODUCTION_ENV, STRONG_KEY, settings_in_fresh_process
 from tests.factories import PASSWORD, make_user
-
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
-STRONG_KEY = "Qm7vR2xK9pLw4sTz8bNc3hYf6jUe1gDa5oViXq0rMk7nHs2PtW4c"
-PRODUCTION_ENV = {"SECRET_KEY": STRONG_KEY, "ALLOWED_HOSTS": "status.example.com"}
-PRINT_SETTINGS = (
-    "import json, sys, django; from django.conf import settings; django.setup(); "
-    "print(json.dumps({name: getattr(settings, name) for name in sys.argv[1:]}, default=str))"
-)
-
-
-@pytest.fixture
-def run_python(tmp_path):
-    """Run the project's Python with only the given variables (plus a private var/ dir)."""
-
-    def run(*args: str, **env: str) -> subprocess.CompletedProcess:
-        clean = {
-            "PATH": "/usr/bin:/bin",
-            "DJANGO_SETTINGS_MODULE": "statuspage.settings",
-            "STATUSPAGE_VAR_DIR": str(tmp_path / "var"),
-            **env,
-        }
-        return subprocess.run(
-            [sys.executable, *args],
-            cwd=BASE_DIR,
-            env=clean,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-
-    return run
-
-
-def settings_in_fresh_process(run_python, names: list[str], **env: str) -> dict:
-    result = run_python("-c", PRINT_SETTINGS, *names, **env)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
 
 
 def csp_directives(header: str) -> dict[str, list[str]]:

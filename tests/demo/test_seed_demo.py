@@ -1,5 +1,6 @@
 from datetime import timedelta
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -10,7 +11,8 @@ from checks.status import ServiceStatus, service_status
 from statuspage.catalog.demo import DEMO_SERVICES, DEMO_TEAMS
 from statuspage.catalog.models import Deployment, OwnerNote, Service, Team
 from statuspage.incidents.models import Incident, IncidentStatus
-from tests.catalog.test_sync_catalog import EXAMPLE
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "catalog.yaml"
 
 
 def run(*args: str) -> str:

@@ -6,8 +6,10 @@ import pytest
 from django.urls import reverse
 
 from checks.models import MaintenanceWindow
+from statuspage.core.status_version import status_version
 from statuspage.incidents.models import Incident, Maintenance
-from statuspage.incidents.services import incident_open, maintenance_schedule
+from statuspage.incidents.services import incident_open
+from statuspage.incidents.services_maintenance import maintenance_schedule
 
 pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
@@ -209,3 +211,15 @@ def test_a_writer_may_not_delete(writer_client, incident):
     url = reverse("admin:incidents_incident_delete", args=[incident.pk])
     assert writer_client.post(url, {"post": "yes"}).status_code == 403
     assert Incident.objects.filter(pk=incident.pk).exists()
+
+
+def test_deleting_an_incident_in_the_admin_bumps_the_status_version(
+    client, admin_user, incident, django_capture_on_commit_callbacks
+):
+    client.force_login(admin_user)
+    before = status_version()
+    url = reverse("admin:incidents_incident_delete", args=[incident.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(url, {"post": "yes"}).status_code == 302
+    assert not Incident.objects.exists()
+    assert status_version() > before

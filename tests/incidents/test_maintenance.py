@@ -9,7 +9,7 @@ from checks.models import MaintenanceWindow
 from statuspage.core.status_version import status_version
 from statuspage.incidents.models import Maintenance, MaintenanceUpdate
 from statuspage.incidents.selectors import services_under_maintenance
-from statuspage.incidents.services import (
+from statuspage.incidents.services_maintenance import (
     _auto_move,
     maintenance_delete,
     maintenance_edit,

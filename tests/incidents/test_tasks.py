@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from statuspage.incidents.models import Maintenance
-from statuspage.incidents.services import maintenance_schedule
+from statuspage.incidents.services_maintenance import maintenance_schedule
 from statuspage.incidents.tasks import maintenance_tick
 
 pytestmark = pytest.mark.django_db

@@ -9,11 +9,8 @@ from django.urls import reverse
 from checks.models import Check, State
 from statuspage.catalog.models import Tier
 from statuspage.incidents.models import Incident, IncidentUpdate, Maintenance
-from statuspage.incidents.services import (
-    incident_open,
-    incident_update_post,
-    maintenance_schedule,
-)
+from statuspage.incidents.services import incident_open, incident_update_post
+from statuspage.incidents.services_maintenance import maintenance_schedule
 from tests.checks.factories import make_check
 from tests.factories import make_service, make_user
 
