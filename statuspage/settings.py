@@ -434,6 +434,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": ALERTS_SWEEP_S,
         "options": {"expires": ALERTS_SWEEP_S * 2},
     },
+    # Public subscribers' mail: retries that are due, and mail whose sender died.
+    "alerts-subscriber-mails": {
+        "task": "alerts.subscriber_mails_sweep",
+        "schedule": ALERTS_SWEEP_S,
+        "options": {"expires": ALERTS_SWEEP_S * 2},
+    },
     "prune-results": {
         "task": "checks.prune_results",
         "schedule": 3600.0,

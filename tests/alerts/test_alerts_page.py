@@ -4,7 +4,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.test import Client
-from django.urls import include, path
 
 from statuspage.alerts.models import (
     Channel,
@@ -14,12 +13,9 @@ from statuspage.alerts.models import (
     Notification,
     NotificationState,
 )
-from statuspage.alerts.urls import urlpatterns as alerts_urlpatterns
-from statuspage.urls import urlpatterns as site_urlpatterns
 from tests.factories import PASSWORD, make_user
 
-urlpatterns = [path("alerts/", include(alerts_urlpatterns)), *site_urlpatterns]
-pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
+pytestmark = pytest.mark.django_db
 
 AT = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 

@@ -8,7 +8,6 @@ from email.message import EmailMessage
 import pytest
 import time_machine
 from django.core import signing
-from django.urls import include, path
 from django.utils import timezone
 
 from statuspage.alerts import subscriber_mail
@@ -23,16 +22,13 @@ from statuspage.alerts.subscriptions import (
     subscription_confirm,
     subscription_request,
 )
-from statuspage.alerts.urls import public_urlpatterns
 from statuspage.core.counters import local_clear
 from statuspage.incidents.models import Incident, IncidentService, IncidentUpdate, Maintenance
-from statuspage.urls import urlpatterns as site_urlpatterns
 from tests.alerts.conftest import smtp_mailers
 from tests.alerts.receivers import free_port
 from tests.factories import make_service
 
-urlpatterns = [path("status/subscribe/", include(public_urlpatterns)), *site_urlpatterns]
-pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
+pytestmark = pytest.mark.django_db
 
 BASE = "http://status.example.test/"
 LINK = re.compile(r"http://\S+/status/subscribe/(confirm|unsubscribe)/([^/\s]+)/")

@@ -3,19 +3,15 @@ Celery worker delivers it, a local webhook receiver gets it signed, and the page
 sent."""
 
 import pytest
-from django.urls import include, path
 from playwright.sync_api import expect
 
 from statuspage.alerts.models import Channel, ChannelKind, Delivery
 from statuspage.alerts.senders.webhook import new_signing_secret
-from statuspage.alerts.urls import urlpatterns as alerts_urlpatterns
-from statuspage.urls import urlpatterns as site_urlpatterns
 from tests.alerts.receivers import http_receiver, wait_until
 from tests.checks.worker import celery_worker
 from tests.factories import make_team, make_user
 
-urlpatterns = [path("alerts/", include(alerts_urlpatterns)), *site_urlpatterns]
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.urls(__name__)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_a_member_sends_a_test_message_and_sees_it_sent(
