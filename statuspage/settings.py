@@ -25,6 +25,8 @@ from statuspage.core.env import (
     env_float,
     env_int,
     env_list,
+    longer_than,
+    mailers,
     networks,
     private_targets,
     redis_caches,
@@ -339,37 +341,22 @@ ALERTS_RETRY_BASE_S = env_float("ALERTS_RETRY_BASE_S", 2.0)
 ALERTS_RETRY_MAX_S = env_float("ALERTS_RETRY_MAX_S", 600.0)
 ALERTS_HTTP_TIMEOUT_S = env_float("ALERTS_HTTP_TIMEOUT_S", 10.0)
 # A message marked "sending" by a worker that then died is sent again (same key) once
-# this lease ends; it outlasts the delivery task's hard time limit.
-ALERTS_SENDING_LEASE_S = env_float("ALERTS_SENDING_LEASE_S", 180.0)
+# this lease ends; it outlasts the delivery task's hard time limit, and must outlast the
+# HTTP timeout, or a send still waiting for its answer would be sent a second time.
+ALERTS_SENDING_LEASE_S = longer_than(
+    "ALERTS_SENDING_LEASE_S",
+    180.0,
+    other="ALERTS_HTTP_TIMEOUT_S",
+    other_value=ALERTS_HTTP_TIMEOUT_S,
+)
 ALERTS_SEND_CONCURRENCY = env_int("ALERTS_SEND_CONCURRENCY", 100)
 ALERTS_SWEEP_S = env_float("ALERTS_SWEEP_S", 10.0)
 ALERTS_SWEEP_GRACE_S = env_float("ALERTS_SWEEP_GRACE_S", 10.0)
-# Mail: SMTP when EMAIL_HOST is set; otherwise each message is written as a file under
-# var/mail (the embedded default), and the worker says where at start.
+# Mail: SMTP when EMAIL_HOST is set (EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD,
+# EMAIL_USE_TLS, EMAIL_USE_SSL, EMAIL_TIMEOUT); otherwise each message is written as a
+# file under var/mail (the embedded default), and the folder is logged with each one.
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "statuspage@localhost")
-MAIL_DIR = VAR_DIR / "mail"
-if os.environ.get("EMAIL_HOST"):
-    MAILERS = {
-        "default": {
-            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "OPTIONS": {
-                "host": os.environ["EMAIL_HOST"],
-                "port": env_int("EMAIL_PORT", 587),
-                "username": os.environ.get("EMAIL_HOST_USER", ""),
-                "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
-                "use_tls": env_bool("EMAIL_USE_TLS", True),
-                "use_ssl": env_bool("EMAIL_USE_SSL", False),
-                "timeout": env_int("EMAIL_TIMEOUT", 10),
-            },
-        }
-    }
-else:
-    MAILERS = {
-        "default": {
-            "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
-            "OPTIONS": {"file_path": str(MAIL_DIR)},
-        }
-    }
+MAILERS = mailers(VAR_DIR / "mail")
 
 # --- Public status page ---------------------------------------------------------------
 STATUS_PAGE = {

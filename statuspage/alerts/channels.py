@@ -14,7 +14,7 @@ from django.core.validators import EmailValidator, URLValidator
 from django.db import transaction
 
 from checks.definitions import allow_private_targets
-from checks.screening import TargetRefused, screen_target_sync
+from checks.screening import TargetRefused, screen_literal
 from statuspage.alerts.models import Channel, ChannelKind, EventKind
 from statuspage.alerts.senders import apprise
 from statuspage.alerts.senders.email import addresses_of
@@ -26,10 +26,13 @@ _email = EmailValidator()
 
 
 def _screen(host: str | None) -> str | None:
+    """Addresses and metadata names are refused when the channel is saved, as a check's are;
+    a name's addresses are screened when the message is sent (DNS may answer otherwise
+    by then)."""
     if not host:
         return None
     try:
-        screen_target_sync(host, allow_private=allow_private_targets())
+        screen_literal(host, allow_private=allow_private_targets())
     except TargetRefused as exc:
         return f"target refused: {exc.message}"
     return None

@@ -26,9 +26,10 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, F, FloatField, Value, When
+from django.db.models import F
 from django.utils import timezone
 
+from statuspage.alerts.bulk import in_ids, set_per_row
 from statuspage.alerts.models import (
     Channel,
     Delivery,
@@ -93,7 +94,7 @@ def delivery_claim(*, channel_id: int, now: dt.datetime) -> Claim:
             claimed += created
         if not claimed:
             return Claim(channel, wait_s=wait_s)
-        Delivery.objects.filter(pk__in=[d.pk for d in claimed]).update(
+        Delivery.objects.filter(in_ids("pk", [d.pk for d in claimed])).update(
             state=DeliveryState.SENDING, attempts=F("attempts") + 1, next_attempt_at=lease_until
         )
     for delivery in claimed:
@@ -122,10 +123,12 @@ def _deliveries_from_pending(
     deliveries = Delivery.objects.bulk_create(
         [Delivery(channel=channel, next_attempt_at=now) for _ in groups]
     )
-    for delivery, group in zip(deliveries, groups, strict=True):
-        for notification in group:
-            notification.delivery = delivery
-    Notification.objects.bulk_update(pending, ["delivery"], batch_size=500)
+    set_per_row(
+        Notification,
+        "delivery_id",
+        {n.pk: d.pk for d, group in zip(deliveries, groups, strict=True) for n in group},
+        "bigint",
+    )
     return deliveries, None
 
 
@@ -135,7 +138,7 @@ def _outgoing(claim: Claim) -> list[Outgoing]:
 
     by_delivery: dict[int, list[Notification]] = {d.pk: [] for d in claim.deliveries}
     rows = (
-        Notification.objects.filter(delivery_id__in=list(by_delivery))
+        Notification.objects.filter(in_ids("delivery_id", list(by_delivery)))
         .select_related("event")
         .order_by("event__occurred_at", "id")
     )
@@ -226,23 +229,23 @@ def outcomes_record(
     with transaction.atomic():
         mine = set(
             Delivery.objects.select_for_update()
-            .filter(pk__in=[o.delivery_id for o in outcomes], **fence)
+            .filter(in_ids("pk", [o.delivery_id for o in outcomes]), **fence)
             .values_list("pk", flat=True)
         )
         sent_ids = [o.delivery_id for o in sent if o.delivery_id in mine]
         if sent_ids:
-            ms = Case(
-                *(When(pk=o.delivery_id, then=Value(o.ms)) for o in sent if o.delivery_id in mine),
-                output_field=FloatField(),
+            Delivery.objects.filter(in_ids("pk", sent_ids)).update(
+                state=DeliveryState.SENT, sent_at=now, next_attempt_at=None, last_error=""
             )
-            Delivery.objects.filter(pk__in=sent_ids).update(
-                state=DeliveryState.SENT, sent_at=now, next_attempt_at=None, last_error="", ms=ms
-            )
-            Notification.objects.filter(delivery_id__in=sent_ids).update(
+            set_per_row(
+                Delivery, "ms", {o.delivery_id: o.ms for o in sent if o.delivery_id in mine},
+                "float8",
+            )  # fmt: skip
+            Notification.objects.filter(in_ids("delivery_id", sent_ids)).update(
                 state=NotificationState.SENT
             )
         # Held back behind a failed message of the same service: not attempted at all.
-        Delivery.objects.filter(pk__in=[i for i in held if i in mine]).update(
+        Delivery.objects.filter(in_ids("pk", [i for i in held if i in mine])).update(
             state=DeliveryState.QUEUED, attempts=F("attempts") - 1, next_attempt_at=now
         )
         for outcome in failed:

@@ -12,6 +12,9 @@ after commit. What a check's change means:
 - a flapping check sends one "flapping" message and nothing more until it settles;
 - a paused check or service says nothing; maintenance keeps outages quiet
   (statuspage.alerts.suppression).
+
+The engine's transitions are read in statuspage.alerts.transitions, deployment verdicts
+here, incidents and maintenance in statuspage.alerts.notices.
 """
 
 import logging
@@ -132,6 +135,7 @@ def events_record_many(pending: list[Pending], *, candidates: dict[int, list[Cha
     ]
     Notification.objects.bulk_create(notifications, ignore_conflicts=True)
     if notifications:
+        # The outbox's own after-commit queueing: each channel's task once per transaction.
         queue_after_commit(sorted({n.channel_id for n in notifications}))
     for event in events:
         logger.info("event=alert.event kind=%s key=%s", event.kind, event.key)

@@ -7,6 +7,7 @@ that is lost is made up for by the periodic sweep (statuspage.alerts.delivery).
 """
 
 import datetime as dt
+import logging
 from collections.abc import Iterable
 from typing import Any
 
@@ -14,6 +15,8 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 
 from statuspage.alerts.models import Channel, Event, Notification
+
+logger = logging.getLogger(__name__)
 
 
 def event_record(
@@ -81,8 +84,17 @@ class _AfterCommit:
         from statuspage.alerts.tasks import deliver_channel
 
         countdown = settings.ALERTS_GROUP_WINDOW_S or None
-        for channel_id in sorted(self.channel_ids):
-            deliver_channel.apply_async((channel_id,), countdown=countdown)
+        try:
+            for channel_id in sorted(self.channel_ids):
+                deliver_channel.apply_async((channel_id,), countdown=countdown)
+        except Exception as exc:
+            # The change is committed whatever the broker does; the periodic sweep finds
+            # the notifications no task was queued for.
+            logger.warning(
+                "event=alert.queue_failed channels=%d error=%s",
+                len(self.channel_ids),
+                type(exc).__name__,
+            )
 
 
 def _queue_after_commit(channel_ids: list[int]) -> None:

@@ -202,3 +202,34 @@ def broker_transport_options(
     if scheme in {"amqp", "amqps", "pyamqp"}:
         return {}
     raise ImproperlyConfigured(f"Unknown Celery broker {url!r}: use redis://, amqp:// or safefs://")
+
+
+def mailers(mail_dir: Path) -> dict:
+    """SMTP from EMAIL_* when EMAIL_HOST is set; otherwise a folder of message files."""
+    if not os.environ.get("EMAIL_HOST"):
+        return {
+            "default": {
+                "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+                "OPTIONS": {"file_path": str(mail_dir)},
+            }
+        }
+    options = {
+        "host": os.environ["EMAIL_HOST"],
+        "port": env_int("EMAIL_PORT", 587),
+        "username": os.environ.get("EMAIL_HOST_USER", ""),
+        "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+        "use_tls": env_bool("EMAIL_USE_TLS", True),
+        "use_ssl": env_bool("EMAIL_USE_SSL", False),
+        "timeout": env_int("EMAIL_TIMEOUT", 10),
+    }
+    return {
+        "default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend", "OPTIONS": options}
+    }
+
+
+def longer_than(name: str, default: float, *, other: str, other_value: float) -> float:
+    """A duration that must exceed another one (its reason is in the settings)."""
+    value = env_float(name, default)
+    if value <= other_value:
+        raise ImproperlyConfigured(f"{name} must be longer than {other} ({other_value:g}s)")
+    return value

@@ -26,6 +26,7 @@ from statuspage.alerts.models import (
 )
 from statuspage.alerts.outbox import event_record, outbox_enqueue
 from statuspage.alerts.sending import send_round
+from statuspage.alerts.tasks import deliver_channel
 from tests.alerts.receivers import Answer
 from tests.factories import make_service
 
@@ -276,3 +277,18 @@ def test_the_sweep_finds_channels_whose_task_was_lost(service, slack_channel):
     with override_settings(ALERTS_GROUP_WINDOW_S=5, ALERTS_SWEEP_GRACE_S=10):
         assert channels_due() == []
         assert channels_due(now=later(16)) == [slack_channel.pk]
+
+
+def test_the_task_for_a_missing_channel_does_nothing(caplog):
+    with caplog.at_level(logging.INFO, logger="statuspage.alerts.tasks"):
+        assert deliver_channel(987654) == 0
+    assert "task=alerts.deliver_channel channel=987654 claimed=0 sent=0" in caplog.text
+
+
+@NO_GROUPING
+def test_the_task_run_twice_sends_once(service, slack_channel, slack_receiver):
+    announce(service, EventKind.DOWN, "t:1:down", [slack_channel])
+
+    assert deliver_channel(slack_channel.pk) == 1
+    assert deliver_channel(slack_channel.pk) == 0
+    assert len(slack_receiver.requests) == 1

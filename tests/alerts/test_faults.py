@@ -24,6 +24,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(tra
 WORKER_ENV = {
     "ALERTS_GROUP_WINDOW_S": "0",
     "ALERTS_SENDING_LEASE_S": "4",
+    "ALERTS_HTTP_TIMEOUT_S": "2",
     "ALERTS_RETRY_BASE_S": "0.5",
     "ALERTS_MAX_ATTEMPTS": "3",
     "ALERTS_SWEEP_GRACE_S": "1",
@@ -140,7 +141,7 @@ def test_redis_restarted_during_delivery_loses_nothing(
     with private_redis(tmp_path / "redis") as redis:
         monkeypatch.setenv("REDIS_URL", redis.url)
         monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
-        webhook_receiver.answer(Answer(200, hold_s=2))  # the first message is in flight
+        webhook_receiver.answer(Answer(200, hold_s=1))  # the first message is in flight
         with celery_worker() as worker:
             for service in services[:3]:
                 announce(service, EventKind.DOWN, f"t:{service.pk}:down", webhook_channel)

@@ -74,3 +74,24 @@ def test_a_rolled_back_transaction_queues_nothing_and_leaves_no_rows(
 
     assert [c.channel_ids for c in callbacks] == [{a.pk}]
     assert Notification.objects.count() == 1
+
+
+def test_a_broker_that_refuses_the_task_leaves_the_commit_standing(
+    team, service, django_capture_on_commit_callbacks, caplog, monkeypatch
+):
+    """The broker is the edge here: its refusal is what kombu raises when Redis is away
+    (the fault tests restart a real one)."""
+    from kombu.exceptions import OperationalError
+
+    from statuspage.alerts.tasks import deliver_channel
+
+    def refuse(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(deliver_channel, "apply_async", refuse)
+    a = make_channel(team, ChannelKind.SLACK, "https://hooks.example.com/a", name="a")
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        outbox_enqueue(event=record(service, "k"), channels=[a])
+
+    assert Notification.objects.count() == 1
+    assert "event=alert.queue_failed channels=1 error=OperationalError" in caplog.text

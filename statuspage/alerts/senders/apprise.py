@@ -5,12 +5,13 @@ Apprise answers only "sent" or "not sent", so a failure is taken as one that may
 schemes (json, form, xml) carry the delivery key as an ``Idempotency-Key`` header.
 """
 
+import socket
 from urllib.parse import urlsplit
 
 import apprise as apprise_lib
 
 from checks.definitions import allow_private_targets
-from checks.screening import TargetRefused, screen_target_sync
+from checks.screening import TargetRefused, screen_literal, screen_resolved
 from statuspage.alerts.senders.base import Permanent, Retryable
 
 GENERIC_HTTP = {"json", "jsons", "form", "forms", "xml", "xmls"}
@@ -32,8 +33,16 @@ def screen(url: str) -> None:
         host = urlsplit(url).hostname
     except ValueError:
         raise Permanent("not a valid Apprise URL") from None
-    if host:
-        screen_target_sync(host, allow_private=allow_private_targets())
+    if not host:
+        return
+    allowlist = allow_private_targets()
+    if screen_literal(host, allow_private=allowlist):
+        return
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        return
+    screen_resolved(host, {str(info[4][0]) for info in infos}, allow_private=allowlist)
 
 
 def valid(url: str) -> bool:
