@@ -352,6 +352,19 @@ ALERTS_SENDING_LEASE_S = longer_than(
 ALERTS_SEND_CONCURRENCY = env_int("ALERTS_SEND_CONCURRENCY", 100)
 ALERTS_SWEEP_S = env_float("ALERTS_SWEEP_S", 10.0)
 ALERTS_SWEEP_GRACE_S = env_float("ALERTS_SWEEP_GRACE_S", 10.0)
+# A check changing state this many times within this many minutes sends one "flapping"
+# message, then nothing until it has kept one state that long.
+ALERTS_FLAP_TRANSITIONS = env_int("ALERTS_FLAP_TRANSITIONS", 5)
+ALERTS_FLAP_MINUTES = env_int("ALERTS_FLAP_MINUTES", 10)
+# An outage nobody acknowledged goes to the team's escalation channels after this long
+# (0: never). Reminders are set per channel.
+ALERTS_ESCALATE_AFTER_S = env_int("ALERTS_ESCALATE_AFTER_S", 1800)
+# Acknowledge links in messages stop working after this long.
+ALERTS_ACK_LINK_MAX_AGE_S = env_int("ALERTS_ACK_LINK_MAX_AGE_S", 86400)
+# Links in messages start here; empty: the host of STATUS_PAGE_URL, else PORT locally.
+ALERTS_SITE_URL = os.environ.get("ALERTS_SITE_URL", "")
+# How often reminders, escalations, settled flaps, incidents and maintenance are looked for.
+ALERTS_REMIND_S = env_float("ALERTS_REMIND_S", 15.0)
 # Mail: SMTP when EMAIL_HOST is set (EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD,
 # EMAIL_USE_TLS, EMAIL_USE_SSL, EMAIL_TIMEOUT); otherwise each message is written as a
 # file under var/mail (the embedded default), and the folder is logged with each one.
@@ -426,6 +439,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "alerts.subscriber_mails_sweep",
         "schedule": ALERTS_SWEEP_S,
         "options": {"expires": ALERTS_SWEEP_S * 2},
+    },
+    "alerts-remind": {
+        "task": "alerts.remind",
+        "schedule": ALERTS_REMIND_S,
+        "options": {"expires": ALERTS_REMIND_S * 2},
     },
     "prune-results": {
         "task": "checks.prune_results",
