@@ -48,6 +48,7 @@ def holding_smtp(monkeypatch):
 def test_a_worker_killed_before_recording_sends_again_with_the_same_message_id(
     monkeypatch, settings, team
 ):
+    monkeypatch.setenv("ALERTS_HTTP_TIMEOUT_S", "1")
     monkeypatch.setenv("ALERTS_SENDING_LEASE_S", "2")
     settings.ALERTS_SENDING_LEASE_S = 2
     with holding_smtp(monkeypatch) as smtp:
