@@ -14,3 +14,15 @@ class AlertsConfig(AppConfig):
 
         listeners.register(listeners.transition_listeners, transitions.transitions_notify)
         listeners.register(listeners.verdict_listeners, events.verdict_notify)
+
+        # /ready shows staff the outbox's backlog and dead letters beside the other parts.
+        from statuspage.alerts.readiness import outbox_part
+        from statuspage.core.readiness import EXTRA_PARTS
+
+        EXTRA_PARTS["outbox"] = outbox_part
+
+        # A team's "channels:" in a catalog file (the catalog cannot import this app).
+        from statuspage.alerts.sync import ChannelsSection
+        from statuspage.catalog.sync_sections import register_team_section
+
+        register_team_section(ChannelsSection())

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from statuspage.alerts.delivery import UNSENT
 from statuspage.alerts.models import Delivery, DeliveryState, Notification, NotificationState
+from statuspage.core.readiness import PartStatus
 
 
 def outbox_detail(*, now: dt.datetime | None = None) -> str:
@@ -30,3 +31,11 @@ def outbox_detail(*, now: dt.datetime | None = None) -> str:
         f"sending={deliveries['sending']} retrying={deliveries['retrying']} "
         f"dead={deliveries['dead']}"
     )
+
+
+def outbox_part() -> PartStatus:
+    """/ready's "outbox" part: always ok (see the module doc), the counts as its detail."""
+    try:
+        return PartStatus(True, outbox_detail())
+    except Exception as exc:
+        return PartStatus(True, f"outbox unreadable: {type(exc).__name__}")

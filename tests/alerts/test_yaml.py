@@ -1,8 +1,11 @@
 """A team's ``channels:`` in a catalog file: secrets only by environment variable, every
 problem at its file line, writes through the channel rules."""
 
+from io import StringIO
+
 import pytest
 import yaml
+from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from statuspage.alerts.models import Channel
@@ -148,3 +151,42 @@ def test_bad_events_and_addresses_are_reported_at_their_lines(team, env):
         (7, "unknown event kind(s): sideways"),
         (15, "address 2 is not an email address"),
     ]
+
+
+COMMAND_FILE = """\
+teams:
+  - slug: payments
+    name: Payments
+    channels:
+      - name: oncall
+        kind: slack
+        url_env: PAYMENTS_SLACK_URL
+services: []
+"""
+
+
+def sync(tmp_path, text: str, *args: str) -> str:
+    path = tmp_path / "catalog.yaml"
+    path.write_text(text)
+    out = StringIO()
+    call_command("sync_catalog", str(path), *args, stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+def test_sync_catalog_creates_the_channels_and_plans_without_secrets(tmp_path, env):
+    plan = sync(tmp_path, COMMAND_FILE, "--dry-run")
+    assert not Channel.objects.exists()
+    assert SLACK not in plan and "channel" in plan
+
+    sync(tmp_path, COMMAND_FILE)
+
+    channel = Channel.objects.get(team__slug="payments", name="oncall")
+    assert channel.target_value() == SLACK
+
+
+def test_sync_catalog_names_the_line_of_a_missing_variable(tmp_path, env, monkeypatch):
+    monkeypatch.delenv("PAYMENTS_SLACK_URL")
+    with pytest.raises(CommandError) as raised:
+        sync(tmp_path, COMMAND_FILE)
+    assert "catalog.yaml:7: teams[0].channels[0].url_env: environment variable" in str(raised.value)
+    assert not Channel.objects.exists()
