@@ -435,6 +435,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": ALERTS_SWEEP_S,
         "options": {"expires": ALERTS_SWEEP_S * 2},
     },
+    # Public subscribers' mail: retries that are due, and mail whose sender died.
+    "alerts-subscriber-mails": {
+        "task": "alerts.subscriber_mails_sweep",
+        "schedule": ALERTS_SWEEP_S,
+        "options": {"expires": ALERTS_SWEEP_S * 2},
+    },
     "alerts-remind": {
         "task": "alerts.remind",
         "schedule": ALERTS_REMIND_S,

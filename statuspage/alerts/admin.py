@@ -230,3 +230,7 @@ class DeliveryAdmin(ReadOnlyAdmin):
     list_filter = (DeadLetterFilter, "state", "channel__kind", "channel")
     list_select_related = ("channel",)
     search_fields = ("key", "last_error", "channel__name")
+
+
+# Public subscribers and their mail have an admin of their own; importing it registers it.
+from statuspage.alerts import subscriber_admin  # noqa: E402, F401

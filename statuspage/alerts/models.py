@@ -280,3 +280,6 @@ class Delivery(models.Model):
 # Acknowledgements and flapping state live in their own module; imported here so that
 # they belong to this app.
 from statuspage.alerts.ack_models import Ack, AckVia, Flap  # noqa: E402, F401
+
+# Public subscribers live in their own module; importing them here registers them.
+from statuspage.alerts.subscribers import MailKind, MailState, Subscriber, SubscriberMail  # noqa: E402, F401

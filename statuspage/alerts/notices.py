@@ -17,6 +17,7 @@ from statuspage.alerts.context import absolute, iso
 from statuspage.alerts.events import event_announce, state_announce
 from statuspage.alerts.models import Event, EventKind
 from statuspage.alerts.routing import channels_for_services
+from statuspage.alerts.subscriber_news import subscribers_told
 from statuspage.alerts.suppression import windows_ended
 from statuspage.incidents.models import Incident, IncidentUpdate, Maintenance
 
@@ -59,7 +60,7 @@ def incident_notify(*, incident: Incident, update: IncidentUpdate | None) -> Eve
     latest = update or incident.updates.order_by("-created_at", "-pk").first()
     context, services = _incident_context(incident, latest)
     services = [s for s in services if not s.is_paused]
-    return event_announce(
+    event = event_announce(
         kind=kind,
         key=key,
         occurred_at=at,
@@ -67,6 +68,7 @@ def incident_notify(*, incident: Incident, update: IncidentUpdate | None) -> Eve
         channels=channels_for_services(services=services, kind=kind),
         incident=incident,
     )
+    return subscribers_told(event)
 
 
 def _window_text(maintenance: Maintenance) -> str:
@@ -94,7 +96,7 @@ def maintenance_notify(*, maintenance: Maintenance, started: bool) -> Event | No
         }
     }
     at = maintenance.started_at if started else maintenance.completed_at
-    return event_announce(
+    event = event_announce(
         kind=kind,
         key=key,
         occurred_at=at,
@@ -102,6 +104,7 @@ def maintenance_notify(*, maintenance: Maintenance, started: bool) -> Event | No
         channels=channels_for_services(services=services, kind=kind),
         maintenance=maintenance,
     )
+    return subscribers_told(event)
 
 
 def incidents_sweep(*, now: datetime) -> int:

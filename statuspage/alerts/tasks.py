@@ -12,6 +12,9 @@ from django.conf import settings
 
 from statuspage.alerts.delivery import channel_deliver, channels_due
 
+# The tasks of public subscribers' mail, registered with the worker from here.
+from statuspage.alerts.subscriber_tasks import subscriber_mails_send, subscriber_mails_sweep  # noqa: F401
+
 logger = logging.getLogger(__name__)
 
 
