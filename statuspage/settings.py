@@ -28,6 +28,7 @@ from statuspage.core.env import (
     longer_than,
     mailers,
     networks,
+    periodic,
     private_targets,
     redis_caches,
     secret_key,
@@ -393,64 +394,28 @@ STATUS_SNAPSHOT_DIR = Path(os.environ.get("STATUS_SNAPSHOT_DIR") or VAR_DIR / "s
 # --- Periodic tasks (Celery beat) -----------------------------------------------------
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
-    "worker-heartbeat": {
-        "task": "core.heartbeat",
-        "schedule": HEARTBEAT_INTERVAL_S,
-        # A heartbeat queued while no worker ran is worthless later: drop it.
-        "options": {"expires": HEARTBEAT_INTERVAL_S * 3},
-    },
+    # A heartbeat queued while no worker ran is worthless later: drop it.
+    "worker-heartbeat": periodic(
+        "core.heartbeat", HEARTBEAT_INTERVAL_S, expires_s=HEARTBEAT_INTERVAL_S * 3
+    ),
     # Each tick claims the due checks and queues probe batches. A tick that waited longer
     # than a few ticks in the queue is dropped: the next one claims the same checks.
-    "dispatch-due": {
-        "task": "checks.dispatch_due",
-        "schedule": DISPATCH_TICK_S,
-        "options": {"expires": max(5.0, DISPATCH_TICK_S * 5)},
-    },
-    "heartbeat-sweep": {
-        "task": "checks.sweep_heartbeats",
-        "schedule": HEARTBEAT_SWEEP_S,
-        "options": {"expires": HEARTBEAT_SWEEP_S * 2},
-    },
-    "rollups": {"task": "checks.rollup_recent", "schedule": 60.0, "options": {"expires": 120}},
-    "deployment-verdicts": {
-        "task": "checks.deployment_verdicts",
-        "schedule": 60.0,
-        "options": {"expires": 120},
-    },
-    "maintenance-tick": {
-        "task": "incidents.maintenance_tick",
-        "schedule": 30.0,
-        "options": {"expires": 60},
-    },
-    "record-gaps": {
-        "task": "checks.record_gaps",
-        "schedule": GAP_SWEEP_S,
-        "options": {"expires": GAP_SWEEP_S * 2},
-    },
+    "dispatch-due": periodic(
+        "checks.dispatch_due", DISPATCH_TICK_S, expires_s=max(5.0, DISPATCH_TICK_S * 5)
+    ),
+    "heartbeat-sweep": periodic("checks.sweep_heartbeats", HEARTBEAT_SWEEP_S),
+    "rollups": periodic("checks.rollup_recent", 60.0),
+    "deployment-verdicts": periodic("checks.deployment_verdicts", 60.0),
+    "maintenance-tick": periodic("incidents.maintenance_tick", 30.0),
+    "record-gaps": periodic("checks.record_gaps", GAP_SWEEP_S),
     # Every expiry stays below the visibility timeout (tests/core/test_celery_limits.py).
     # Notifications whose queued task was lost, retries that are due, and messages whose
     # sender died mid-send (statuspage.alerts.delivery.channels_due).
-    "alerts-sweep": {
-        "task": "alerts.sweep",
-        "schedule": ALERTS_SWEEP_S,
-        "options": {"expires": ALERTS_SWEEP_S * 2},
-    },
+    "alerts-sweep": periodic("alerts.sweep", ALERTS_SWEEP_S),
     # Public subscribers' mail: retries that are due, and mail whose sender died.
-    "alerts-subscriber-mails": {
-        "task": "alerts.subscriber_mails_sweep",
-        "schedule": ALERTS_SWEEP_S,
-        "options": {"expires": ALERTS_SWEEP_S * 2},
-    },
-    "alerts-remind": {
-        "task": "alerts.remind",
-        "schedule": ALERTS_REMIND_S,
-        "options": {"expires": ALERTS_REMIND_S * 2},
-    },
-    "prune-results": {
-        "task": "checks.prune_results",
-        "schedule": 3600.0,
-        "options": {"expires": 300},
-    },
+    "alerts-subscriber-mails": periodic("alerts.subscriber_mails_sweep", ALERTS_SWEEP_S),
+    "alerts-remind": periodic("alerts.remind", ALERTS_REMIND_S),
+    "prune-results": periodic("checks.prune_results", 3600.0, expires_s=300),
 }
 # Probe batches have their own queue so probe-only workers (per region, say) can be added
 # with `-Q probes`; a worker started without -Q consumes both queues.

@@ -220,6 +220,8 @@ class Notification(models.Model):
                 name="alert_notification_unclaimed",
                 condition=models.Q(state="pending", delivery__isnull=True),
             ),
+            # The /alerts/ page: a channel's notifications, newest first.
+            models.Index(fields=["channel", "-created_at"], name="alert_notification_recent"),
         ]
 
     def __str__(self) -> str:

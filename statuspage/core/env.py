@@ -235,3 +235,13 @@ def longer_than(name: str, default: float, *, other: str, other_value: float) ->
     if value <= other_value:
         raise ImproperlyConfigured(f"{name} must be longer than {other} ({other_value:g}s)")
     return value
+
+
+def periodic(task: str, every_s: float, *, expires_s: float | None = None) -> dict:
+    """A beat entry: ``task`` every ``every_s`` seconds. A run still queued after
+    ``expires_s`` (default two periods) is dropped: the next one does the same work."""
+    return {
+        "task": task,
+        "schedule": every_s,
+        "options": {"expires": every_s * 2 if expires_s is None else expires_s},
+    }
