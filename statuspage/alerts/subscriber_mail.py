@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import EmailMultiAlternatives, mailers
 from django.core.mail.utils import DNS_NAME
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -161,7 +161,7 @@ def mail_send(mail_id: int, *, connection=None) -> str:
     started = time.monotonic()
     outcome, reason = "sent", ""
     try:
-        _send(_built(mail), connection or get_connection())
+        _send(_built(mail), connection or mailers.default)
     except Retryable as exc:
         outcome, reason = "retry", str(exc)
     except Permanent as exc:

@@ -4,7 +4,7 @@ import logging
 import time
 
 from celery import shared_task
-from django.core.mail import get_connection
+from django.core.mail import mailers
 from django.utils import timezone
 
 from statuspage.alerts import subscriber_mail
@@ -20,7 +20,7 @@ def subscriber_mails_send(mail_ids: list[int]) -> dict[str, int]:
     """Send these mails over one SMTP connection. Safe to run twice: a mail already sent,
     or claimed by another worker, is skipped."""
     counts: dict[str, int] = {}
-    with get_connection() as connection:
+    with mailers.default as connection:
         for mail_id in mail_ids:
             outcome = subscriber_mail.mail_send(mail_id, connection=connection)
             counts[outcome] = counts.get(outcome, 0) + 1
