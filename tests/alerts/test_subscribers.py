@@ -8,6 +8,7 @@ from email.message import EmailMessage
 import pytest
 import time_machine
 from django.core import signing
+from django.core.mail import mailers
 from django.utils import timezone
 
 from statuspage.alerts import subscriber_mail
@@ -368,7 +369,7 @@ def test_crash_after_the_server_accepted_resends_with_the_same_message_id(smtp, 
     )
     # A sender that dies after the server took the message but before recording it.
     claimed = subscriber_mail.claim(mail.pk, now=now)
-    subscriber_mail._send(subscriber_mail.build(claimed), subscriber_mail.get_connection())
+    subscriber_mail._send(subscriber_mail.build(claimed), mailers.default)
     assert subscriber_mail.mail_send(mail.pk) == "skipped"  # its lease still holds
     with time_machine.travel(now + subscriber_mail.lease() + timedelta(seconds=1)):
         assert subscriber_mail.due_mail_ids(now=timezone.now()) == [mail.pk]
