@@ -334,7 +334,7 @@ DEPLOY_VERDICT_WINDOW_S = env_int("DEPLOY_VERDICT_WINDOW_S", 1800)
 # --- Notifications (statuspage/alerts) -------------------------------------------------
 # Messages to one channel within this window go out as one grouped message; the first
 # is never held longer. 0 sends every notification on its own.
-ALERTS_GROUP_WINDOW_S = env_float("ALERTS_GROUP_WINDOW_S", 5.0)
+ALERTS_GROUP_WINDOW_S = env_float("ALERTS_GROUP_WINDOW_S", 2.0)
 # Attempts per message before it becomes a dead letter; retries back off exponentially
 # from the base, with jitter, up to the cap (a receiver's Retry-After wins).
 ALERTS_MAX_ATTEMPTS = env_int("ALERTS_MAX_ATTEMPTS", 6)

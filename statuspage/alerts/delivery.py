@@ -45,19 +45,20 @@ logger = logging.getLogger(__name__)
 UNSENT = (DeliveryState.QUEUED, DeliveryState.SENDING, DeliveryState.RETRYING)
 
 
-def setting(name: str, default: float) -> float:
-    return float(getattr(settings, name, default))
+def setting(name: str) -> float:
+    """A number from the settings, where its default lives (statuspage/settings.py)."""
+    return float(getattr(settings, name))
 
 
 def group_window_s() -> float:
-    return setting("ALERTS_GROUP_WINDOW_S", 5)
+    return setting("ALERTS_GROUP_WINDOW_S")
 
 
 def backoff_s(attempt: int, *, rng: random.Random | None = None) -> float:
     """Exponential in the attempt number, capped, half of it random ("equal jitter"), so
     that deliveries that failed together do not come back together."""
-    base = setting("ALERTS_RETRY_BASE_S", 2)
-    cap = setting("ALERTS_RETRY_MAX_S", 600)
+    base = setting("ALERTS_RETRY_BASE_S")
+    cap = setting("ALERTS_RETRY_MAX_S")
     delay = min(cap, base * 2 ** max(0, attempt - 1))
     return delay / 2 + (rng or random).uniform(0, delay / 2)
 
@@ -77,7 +78,7 @@ def _due(delivery: Delivery, now: dt.datetime) -> bool:
 
 def delivery_claim(*, channel_id: int, now: dt.datetime) -> Claim:
     """Step 1 of the module doc."""
-    lease_until = now + dt.timedelta(seconds=setting("ALERTS_SENDING_LEASE_S", 180))
+    lease_until = now + dt.timedelta(seconds=setting("ALERTS_SENDING_LEASE_S"))
     with transaction.atomic():
         channel = Channel.objects.select_for_update().filter(pk=channel_id).first()
         if channel is None or not channel.enabled:
@@ -201,7 +202,7 @@ def channel_round(*, channel_id: int, now: dt.datetime | None = None) -> RoundRe
 
 
 def max_attempts() -> int:
-    return int(setting("ALERTS_MAX_ATTEMPTS", 6))
+    return int(setting("ALERTS_MAX_ATTEMPTS"))
 
 
 def _will_retry(error, attempt: int) -> bool:
@@ -316,7 +317,7 @@ def channels_due(*, now: dt.datetime | None = None) -> list[int]:
     """Channels with work a lost or finished task left behind: notifications that waited
     past the group window plus a grace, and deliveries whose retry or lease is due."""
     now = now or timezone.now()
-    grace = setting("ALERTS_SWEEP_GRACE_S", 10)
+    grace = setting("ALERTS_SWEEP_GRACE_S")
     late = now - dt.timedelta(seconds=group_window_s() + grace)
     pending = Notification.objects.filter(
         state=NotificationState.PENDING,

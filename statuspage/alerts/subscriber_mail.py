@@ -41,7 +41,7 @@ SUBJECTS = {
 
 
 def lease() -> timedelta:
-    return timedelta(seconds=setting("ALERTS_SENDING_LEASE_S", 180))
+    return timedelta(seconds=setting("ALERTS_SENDING_LEASE_S"))
 
 
 def claim(mail_id: int, *, now: datetime) -> SubscriberMail | None:
