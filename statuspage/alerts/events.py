@@ -27,8 +27,7 @@ from checks.models import Check, DeploymentImpact, State, Verdict
 from statuspage.alerts.acks import acks_end
 from statuspage.alerts.context import check_context, iso, service_context, services_context
 from statuspage.alerts.models import Channel, Event, EventKind, Notification
-from statuspage.alerts.outbox import _queue_after_commit as queue_after_commit
-from statuspage.alerts.outbox import event_record, outbox_enqueue
+from statuspage.alerts.outbox import deliveries_queue, event_record, outbox_enqueue
 from statuspage.alerts.routing import channels_for, route
 from statuspage.catalog.models import Deployment, Service
 
@@ -136,7 +135,7 @@ def events_record_many(pending: list[Pending], *, candidates: dict[int, list[Cha
     Notification.objects.bulk_create(notifications, ignore_conflicts=True)
     if notifications:
         # The outbox's own after-commit queueing: each channel's task once per transaction.
-        queue_after_commit(sorted({n.channel_id for n in notifications}))
+        deliveries_queue(sorted({n.channel_id for n in notifications}))
     for event in events:
         logger.info("event=alert.event kind=%s key=%s", event.kind, event.key)
     return len(events)

@@ -70,7 +70,7 @@ def outbox_enqueue(*, event: Event, channels: Iterable[Channel]) -> int:
     before = Notification.objects.filter(event=event, channel_id__in=channel_ids).count()
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
     inserted = Notification.objects.filter(event=event, channel_id__in=channel_ids).count() - before
-    _queue_after_commit(channel_ids)
+    deliveries_queue(channel_ids)
     return inserted
 
 
@@ -97,7 +97,8 @@ class _AfterCommit:
             )
 
 
-def _queue_after_commit(channel_ids: list[int]) -> None:
+def deliveries_queue(channel_ids: list[int]) -> None:
+    """Queue one delivery round per channel once the caller's transaction commits."""
     # A storm records hundreds of events in one transaction: one task per channel, not
     # one per event. The collector is reused only while it is still registered with this
     # transaction (a rolled-back transaction discards it).
