@@ -11,7 +11,8 @@ from tests.alerts.receivers import http_receiver, wait_until
 from tests.checks.worker import celery_worker
 from tests.factories import make_team, make_user
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# The worker that delivers runs on the test PostgreSQL database and Redis.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres, pytest.mark.redis]
 
 
 def test_a_member_sends_a_test_message_and_sees_it_sent(

@@ -10,7 +10,8 @@ from tests.alerts.receivers import smtp_receiver, wait_until
 from tests.checks.worker import celery_worker
 from tests.factories import make_service, make_team
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# The worker that delivers runs on the test PostgreSQL database and Redis.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres, pytest.mark.redis]
 
 CONFIRM = re.compile(r"(http://\S+/status/subscribe/confirm/[^/\s]+/)")
 
