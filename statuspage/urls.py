@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from statuspage.alerts import urls as alerts_urls
 from statuspage.api import pings
 from statuspage.core import views as core_views
 from statuspage.web.favicon import favicon
@@ -24,7 +25,10 @@ urlpatterns = [
     path("ping/<uuid:ping_uuid>/fail", pings.ping_fail, name="ping-fail"),
     path("ping/<uuid:ping_uuid>/<int:exit_status>", pings.ping_exit, name="ping-exit"),
     path("api/", include("statuspage.api.urls")),
+    path("ack/", include("statuspage.alerts.ack_urls")),
+    path("status/subscribe/", include(alerts_urls.public_urlpatterns)),
     path("status/", include("statuspage.web.public_urls")),
+    path("alerts/", include("statuspage.alerts.urls")),
     path("incidents/", include("statuspage.web.incident_urls")),
     path("admin/", admin.site.urls),
     path("", include("statuspage.web.urls")),
