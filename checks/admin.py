@@ -32,6 +32,8 @@ SCHEDULE_FIELDS = (
     "successes_before_up",
     "is_enabled",
     "is_paused",
+    "locations",
+    "quorum",
 )
 KIND_LABELS = dict(Kind.choices)
 

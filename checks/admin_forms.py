@@ -184,7 +184,20 @@ BASE_FIELDS = (
     "cron",
     "is_enabled",
     "is_paused",
+    "locations",
+    "quorum",
 )
+
+
+class LocationsField(forms.CharField):
+    """Check locations written comma-separated; stored as a list (empty: the default)."""
+
+    def prepare_value(self, value: Any) -> Any:
+        return ", ".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value: Any) -> list[str]:
+        text = super().to_python(value)
+        return [name.strip() for name in text.split(",") if name.strip()]
 
 
 def setting_field_names(kind: str) -> tuple[str, ...]:
@@ -205,6 +218,12 @@ _SettingFields = type(
 
 class CheckForm(forms.ModelForm, _SettingFields):
     """A check's own fields plus the settings of every kind; only the chosen kind's count."""
+
+    locations = LocationsField(
+        required=False,
+        help_text="Names of CHECK_LOCATIONS to probe from, comma-separated; "
+        "empty: the default location.",
+    )
 
     class Meta:
         model = Check

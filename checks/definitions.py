@@ -16,6 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from checks.conditions import ConditionSyntaxError
 from checks.cron import CronError, cron_parse
 from checks.kinds import KINDS
+from checks.locations import locations_errors
 from checks.probes.base import Target
 from checks.screening import Allowlist, TargetRefused, screen_literal
 from checks.sealing import config_unreadable
@@ -35,6 +36,8 @@ FIELD_NAMES = {
     "paused": "is_paused",
     "grace": "grace_s",
     "cron": "cron",
+    "locations": "locations",
+    "quorum": "quorum",
 }
 MAX_TIMEOUT_S = 60.0
 
@@ -83,11 +86,16 @@ def definition_errors(
     cron: str = "",
     failures_before_down: int | None = None,
     successes_before_up: int | None = None,
+    locations: object = None,
+    quorum: int | None = None,
 ) -> dict[str, list[str]]:
     """Every problem of a check definition, by field name (empty when valid)."""
     errors: dict[str, list[str]] = {}
     if kind not in KINDS:
         return {"kind": [kind_unknown(kind)]}
+    errors.update(locations_errors(locations, quorum))
+    if locations and KINDS[kind].probe is None and "locations" not in errors:
+        errors["locations"] = [f"{kind} checks are not probed, so they run from no location"]
     if interval_s is not None and interval_s < MIN_INTERVAL_S:
         errors["interval_s"] = [f"the interval must be at least {MIN_INTERVAL_S} seconds"]
     if timeout_s is not None and not 0 < timeout_s <= MAX_TIMEOUT_S:

@@ -55,6 +55,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from checks.listeners import verdict_written
+from checks.locations import DECIDED
 from checks.models import DeploymentImpact, Outcome, Result, Verdict
 from statuspage.catalog.models import Deployment
 
@@ -213,6 +214,7 @@ def _windows(deployment: Deployment, window: timedelta) -> Windows:
 def _sides(deployment: Deployment, windows: Windows) -> tuple[Figures, Figures]:
     rows = Result.objects.filter(
         check_ref__service_id=deployment.service_id,
+        location=DECIDED,
         slot__gte=int(windows.before_start.timestamp()) - SLOT_LAG_S,
         slot__lt=int(windows.after_end.timestamp()) + 1,
         checked_at__gte=windows.before_start,

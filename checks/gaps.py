@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from checks.models import Check, Kind
+from checks.quorum import slots_settle
 from checks.runner import gap_observation
 from checks.scheduling import slot_after, slot_at_or_before
 from checks.services import Observation, results_record
@@ -71,6 +72,7 @@ def gaps_record(*, now: float) -> GapSummary:
             "is_enabled",
             "is_paused",
             "service__is_paused",
+            "locations",
         )
         .order_by("id")
     )
@@ -83,7 +85,7 @@ def gaps_record(*, now: float) -> GapSummary:
 def _sweep_chunk(rows: list[tuple], *, until: float, floor: float) -> int:
     observations: list[Observation] = []
     marks = []
-    for check_id, interval_s, swept_to, created_at, enabled, paused, service_paused in rows:
+    for check_id, interval_s, swept_to, created_at, enabled, paused, service_paused, _ in rows:
         mark = slot_at_or_before(check_id=check_id, interval_s=interval_s, t=until)
         if swept_to is not None and mark <= swept_to:
             continue
@@ -97,7 +99,8 @@ def _sweep_chunk(rows: list[tuple], *, until: float, floor: float) -> int:
     if not marks:
         return 0
     with transaction.atomic():
-        recorded = results_record(observations=observations)
+        several = {row[0] for row in rows if len(row[-1] or ()) > 1}
+        recorded = results_record(observations=slots_settle(observations, several=several))
         with connection.cursor() as cursor:
             cursor.executemany("UPDATE checks_check SET gaps_swept_to = %s WHERE id = %s", marks)
     if recorded.inserted:

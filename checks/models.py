@@ -1,7 +1,8 @@
 """Check definitions, their results, state changes, heartbeat pings and rollups.
 
-Idempotency lives in the constraints: a result is unique on (check, slot), a rollup on
-(check, period start). Everything that writes relies on them instead of asking first.
+Idempotency lives in the constraints: a result is unique on (check, slot, location), a
+rollup on (check, period start). Everything that writes relies on them instead of asking
+first.
 """
 
 import uuid
@@ -54,6 +55,10 @@ class Check(models.Model):
     successes_before_up = models.PositiveSmallIntegerField(default=1)
     is_enabled = models.BooleanField("enabled", default=True)
     is_paused = models.BooleanField("paused", default=False)
+    # Names of CHECK_LOCATIONS to probe from; empty: the default location (checks.locations).
+    locations = models.JSONField(default=list, blank=True)
+    # How many locations must see it down; empty: CHECK_QUORUM, or a majority.
+    quorum = models.PositiveSmallIntegerField(null=True, blank=True)
 
     # Heartbeat checks: the job pings /ping/<ping_uuid>; it is late after period + grace.
     ping_uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -117,6 +122,8 @@ class Check(models.Model):
             cron=self.cron,
             failures_before_down=self.failures_before_down,
             successes_before_up=self.successes_before_up,
+            locations=self.locations,
+            quorum=self.quorum,
         )
         if errors:
             raise ValidationError(errors)
@@ -145,6 +152,10 @@ class Result(models.Model):
     # The slot's scheduled time in epoch seconds: unique per check, so a task delivered
     # twice or two racing schedulers still store one result.
     slot = models.BigIntegerField()
+    # Empty for the slot's outcome; a location's name for what that location saw, on checks
+    # with several locations (checks.locations). A database default too, so that bulk
+    # loaders writing SQL of their own store outcomes without naming the column.
+    location = models.CharField(max_length=32, blank=True, default="", db_default="")
     checked_at = models.DateTimeField()
     outcome = models.PositiveSmallIntegerField(choices=Outcome.choices)
     latency_ms = models.FloatField(null=True)
@@ -153,9 +164,11 @@ class Result(models.Model):
 
     class Meta:
         constraints = [
-            # Exactly one result per slot; inserts use ON CONFLICT DO NOTHING on it. It also
-            # serves "latest results of a check" (check_id, slot DESC).
-            models.UniqueConstraint(fields=["check_ref", "slot"], name="result_check_slot"),
+            # Exactly one result per slot and location; inserts use ON CONFLICT DO NOTHING
+            # on it. It also serves "latest results of a check" (check_id, slot DESC).
+            models.UniqueConstraint(
+                fields=["check_ref", "slot", "location"], name="result_check_slot_location"
+            ),
         ]
         indexes = [
             # Rollup recomputation and retention pruning scan by time.

@@ -63,7 +63,9 @@ def _hour_totals(start: datetime) -> dict[int, dict[str, float]]:
         f"SELECT r.check_id, {counted} AS counted, {bucket_sql('r.latency_ms')} AS bucket, "
         "COUNT(*), SUM(r.latency_ms), COUNT(r.latency_ms) FROM checks_result r "
         # Gaps (skipped slots) are neither up nor down: they are left out of every count.
+        # Each location's own result is not counted: its slot's outcome is (checks.quorum).
         f"WHERE r.checked_at >= %s AND r.checked_at < %s AND r.outcome <> {Outcome.SKIPPED:d} "
+        "AND r.location = '' "
         "GROUP BY r.check_id, counted, bucket"
     )
     totals: dict[int, dict[str, float]] = defaultdict(lambda: dict.fromkeys(SUMMED_FIELDS, 0))

@@ -121,6 +121,7 @@ async def _probe_one(
     session: aiohttp.ClientSession,
     limit: asyncio.Semaphore,
     allow_private: Allowlist | bool,
+    location: str,
 ) -> Observation:
     async with limit:
         started = time.time()
@@ -139,21 +140,27 @@ async def _probe_one(
         latency_ms=result.latency_ms,
         status_code=result.status_code,
         detail=result.detail,
+        location=location,
     )
 
 
-async def _probe_all(jobs: list[Job], concurrency: int) -> list[Observation]:
+async def _probe_all(jobs: list[Job], concurrency: int, location: str) -> list[Observation]:
     session = await _session()
     limit = asyncio.Semaphore(concurrency)
     allow_private = allow_private_targets()
-    return await asyncio.gather(*(_probe_one(j, session, limit, allow_private) for j in jobs))
+    return await asyncio.gather(
+        *(_probe_one(j, session, limit, allow_private, location) for j in jobs)
+    )
 
 
-def observations_collect(jobs: list[Job], *, concurrency: int | None = None) -> list[Observation]:
+def observations_collect(
+    jobs: list[Job], *, concurrency: int | None = None, location: str = ""
+) -> list[Observation]:
     """Probe every job concurrently (never raises for a failing target)."""
     if not jobs:
         return []
-    return _loop().run_until_complete(_probe_all(jobs, concurrency or settings.PROBE_CONCURRENCY))
+    concurrency = concurrency or settings.PROBE_CONCURRENCY
+    return _loop().run_until_complete(_probe_all(jobs, concurrency, location))
 
 
 @dataclass(frozen=True)
@@ -164,19 +171,27 @@ class BatchReport:
     recorded: RecordSummary
 
 
-def gap_observation(*, check_id: int, slot: int, detail: str) -> Observation:
+def gap_observation(*, check_id: int, slot: int, detail: str, location: str = "") -> Observation:
     """A slot recorded as not measured, dated at the slot itself."""
     return Observation(
-        check_id=check_id, slot=slot, checked_at=slot, outcome=Outcome.SKIPPED, detail=detail
+        check_id=check_id,
+        slot=slot,
+        checked_at=slot,
+        outcome=Outcome.SKIPPED,
+        detail=detail,
+        location=location,
     )
 
 
-def probe_batch_run(*, claims: list[Claim], now: float | None = None) -> BatchReport:
+def probe_batch_run(
+    *, claims: list[Claim], now: float | None = None, location: str = ""
+) -> BatchReport:
     """Probe the claimed checks and record what was seen.
 
     A claim whose slot is older than PROBE_MAX_LATENESS_S (the batch waited in the broker,
     or was redelivered after its worker died) is not probed: a measurement taken now is not
-    what its slot looked like, so the slot is recorded as a gap instead.
+    what its slot looked like, so the slot is recorded as a gap instead. ``location`` names
+    the location the results are from, for checks with several (checks.locations).
     """
     now = time.time() if now is None else now
     max_late = settings.PROBE_MAX_LATENESS_S
@@ -192,9 +207,10 @@ def probe_batch_run(*, claims: list[Claim], now: float | None = None) -> BatchRe
                     check_id=job.claim.check_id,
                     slot=job.claim.slot,
                     detail=f"skipped: ran {late:.0f}s late",
+                    location=location,
                 )
             )
-    observations = observations_collect(jobs)
+    observations = observations_collect(jobs, location=location)
     failed = sum(o.outcome == Outcome.DOWN for o in observations)
     recorded = results_record(observations=[*observations, *stale])
     return BatchReport(len(jobs), failed, len(stale), recorded)

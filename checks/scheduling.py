@@ -46,6 +46,8 @@ def as_datetime(epoch_s: float) -> datetime:
 class Claim:
     check_id: int
     slot: int
+    # The check's own locations (empty: the default location only); see checks.locations.
+    locations: tuple[str, ...] = ()
 
 
 def check_schedule_reset(*, check: Check, now: float | None = None) -> None:
@@ -84,15 +86,15 @@ def checks_claim_due(*, now: float | None = None, limit: int = 5000) -> list[Cla
             .filter(Q(next_due_at__lte=as_datetime(now)) | Q(next_due_at__isnull=True))
             .exclude(kind=Kind.HEARTBEAT)
             .order_by(F("next_due_at").asc(nulls_first=True))
-            .values_list("id", "interval_s")[:limit]
+            .values_list("id", "interval_s", "locations")[:limit]
         )
         if not rows:
             return []
         claims = []
         updates = []
-        for check_id, interval_s in rows:
+        for check_id, interval_s, locations in rows:
             slot = slot_at_or_before(check_id=check_id, interval_s=interval_s, t=now)
-            claims.append(Claim(check_id=check_id, slot=slot))
+            claims.append(Claim(check_id=check_id, slot=slot, locations=tuple(locations or ())))
             updates.append((db_datetime(as_datetime(slot + interval_s)), check_id))
         with connection.cursor() as cursor:
             cursor.executemany("UPDATE checks_check SET next_due_at = %s WHERE id = %s", updates)

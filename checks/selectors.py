@@ -1,13 +1,14 @@
-"""Reads of engine history. Uptime and latency come from rollups, never raw results."""
+"""Reads of engine history. Uptime and latency come from rollups, never raw results; only
+the per-location results of a check's last slot are read raw, by their unique key."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from checks.histogram import percentile
-from checks.models import HISTOGRAM_FIELDS, Check, Rollup, State
+from checks.models import HISTOGRAM_FIELDS, Check, Outcome, Result, Rollup, State
 from statuspage.core.days import day_of, day_start
 from statuspage.core.dbtime import db_datetime
 from statuspage.core.sql import id_in, sums
@@ -113,3 +114,40 @@ def check_states_by_service(
     for service_id, state, paused in rows.values_list("service_id", "state", "is_paused"):
         states.setdefault(service_id, []).append(State.PAUSED if paused else state)
     return states
+
+
+@dataclass(frozen=True)
+class LocationResult:
+    """What one location saw of a check's last decided slot."""
+
+    location: str
+    outcome: int  # checks.models.Outcome
+    latency_ms: float | None
+    detail: str
+
+    @property
+    def outcome_label(self) -> str:
+        return Outcome(self.outcome).label
+
+
+def location_results(checks: list[dict]) -> dict[int, list[LocationResult]]:
+    """Check id -> each location's result of its last slot, for the checks (dicts with
+    ``id``, ``locations`` and ``last_slot``) that run from several locations; one query,
+    none when no check does."""
+    several = {c["id"]: c["last_slot"] for c in checks if len(c["locations"] or ()) > 1}
+    wanted = [(check_id, slot) for check_id, slot in several.items() if slot is not None]
+    if not wanted:
+        return {}
+    slots = Q()
+    for check_id, slot in wanted:
+        slots |= Q(check_ref_id=check_id, slot=slot)
+    rows = (
+        Result.objects.filter(slots)
+        .exclude(location="")
+        .order_by("check_ref_id", "location")
+        .values_list("check_ref_id", "location", "outcome", "latency_ms", "detail")
+    )
+    found: dict[int, list[LocationResult]] = {}
+    for check_id, location, outcome, latency_ms, detail in rows:
+        found.setdefault(check_id, []).append(LocationResult(location, outcome, latency_ms, detail))
+    return found

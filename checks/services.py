@@ -10,6 +10,8 @@ from django.db import connection, transaction
 
 from checks.listeners import transitions_written
 from checks.models import Check, Outcome, Transition
+from checks.observations import Observation
+from checks.quorum import slot_outcomes_decide
 from checks.scheduling import as_datetime, check_schedule_reset
 from checks.state import CheckState, state_step
 from statuspage.catalog.models import Service
@@ -19,19 +21,6 @@ from statuspage.core.status_version import status_version_bump
 logger = logging.getLogger(__name__)
 
 _INSERT_CHUNK = 500
-
-
-@dataclass(frozen=True)
-class Observation:
-    """What a probe (or the heartbeat sweep, or a ping) saw for one slot of one check."""
-
-    check_id: int
-    slot: int
-    checked_at: float  # epoch seconds when the probe started
-    outcome: int  # checks.models.Outcome
-    latency_ms: float | None = None
-    status_code: int | None = None
-    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -45,18 +34,20 @@ class RecordSummary:
         return self.received - self.inserted
 
 
-def _insert_results(observations: list[Observation]) -> set[tuple[int, int]]:
-    """Insert results, ignoring slots already stored; return the (check, slot) inserted."""
-    inserted: set[tuple[int, int]] = set()
+def _insert_results(observations: list[Observation]) -> set[tuple[int, int, str]]:
+    """Insert results, ignoring slots already stored; return the (check, slot, location)
+    inserted."""
+    inserted: set[tuple[int, int, str]] = set()
     with connection.cursor() as cursor:
         for start in range(0, len(observations), _INSERT_CHUNK):
             chunk = observations[start : start + _INSERT_CHUNK]
-            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
+            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
             params: list = []
             for o in chunk:
                 params += [
                     o.check_id,
                     o.slot,
+                    o.location,
                     db_datetime(as_datetime(o.checked_at)),
                     o.outcome,
                     o.latency_ms,
@@ -68,12 +59,12 @@ def _insert_results(observations: list[Observation]) -> set[tuple[int, int]]:
             # Only placeholders are interpolated; every value travels as a parameter.
             sql = (
                 "INSERT INTO checks_result "  # noqa: S608
-                "(check_id, slot, checked_at, outcome, latency_ms, status_code, detail) "
-                f"VALUES {values} ON CONFLICT (check_id, slot) DO NOTHING "
-                "RETURNING check_id, slot"
+                "(check_id, slot, location, checked_at, outcome, latency_ms, status_code, "
+                f"detail) VALUES {values} ON CONFLICT (check_id, slot, location) DO NOTHING "
+                "RETURNING check_id, slot, location"
             )
             cursor.execute(sql, params)
-            inserted.update((row[0], row[1]) for row in cursor.fetchall())
+            inserted.update((row[0], row[1], row[2]) for row in cursor.fetchall())
     return inserted
 
 
@@ -82,7 +73,8 @@ def results_record(*, observations: list[Observation]) -> RecordSummary:
 
     1. Insert all results with ON CONFLICT DO NOTHING; only rows really inserted go on,
        so a batch delivered twice or raced by a second worker changes nothing the
-       second time.
+       second time. A location's result of a check with several locations goes on only
+       through the slot outcome it decides, itself stored once (``_slot_outcomes``).
     2. Lock the affected checks in id order (no deadlocks between concurrent batches)
        and feed the new results, oldest slot first, through the state machine. A result
        older than the check's last applied slot is stored but does not move the state.
@@ -93,16 +85,29 @@ def results_record(*, observations: list[Observation]) -> RecordSummary:
         return RecordSummary(0, 0, 0)
     with transaction.atomic():
         inserted = _insert_results(observations)
+        fresh = _slot_outcomes(
+            [o for o in observations if (o.check_id, o.slot, o.location) in inserted]
+        )
         # A gap (skipped slot) is stored but says nothing about the target: no state move.
-        fresh = [
-            o
-            for o in observations
-            if (o.check_id, o.slot) in inserted and o.outcome != Outcome.SKIPPED
-        ]
+        fresh = [o for o in fresh if o.outcome != Outcome.SKIPPED]
         transitions = _apply_states(fresh) if fresh else 0
         if transitions:
             status_version_bump()
     return RecordSummary(len(observations), len(inserted), transitions)
+
+
+def _slot_outcomes(fresh: list[Observation]) -> list[Observation]:
+    """The slots' outcomes among fresh results: a location's own result is not one, but it
+    may decide its slot (checks.quorum); a decided outcome is stored once like any result."""
+    located = [o for o in fresh if o.location]
+    if not located:
+        return fresh
+    decided = slot_outcomes_decide(located)
+    stored = _insert_results(decided) if decided else set()
+    return [
+        *(o for o in fresh if not o.location),
+        *(o for o in decided if (o.check_id, o.slot, o.location) in stored),
+    ]
 
 
 def _apply_states(fresh: list[Observation]) -> int:

@@ -82,6 +82,8 @@ CHECK_SCHEMA: Schema = {
     "paused": _own("paused", "bool"),
     "grace": _own("grace", "int", check=_INT),
     "cron": text_field(Check, "cron"),
+    "locations": _own("locations", "list", nullable=True, item=Field("text")),
+    "quorum": _own("quorum", "int", nullable=True, check=_SMALL),
 }
 _COLUMN_KEYS = {spec.attr: key for key, spec in CHECK_SCHEMA.items() if spec.attr}
 _COLUMNS = [attr for attr in _COLUMN_KEYS if attr != "name"]
@@ -197,7 +199,10 @@ class CheckSpec:
 
     def columns(self) -> dict[str, Any]:
         """Model attribute -> value of the check's own fields the file sets, name included."""
-        return self.record.attrs(CHECK_SCHEMA)
+        columns = self.record.attrs(CHECK_SCHEMA)
+        if "locations" in columns:  # a list of Refs; empty or null: the default location
+            columns["locations"] = [ref.value for ref in columns["locations"] or []]
+        return columns
 
     def settings(self) -> dict[str, Any]:
         """Config key -> value the file sets (None: remove it), for the check's kind."""
@@ -250,6 +255,8 @@ class CheckSpec:
             cron=after["cron"],
             failures_before_down=after["failures_before_down"],
             successes_before_up=after["successes_before_up"],
+            locations=after["locations"],
+            quorum=after["quorum"],
         )
         for attr, messages in errors.items():
             if attr == "config":

@@ -7,12 +7,14 @@ are unique per (check, slot), rollups are recomputed, pruning deletes what is ol
 import datetime as dt
 import logging
 import time
+from collections import defaultdict
 
 from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from checks.locations import DECIDED, check_locations, location_queue
 from checks.scheduling import Claim, checks_claim_due
 
 logger = logging.getLogger(__name__)
@@ -22,19 +24,39 @@ def _ms(started: float) -> float:
     return (time.monotonic() - started) * 1000
 
 
+def probe_batches(claims: list[Claim]) -> list[tuple[str, str, list[Claim]]]:
+    """The batches to send: (queue, location to record, claims), each claim once per
+    location of its check. A check with one location records its results as the slot's
+    outcome (empty location); one with several records each location's own (checks.quorum)."""
+    groups: dict[tuple[str, str], list[Claim]] = defaultdict(list)
+    for claim in claims:
+        names = check_locations(claim.locations)
+        for name in names:
+            groups[location_queue(name), name if len(names) > 1 else DECIDED].append(claim)
+    size = settings.PROBE_BATCH_SIZE
+    return [
+        (queue, location, group[i : i + size])
+        for (queue, location), group in groups.items()
+        for i in range(0, len(group), size)
+    ]
+
+
+def probe_batches_send(batches: list[tuple[str, str, list[Claim]]]) -> None:
+    for queue, location, batch in batches:
+        probe_batch.apply_async(
+            ([[c.check_id, c.slot] for c in batch],),
+            {"location": location} if location else {},
+            queue=queue,
+        )
+
+
 @shared_task(name="checks.dispatch_due", ignore_result=True, soft_time_limit=30, time_limit=60)
 def dispatch_due() -> int:
     """Claim due checks and queue their probes in batches, after the claim committed."""
     started = time.monotonic()
     claims = checks_claim_due()
-    size = settings.PROBE_BATCH_SIZE
-    batches = [claims[i : i + size] for i in range(0, len(claims), size)]
-
-    def enqueue() -> None:
-        for batch in batches:
-            probe_batch.delay([[c.check_id, c.slot] for c in batch])
-
-    transaction.on_commit(enqueue)
+    batches = probe_batches(claims)
+    transaction.on_commit(lambda: probe_batches_send(batches))
     logger.info(
         "task=checks.dispatch_due claimed=%d batches=%d ms=%.1f",
         len(claims),
@@ -52,14 +74,19 @@ def dispatch_due() -> int:
     # A batch whose worker died is redelivered (acks_late + reject_on_worker_lost);
     # results already stored for its slots are ignored on the second run.
 )
-def probe_batch(claims: list[list[int]]) -> int:
+def probe_batch(claims: list[list[int]], location: str = "") -> int:
+    """Probe claimed slots; ``location`` names the location whose result this is, for
+    checks with several (empty: the result is the slot's outcome)."""
     from checks.runner import probe_batch_run
 
     started = time.monotonic()
-    report = probe_batch_run(claims=[Claim(check_id=c, slot=s) for c, s in claims])
+    report = probe_batch_run(
+        claims=[Claim(check_id=c, slot=s) for c, s in claims], location=location
+    )
     logger.info(
-        "task=checks.probe_batch claims=%d probed=%d failed=%d skipped=%d inserted=%d "
-        "duplicates=%d transitions=%d ms=%.1f",
+        "task=checks.probe_batch location=%s claims=%d probed=%d failed=%d skipped=%d "
+        "inserted=%d duplicates=%d transitions=%d ms=%.1f",
+        location or "-",
         len(claims),
         report.probed,
         report.failed,

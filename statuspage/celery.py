@@ -7,7 +7,8 @@ instead of silently talking to a default broker on localhost.
 
 import os
 
-from celery import Celery
+from celery import Celery, bootsteps
+from click import Option
 from django.core.exceptions import ImproperlyConfigured
 
 from statuspage.core import fsbroker
@@ -47,3 +48,26 @@ app.conf.update(
     beat_scheduler="statuspage.core.beat:HeartbeatScheduler",
 )
 app.autodiscover_tasks()
+
+
+class LocationQueue(bootsteps.Step):
+    """``celery -A statuspage worker --location NAME``: consume that location's probe queue
+    and nothing else, as ``-Q`` with its queue would (see checks.locations)."""
+
+    def __init__(self, worker: object, location: str | None = None, **options: object) -> None:
+        if location:
+            from checks.locations import location_queue, locations_configured
+
+            if location not in locations_configured():
+                raise ImproperlyConfigured(
+                    f"--location {location!r} is not one of CHECK_LOCATIONS "
+                    f"({', '.join(locations_configured())})"
+                )
+            worker.setup_queues([location_queue(location)])  # type: ignore[attr-defined]
+        super().__init__(worker, **options)
+
+
+app.user_options["worker"].add(
+    Option(["--location"], default=None, help="Run the probes of this check location only.")
+)
+app.steps["worker"].add(LocationQueue)

@@ -323,6 +323,11 @@ PROBE_CONCURRENCY = env_int("PROBE_CONCURRENCY", 100)
 # A batch that starts later than this after its slot records the slot as skipped (a gap)
 # instead of measuring now and filing it under the old slot.
 PROBE_MAX_LATENESS_S = env_int("PROBE_MAX_LATENESS_S", 120)
+# Where probes run from, one Celery queue each (checks.locations); the first is the default
+# location, where a check that names none runs. CHECK_QUORUM: how many of a check's
+# locations must see it down for it to be down (0: a majority of them).
+CHECK_LOCATIONS = env_list("CHECK_LOCATIONS", "default")
+CHECK_QUORUM = env_int("CHECK_QUORUM", 0)
 # How often slots that never ran at all are recorded as gaps.
 GAP_SWEEP_S = env_int("GAP_SWEEP_S", 60)
 RESULT_RETENTION_DAYS = env_int("RESULT_RETENTION_DAYS", 30)
@@ -417,8 +422,10 @@ CELERY_BEAT_SCHEDULE = {
     "alerts-remind": periodic("alerts.remind", ALERTS_REMIND_S),
     "prune-results": periodic("checks.prune_results", 3600.0, expires_s=300),
 }
-# Probe batches have their own queue so probe-only workers (per region, say) can be added
-# with `-Q probes`; a worker started without -Q consumes both queues.
+# Probe batches have their own queue so probe-only workers can be added with `-Q probes`;
+# a worker started without -Q consumes both queues. "probes" serves the default location;
+# every other location has its own queue, probes.<name>, consumed by workers started there
+# with `-Q probes.<name>` (checks.locations.location_queue).
 CELERY_TASK_QUEUES = (Queue("celery"), Queue("probes"))
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_ROUTES = {"checks.probe_batch": {"queue": "probes"}}

@@ -63,6 +63,12 @@ class CheckIn(Schema):
     paused: bool | None = None
     grace: int | None = Field(None, description="Heartbeat: seconds of grace after a period.")
     cron: str | None = Field(None, description="Heartbeat: a cron expression instead of a period.")
+    locations: list[str] | None = Field(
+        None, description="Names of CHECK_LOCATIONS to probe from; [] for the default location."
+    )
+    quorum: int | None = Field(
+        None, description="How many locations must see it down (default: a majority)."
+    )
 
 
 class CheckOut(Schema):
@@ -76,6 +82,7 @@ class CheckOut(Schema):
     degraded_ms: int | None
     enabled: bool
     paused: bool
+    locations: list[str]
     state: str
     last_checked_at: str | None
     ping_url: str | None
@@ -114,6 +121,7 @@ def _out(request: HttpRequest, check: Check, service: Service) -> dict[str, Any]
         "degraded_ms": check.degraded_ms,
         "enabled": check.is_enabled,
         "paused": check.is_paused,
+        "locations": check.locations,
         "state": check.state,
         "last_checked_at": check.last_checked_at.isoformat() if check.last_checked_at else None,
         "ping_url": ping,

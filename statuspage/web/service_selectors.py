@@ -13,7 +13,14 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 
 from checks.models import HISTOGRAM_FIELDS, Check, Kind, Outcome, Rollup, State, Transition
-from checks.selectors import AVAILABILITY_COUNTS, WINDOWS, Availability, window_start
+from checks.selectors import (
+    AVAILABILITY_COUNTS,
+    WINDOWS,
+    Availability,
+    LocationResult,
+    location_results,
+    window_start,
+)
 from checks.status import ServiceStatus, service_status
 from statuspage.catalog.models import Deployment, Link, Service, parse_links
 from statuspage.core.days import day_of
@@ -100,6 +107,8 @@ class CheckView:
     ping_uuid: str | None  # heartbeat checks only
     last_ping_at: datetime | None
     late_since: datetime | None
+    # What each location saw of the last slot, when the check runs from several.
+    locations: tuple[LocationResult, ...] = ()
 
     @property
     def kind_label(self) -> str:
@@ -247,7 +256,7 @@ def _merge(parts: list[Availability]) -> Availability:
     )
 
 
-def _check_view(c: dict, now: datetime) -> CheckView:
+def _check_view(c: dict, now: datetime, locations: list[LocationResult]) -> CheckView:
     heartbeat = c["kind"] == Kind.HEARTBEAT
     late = None
     if heartbeat and c["is_enabled"] and not c["is_paused"]:
@@ -268,6 +277,7 @@ def _check_view(c: dict, now: datetime) -> CheckView:
         ping_uuid=str(c["ping_uuid"]) if heartbeat else None,
         last_ping_at=c["last_ping_at"],
         late_since=late,
+        locations=tuple(locations),
     )
 
 
@@ -344,8 +354,17 @@ def service_page(*, slug: str, range_: str, now: datetime) -> ServicePage | None
     checks = list(
         Check.objects.filter(service_id=s["id"])
         .order_by("name")
-        .values(*CHECK_FIELDS, "last_checked_at", "last_outcome", "last_detail", "ping_uuid")
+        .values(
+            *CHECK_FIELDS,
+            "last_checked_at",
+            "last_outcome",
+            "last_detail",
+            "ping_uuid",
+            "locations",
+            "last_slot",
+        )
     )
+    seen_from = location_results(checks)
     states = [State.PAUSED if c["is_paused"] else c["state"] for c in checks if c["is_enabled"]]
     in_maintenance = s["id"] in services_under_maintenance(now=now)
     transitions = [
@@ -373,7 +392,7 @@ def service_page(*, slug: str, range_: str, now: datetime) -> ServicePage | None
         team_escalation_note=s["team__escalation_note"],
         status=service_status(states, paused=s["is_paused"], in_maintenance=in_maintenance),
         note=_note_view(s),
-        checks=[_check_view(c, now) for c in checks],
+        checks=[_check_view(c, now, seen_from.get(c["id"], [])) for c in checks],
         transitions=transitions,
         deployments=_deployments(deployments[:RECENT_DEPLOYMENTS]),
         markers=_deployments(in_range[:MAX_MARKERS]),

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,13 +48,21 @@ def _database_url() -> str:
 
 
 @contextmanager
-def celery_worker(*, concurrency: int = 2) -> Iterator[WorkerProcess]:
+def celery_worker(
+    *,
+    concurrency: int = 2,
+    args: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+    name: str = "test",
+) -> Iterator[WorkerProcess]:
+    """A worker on the test database; ``args`` and ``env`` add to its command and
+    environment (a location worker: ``--location``, ``CHECK_LOCATIONS``)."""
     app.control.purge()
-    env = {**os.environ, "DATABASE_URL": _database_url(), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, **(env or {}), "DATABASE_URL": _database_url(), "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "statuspage", "worker", "-l", "INFO",
          "-c", str(concurrency), "--without-gossip", "--without-mingle", "--without-heartbeat",
-         "-n", f"test-{os.getpid()}@%h"],
+         "-n", f"{name}-{os.getpid()}@%h", *args],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     worker = WorkerProcess(process)

@@ -41,6 +41,13 @@ class Command(BaseCommand):
                 f"check {check_id} is a heartbeat: the job pings us, there is nothing to run. "
                 f"Last ping: {check.last_ping_at or 'never'}"
             )
+        if record and len(check.locations or ()) > 1:
+            # This machine is no location of the check: what it sees cannot stand for the
+            # slot, whose outcome is its locations' quorum (checks.quorum).
+            raise CommandError(
+                f"check {check_id} runs from several locations ({', '.join(check.locations)}): "
+                "its results come from their quorum; run it without --record"
+            )
         try:
             target = target_build(check.kind, check.config, degraded_ms=check.degraded_ms)
         except DefinitionError as exc:
