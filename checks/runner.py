@@ -23,6 +23,7 @@ from checks.probes.http import make_http_session
 from checks.scheduling import Claim
 from checks.screening import Allowlist
 from checks.services import Observation, RecordSummary, results_record
+from statuspage.core.metrics import schedule_lag_observe
 
 logger = logging.getLogger(__name__)
 
@@ -195,6 +196,7 @@ def probe_batch_run(*, claims: list[Claim], now: float | None = None) -> BatchRe
                 )
             )
     observations = observations_collect(jobs)
+    schedule_lag_observe(o.checked_at - o.slot for o in observations)
     failed = sum(o.outcome == Outcome.DOWN for o in observations)
     recorded = results_record(observations=[*observations, *stale])
     return BatchReport(len(jobs), failed, len(stale), recorded)
