@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from checks.metrics import CheckCollector
+from checks.metrics import checks_exposition
 from statuspage.api import pings
 from statuspage.core import views as core_views
 from statuspage.core.metrics import metrics_view
@@ -18,7 +18,7 @@ admin.site.site_title = "Status dashboard"
 urlpatterns = [
     path("health", core_views.health, name="health"),
     path("ready", core_views.ready, name="ready"),
-    path("metrics", metrics_view([CheckCollector]), name="metrics"),
+    path("metrics", metrics_view([checks_exposition]), name="metrics"),
     path("favicon.ico", favicon, name="favicon"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

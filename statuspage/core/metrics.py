@@ -137,9 +137,10 @@ def _allowed(address: ipaddress.IPv4Address | ipaddress.IPv6Address, allow: tupl
     return any(address.version == net.version and address in net for net in _networks(allow))
 
 
-def metrics_view(collectors: Iterable[Callable[[], object]]) -> Callable:
-    """The /metrics view, reading the process files and the given collectors."""
-    factories = list(collectors)
+def metrics_view(expositions: Iterable[Callable[[], str]]) -> Callable:
+    """The /metrics view: the process files, the queues, then each given exposition
+    (a function returning families already in the text format)."""
+    sources = list(expositions)
 
     @never_cache
     @require_safe
@@ -152,9 +153,9 @@ def metrics_view(collectors: Iterable[Callable[[], object]]) -> Callable:
             return response
         registry = CollectorRegistry(auto_describe=False)
         MultiProcessCollector(registry, path=str(settings.METRICS_DIR))
-        for factory in [QueueCollector, *factories]:
-            registry.register(factory())
-        return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE)
+        registry.register(QueueCollector())
+        body = [generate_latest(registry), *(source().encode() for source in sources)]
+        return HttpResponse(b"".join(body), content_type=CONTENT_TYPE)
 
     return view
 
