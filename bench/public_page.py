@@ -81,8 +81,9 @@ def catalog_delete() -> None:
 def catalog_is_current(services: int, now: datetime) -> bool:
     from checks.models import Rollup
     from statuspage.catalog.models import Service
+    from statuspage.core.days import day_of, day_start
 
-    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    today = day_start(day_of(now))
     found = Service.objects.filter(team__slug=TEAM, is_public=True).count()
     fresh = Rollup.objects.filter(
         check_ref__service__team__slug=TEAM, period=Rollup.Period.DAY, start=today
@@ -104,6 +105,7 @@ def _day_counts(n: int, days_ago: int) -> tuple[int, int, int]:
 def catalog_create(*, services: int, now: datetime) -> None:
     from checks.models import Check, Kind, Rollup, State
     from statuspage.catalog.models import Service, Team
+    from statuspage.core.days import day_of, day_start
 
     team = Team.objects.create(slug=TEAM, name="Benchmark (public page)")
     rows = Service.objects.bulk_create(
@@ -135,13 +137,13 @@ def catalog_create(*, services: int, now: datetime) -> None:
         )
         for n, s in enumerate(rows)
     )
-    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    today = day_of(now)
     Rollup.objects.bulk_create(
         (
             Rollup(
                 check_ref=check,
                 period=Rollup.Period.DAY,
-                start=today - timedelta(days=days_ago),
+                start=day_start(today - timedelta(days=days_ago)),
                 **dict(zip(("up", "degraded", "down"), _day_counts(n, days_ago), strict=True)),
                 latency_sum_ms=1440 * 120.0,
                 latency_count=1440,

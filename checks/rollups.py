@@ -7,14 +7,16 @@ from the raw results it contains, a day from its hours. Pages read rollups only.
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
 
 from checks.histogram import bucket_sql
 from checks.models import HISTOGRAM_FIELDS, Outcome, Ping, Result, Rollup, ServiceRollup
+from statuspage.core import days
 from statuspage.core.dbtime import db_datetime
+from statuspage.core.sql import sums
 
 OUTCOME_FIELDS = {Outcome.UP: "up", Outcome.DEGRADED: "degraded", Outcome.DOWN: "down"}
 COUNT_FIELDS = ["up", "degraded", "down", "maintenance", "latency_sum_ms", "latency_count"]
@@ -23,11 +25,14 @@ HOURLY_RETENTION_DAYS = 35
 
 
 def hour_start(moment: datetime) -> datetime:
-    return moment.replace(minute=0, second=0, microsecond=0)
+    """The whole UTC hour holding ``moment``: in a zone with a half-hour offset the local
+    hour would start half-way through a UTC one."""
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 def day_start(moment: datetime) -> datetime:
-    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    """Where the daily rollup holding ``moment`` starts (``statuspage.core.days``)."""
+    return days.day_start(days.day_of(moment))
 
 
 def _hour_totals(start: datetime) -> dict[int, dict[str, float]]:
@@ -96,18 +101,17 @@ def rollup_hour_compute(*, start: datetime) -> int:
 def _summed(prefix: str = "") -> tuple[str, str, str]:
     """The summed columns, their SUM()s and the ON CONFLICT assignments, for upserts."""
     columns = ", ".join(SUMMED_FIELDS)
-    sums = ", ".join(f"SUM({prefix}{name})" for name in SUMMED_FIELDS)
     updates = ", ".join(f"{name} = excluded.{name}" for name in SUMMED_FIELDS)
-    return columns, sums, updates
+    return columns, sums(SUMMED_FIELDS, prefix), updates
 
 
 def service_rollups_sql(where: str) -> str:
     """An upsert summing the check rollups matching ``where`` (on ``r``, the check rollup,
     and ``c``, its check) into per-service rollups of the same period and start."""
-    columns, sums, updates = _summed("r.")
+    columns, summed, updates = _summed("r.")
     return (
         f"INSERT INTO checks_servicerollup (service_id, period, start, {columns}) "  # noqa: S608
-        f"SELECT c.service_id, r.period, r.start, {sums} FROM checks_rollup r "
+        f"SELECT c.service_id, r.period, r.start, {summed} FROM checks_rollup r "
         f"JOIN checks_check c ON c.id = r.check_id WHERE {where} "
         "GROUP BY c.service_id, r.period, r.start "
         f"ON CONFLICT (service_id, period, start) DO UPDATE SET {updates}"
@@ -124,12 +128,14 @@ def _service_rollups_compute(period: str, start: datetime) -> None:
 
 @transaction.atomic
 def rollup_day_compute(*, start: datetime) -> int:
-    """Rebuild the daily rollups of one day from its hourly rollups, in one statement."""
+    """Rebuild the daily rollups of the day holding ``start`` from its hourly rollups, in
+    one statement. The day is the page's (``statuspage.core.days``)."""
     day = day_start(start)
-    columns, sums, updates = _summed()
+    end = days.day_end(days.day_of(day))
+    columns, summed, updates = _summed()
     sql = (
         f"INSERT INTO checks_rollup (check_id, period, start, {columns}) "  # noqa: S608
-        f"SELECT check_id, %s, %s, {sums} FROM checks_rollup "
+        f"SELECT check_id, %s, %s, {summed} FROM checks_rollup "
         "WHERE period = %s AND start >= %s AND start < %s GROUP BY check_id "
         f"ON CONFLICT (check_id, period, start) DO UPDATE SET {updates}"
     )
@@ -138,13 +144,46 @@ def rollup_day_compute(*, start: datetime) -> int:
         db_datetime(day),
         Rollup.Period.HOUR,
         db_datetime(day),
-        db_datetime(day + timedelta(days=1)),
+        db_datetime(end),
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         written = cursor.rowcount
     _service_rollups_compute(Rollup.Period.DAY, day)
     return written
+
+
+def rollups_days_rebuild(*, now: datetime) -> int:
+    """Rebuild the daily rollups on the current day boundary, from the hourly rollups still
+    kept: what a change of the page's time zone needs. Returns the days rebuilt.
+
+    1. The first day the hourly rollups cover whole (one that began before the hourly
+       retention may have lost hours: it keeps the rollup it had), and the last.
+    2. Delete the daily rollups (per check and per service) that read as those days: a
+       reader puts a rollup on the day whose midnight is nearest its start, so a rollup
+       left on the old boundary would count twice.
+    3. Recompute each day from its hours.
+    """
+    hours = Rollup.objects.filter(period=Rollup.Period.HOUR).order_by("start")
+    first_hour = hours.values_list("start", flat=True).first()
+    last_hour = hours.reverse().values_list("start", flat=True).first()
+    if first_hour is None:
+        return 0
+    first = days.day_of(first_hour)
+    if days.day_start(first) < now - timedelta(days=HOURLY_RETENTION_DAYS):
+        first += timedelta(days=1)
+    last = days.day_of(last_hour)
+    if first > last:
+        return 0
+    since = days.day_start(first) - timedelta(hours=12)
+    with transaction.atomic():
+        for model in (Rollup, ServiceRollup):
+            model.objects.filter(period=Rollup.Period.DAY, start__gte=since).delete()
+        day = first
+        while day <= last:
+            rollup_day_compute(start=days.day_start(day))
+            day += timedelta(days=1)
+    return (last - first).days + 1
 
 
 def rollups_refresh(*, now: datetime, late_minutes: int = 10) -> tuple[int, int]:

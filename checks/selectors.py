@@ -4,10 +4,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection
+from django.db.models import QuerySet
 
 from checks.histogram import percentile
 from checks.models import HISTOGRAM_FIELDS, Check, Rollup, State
+from statuspage.core.days import day_of, day_start
 from statuspage.core.dbtime import db_datetime
+from statuspage.core.sql import id_in, sums
 
 # Window name -> (rollup period it reads, length). Short windows read hours, long days.
 WINDOWS: dict[str, tuple[str, timedelta]] = {
@@ -17,6 +20,8 @@ WINDOWS: dict[str, tuple[str, timedelta]] = {
     "90d": (Rollup.Period.DAY, timedelta(days=90)),
     "365d": (Rollup.Period.DAY, timedelta(days=365)),
 }
+# The result counts Availability is read from, in the order of its fields.
+AVAILABILITY_COUNTS = ("up", "degraded", "down", "maintenance")
 
 
 @dataclass(frozen=True)
@@ -43,16 +48,17 @@ class Availability:
         return percentile(self.histogram, q)
 
 
-def _window_start(window: str, now: datetime) -> tuple[str, datetime]:
+def window_start(window: str, now: datetime) -> datetime:
+    """Where ``window`` begins: at a whole hour for windows read from hourly rollups, at the
+    start of a day (statuspage.core.days) for those read from daily rollups, so that every
+    rollup counted lies wholly inside the window."""
     if window not in WINDOWS:
         raise ValueError(f"unknown window {window!r}: use one of {', '.join(WINDOWS)}")
     period, length = WINDOWS[window]
     start = now - length
     if period == Rollup.Period.DAY:
-        start = start.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
-    else:
-        start = start.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-    return period, start
+        return day_start(day_of(start) + timedelta(days=1))
+    return start.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
 
 
 def availability_by(
@@ -63,25 +69,23 @@ def availability_by(
     ``group`` is "service" or "check"; ``ids`` limits to those services or checks.
     One aggregate query over the rollup index, whatever the number of services.
     """
-    period, start = _window_start(window, now)
+    start = window_start(window, now)
+    period = WINDOWS[window][0]
     # Per-service questions read the per-service rollups: one row per service and period.
     table, key = {
         "service": ("checks_servicerollup", "r.service_id"),
         "check": ("checks_rollup", "r.check_id"),
     }[group]
-    sums = ", ".join(f"SUM(r.{name})" for name in ["up", "degraded", "down", "maintenance"])
-    hist = ", ".join(f"SUM(r.{name})" for name in HISTOGRAM_FIELDS)
     where = "r.period = %s AND r.start >= %s"
     params: list = [period, db_datetime(start)]
     if ids is not None:
         if not ids:
             return {}
-        where += f" AND {key} IN ({', '.join(['%s'] * len(ids))})"
-        params += list(ids)
-    sql = (
-        f"SELECT {key}, {sums}, {hist} FROM {table} r "  # noqa: S608
-        f"WHERE {where} GROUP BY {key}"
-    )
+        ids_sql, ids_params = id_in(key, ids)
+        where += f" AND {ids_sql}"
+        params += ids_params
+    columns = f"{sums(AVAILABILITY_COUNTS, 'r.')}, {sums(HISTOGRAM_FIELDS, 'r.')}"
+    sql = f"SELECT {key}, {columns} FROM {table} r WHERE {where} GROUP BY {key}"  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
@@ -97,8 +101,11 @@ def availability_by(
     }
 
 
-def check_states_by_service(*, service_ids: list[int] | None = None) -> dict[int, list[str]]:
-    """The states of each service's enabled checks, in one query."""
+def check_states_by_service(
+    *, service_ids: list[int] | QuerySet | None = None
+) -> dict[int, list[str]]:
+    """The states of each service's enabled checks, in one query. ``service_ids`` may be a
+    subquery of ids: the database then joins and no ids travel back and forth."""
     rows = Check.objects.filter(is_enabled=True)
     if service_ids is not None:
         rows = rows.filter(service_id__in=service_ids)

@@ -7,15 +7,20 @@ the status-page API show the component status every status-page client understan
 from collections.abc import Iterable
 from enum import StrEnum
 
+from django.db import models
+
 from checks.models import State
 
 
-class ComponentStatus(StrEnum):
-    OPERATIONAL = "operational"
-    DEGRADED_PERFORMANCE = "degraded_performance"
-    PARTIAL_OUTAGE = "partial_outage"
-    MAJOR_OUTAGE = "major_outage"
-    UNDER_MAINTENANCE = "under_maintenance"
+class ComponentStatus(models.TextChoices):
+    """The status-page component status: what the checks measure, and what an incident
+    or maintenance window puts an affected service in (``statuspage.incidents``)."""
+
+    OPERATIONAL = "operational", "Operational"
+    DEGRADED_PERFORMANCE = "degraded_performance", "Degraded performance"
+    PARTIAL_OUTAGE = "partial_outage", "Partial outage"
+    MAJOR_OUTAGE = "major_outage", "Major outage"
+    UNDER_MAINTENANCE = "under_maintenance", "Under maintenance"
 
 
 class ServiceStatus(StrEnum):

@@ -34,6 +34,9 @@ from checks.services import Observation, results_record
 from statuspage.catalog.demo import DEMO_SERVICES
 from statuspage.catalog.models import DeploymentSource, Service
 from statuspage.catalog.services import deployment_record
+from statuspage.core.days import day_of
+from statuspage.core.days import day_start as days_start
+from statuspage.core.sql import id_in
 from statuspage.incidents.models import ComponentStatus, Impact, Incident, IncidentStatus
 from statuspage.incidents.services import incident_open
 
@@ -114,8 +117,8 @@ def _summed(rows: list[dict]) -> dict:
 
 def rollups_write(checks: list[tuple[Check, Shape]], now: datetime) -> None:
     """Hourly rollups for the hourly-retention days, daily ones before them."""
-    today = day_start(now)
-    hourly_from = today - timedelta(days=HOURLY_DAYS - 1)
+    today = day_of(now)
+    hourly_from = hour_start(days_start(today - timedelta(days=HOURLY_DAYS - 1)))
     raw_from = hour_start(now) - timedelta(hours=RAW_HOURS)
     rows = []
     for check, shape in checks:
@@ -125,19 +128,19 @@ def rollups_write(checks: list[tuple[Check, Shape]], now: datetime) -> None:
             rows.append(Rollup(check_ref=check, period=Rollup.Period.HOUR, start=hour, **values))
             hour += timedelta(hours=1)
         for days_ago in range(HOURLY_DAYS, HISTORY_DAYS):
-            day = today - timedelta(days=days_ago)
+            day = days_start(today - timedelta(days=days_ago))
             hours = [hour_counts(check, shape, day + timedelta(hours=h), now) for h in range(24)]
             rows.append(
                 Rollup(check_ref=check, period=Rollup.Period.DAY, start=day, **_summed(hours))
             )
     Rollup.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
     ids = [check.id for check, _ in checks]
-    placeholders = ", ".join(["%s"] * len(ids))
+    which, params = id_in("r.check_id", ids)
     with connection.cursor() as cursor:
-        cursor.execute(service_rollups_sql(f"r.check_id IN ({placeholders})"), ids)
+        cursor.execute(service_rollups_sql(which), params)
     # Days inside the hourly range are summed from their hours by the engine's own code.
     for days_ago in range(HOURLY_DAYS):
-        rollup_day_compute(start=today - timedelta(days=days_ago))
+        rollup_day_compute(start=days_start(today - timedelta(days=days_ago)))
 
 
 def raw_results_write(checks: list[tuple[Check, Shape]], now: datetime) -> None:

@@ -10,6 +10,9 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+# What an incident or maintenance window puts an affected service in is the engine's
+# component status, so a measured and a declared status are one set of values.
+from checks.status import ComponentStatus as ComponentStatus
 from statuspage.catalog.models import Service
 
 
@@ -26,16 +29,6 @@ class IncidentStatus(models.TextChoices):
     MONITORING = "monitoring", "Monitoring"
     RESOLVED = "resolved", "Resolved"
     POSTMORTEM = "postmortem", "Postmortem"
-
-
-class ComponentStatus(models.TextChoices):
-    """What an incident or maintenance puts an affected service in."""
-
-    OPERATIONAL = "operational", "Operational"
-    DEGRADED_PERFORMANCE = "degraded_performance", "Degraded performance"
-    PARTIAL_OUTAGE = "partial_outage", "Partial outage"
-    MAJOR_OUTAGE = "major_outage", "Major outage"
-    UNDER_MAINTENANCE = "under_maintenance", "Under maintenance"
 
 
 class Incident(models.Model):

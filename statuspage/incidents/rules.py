@@ -55,6 +55,8 @@ MAX_BODY = 20_000
 OPEN_STATUSES = (IncidentStatus.INVESTIGATING, IncidentStatus.IDENTIFIED, IncidentStatus.MONITORING)
 CLOSED_STATUSES = (IncidentStatus.RESOLVED, IncidentStatus.POSTMORTEM)
 MAINTENANCE_ORDER = list(MaintenanceStatus)
+# A maintenance in one of these is under way: its services show as under maintenance.
+RUNNING_STATUSES = (MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.VERIFYING)
 
 
 def text_error(value: str, *, label: str, max_length: int) -> str | None:
@@ -118,8 +120,7 @@ def maintenance_transition_error(
     if MAINTENANCE_ORDER.index(new) < MAINTENANCE_ORDER.index(current) and not back_to_work:
         was, to = MaintenanceStatus(current).label.lower(), MaintenanceStatus(new).label.lower()
         return f"A maintenance that is {was} cannot go back to {to}."
-    running = (MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.VERIFYING)
-    if new in running and maintenance.auto_complete and maintenance.scheduled_until <= now:
+    if new in RUNNING_STATUSES and maintenance.auto_complete and maintenance.scheduled_until <= now:
         return (
             "The window has ended and this maintenance completes by itself: move its end "
             "or turn off automatic completion first."

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_safe
 from statuspage.web import public
 from statuspage.web.public_cache import serve
 from statuspage.web.public_views import uptime_text
+from statuspage.web.uptime import uptime_rank
 
 SVG = "image/svg+xml; charset=utf-8"
 STATUS_COLOUR = {
@@ -40,16 +41,16 @@ def text_width(text: str) -> int:
     return round(width)
 
 
+# Per uptime level (statuspage.web.uptime), the colour of the status that level matches.
+LEVEL_COLOUR = tuple(
+    STATUS_COLOUR[status]
+    for status in ("operational", "degraded_performance", "partial_outage", "major_outage")
+)
+
+
 def uptime_colour(uptime: float | None) -> str:
-    if uptime is None:
-        return NO_DATA_COLOUR
-    if uptime >= 99.9:
-        return STATUS_COLOUR["operational"]
-    if uptime >= 99:
-        return STATUS_COLOUR["degraded_performance"]
-    if uptime >= 95:
-        return STATUS_COLOUR["partial_outage"]
-    return STATUS_COLOUR["major_outage"]
+    rank = uptime_rank(uptime)
+    return NO_DATA_COLOUR if rank is None else LEVEL_COLOUR[rank]
 
 
 def render_badge(label: str, value: str, colour: str) -> bytes:

@@ -1,5 +1,5 @@
-"""Server-rendered SVG charts: the team page sparkline, the latency and uptime charts and the
-90-day bar of the service page.
+"""Server-rendered SVG charts: the team page sparkline, the latency and uptime charts of
+the service page (its day bar and the uptime formatting live in ``statuspage.web.uptime``).
 
 Every function returns markup that is safe to insert: each piece of text passes through
 ``escape``. Colours come from CSS classes in static/css/app.css (the page's style policy
@@ -17,6 +17,10 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from statuspage.web.uptime import DayCell as DayCell
+from statuspage.web.uptime import day_bar as day_bar
+from statuspage.web.uptime import format_pct, uptime_level
+
 MIN_LATENCY_AXIS_MS = 20.0
 
 
@@ -28,16 +32,6 @@ def format_ms(value: float | None) -> str:
     if value < 1000:
         return f"{value:.0f} ms"
     return f"{value / 1000:.1f} s"
-
-
-def format_pct(value: float | None) -> str:
-    """Uptime as people read it: 100%, 99.95%, 97.2%; a dash without data."""
-    if value is None:
-        return "—"
-    if value >= 100:
-        return "100%"
-    # Never round a bad figure up to 100%.
-    return f"{math.floor(value * 100) / 100:.2f}%".replace(".00%", "%")
 
 
 def _num(value: float) -> str:
@@ -361,19 +355,6 @@ def _no_data(frame: Frame, text: str) -> str:
     return f'<text class="no-data" x="{x}" y="{y}" text-anchor="middle">{escape(text)}</text>'
 
 
-def uptime_level(pct: float | None) -> str:
-    """CSS class of an uptime figure; the figure itself is always written beside it."""
-    if pct is None:
-        return "none"
-    if pct >= 99.9:
-        return "good"
-    if pct >= 99:
-        return "fair"
-    if pct >= 95:
-        return "poor"
-    return "bad"
-
-
 def uptime_chart(
     series: Sequence[SeriesPoint],
     *,
@@ -417,35 +398,6 @@ def uptime_chart(
             f'x="{_num(frame.x(point.start))}" y="{_num(base - height)}" width="{_num(bar)}" '
             f'height="{_num(height)}"><title>{escape(when)}: '
             f"{escape(format_pct(point.uptime_pct))} up</title></rect>"
-        )
-    parts.append("</svg>")
-    return mark_safe("".join(parts))  # noqa: S308  (numbers and escaped text only)
-
-
-@dataclass(frozen=True)
-class DayCell:
-    day: str  # YYYY-MM-DD (UTC days: rollups are kept per UTC day)
-    uptime_pct: float | None
-
-
-def day_bar(cells: Sequence[DayCell], *, title: str) -> SafeString:
-    """The 90-day bar: a cell per day, each named with its date and uptime."""
-    cell_w, gap, height = 8, 2, 34
-    width = len(cells) * (cell_w + gap) - gap
-    parts = [
-        f'<svg class="day-bar" viewBox="0 0 {width} {height}" role="group" '
-        f'aria-label="{escape(title)}">'
-    ]
-    for index, cell in enumerate(cells):
-        text = (
-            f"{cell.day}: {format_pct(cell.uptime_pct)} up"
-            if cell.uptime_pct is not None
-            else f"{cell.day}: no data"
-        )
-        parts.append(
-            f'<rect class="u-{uptime_level(cell.uptime_pct)}" x="{index * (cell_w + gap)}" y="0" '
-            f'width="{cell_w}" height="{height}" rx="1.5" role="img" '
-            f'aria-label="{escape(text)}"><title>{escape(text)}</title></rect>'
         )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308  (numbers and escaped text only)

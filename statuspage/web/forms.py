@@ -8,7 +8,8 @@ from django import forms
 
 from statuspage.accounts.models import User
 from statuspage.catalog.models import Tier
-from statuspage.web.selectors import STATUS_LABELS, TeamOption, TeamPageFilters
+from statuspage.web.selectors_common import STATUS_LABELS
+from statuspage.web.team_selectors import TeamOption, TeamPageFilters
 
 
 @dataclass(frozen=True)

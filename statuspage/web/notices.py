@@ -1,5 +1,5 @@
 """Open incidents and maintenance for the top of the team and service pages: whatever is
-going on shows above the rows, with a link to it (two queries)."""
+going on shows above the rows, with a link to it (one query for each)."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,7 +13,7 @@ from statuspage.incidents.models import (
     Maintenance,
     MaintenanceStatus,
 )
-from statuspage.incidents.rules import CLOSED_STATUSES
+from statuspage.incidents.rules import CLOSED_STATUSES, RUNNING_STATUSES
 
 LIMIT = 10
 # Worst first: a critical incident is never listed under a minor one.
@@ -49,7 +49,7 @@ class MaintenanceNotice:
 
     @property
     def is_running(self) -> bool:
-        return self.status in (MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.VERIFYING)
+        return self.status in RUNNING_STATUSES
 
     @property
     def status_label(self) -> str:

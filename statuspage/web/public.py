@@ -1,10 +1,13 @@
-"""Everything the public status page, its JSON API, feeds and badges may show.
+"""Everything the public status page, its JSON API, feeds and badges may show: the one
+entry point they read through.
 
-The visibility rules live here and nowhere else: public services only, published incidents
-and maintenance only, and of them only their public fields (title, status, impact, times,
-updates). Check targets, check details, owner notes, internal service descriptions and
-authors are never read. A postmortem is shown once the incident reaches the "postmortem"
-status. Every reader returns frozen dataclasses built in a constant number of queries.
+What is public is decided by the queries of ``statuspage.web.public_rows`` and nowhere
+else: public services only, published incidents and maintenance only, and of them only
+their public fields (title, status, impact, times, updates). Check targets, check details,
+owner notes, internal service descriptions and authors are never read. This module and
+``statuspage.web.public_items`` shape those rows into the frozen dataclasses of
+``statuspage.web.public_types``, in a constant number of queries. A postmortem is shown
+once the incident reaches the "postmortem" status.
 
 Component status: while a published, unresolved incident names a service, the status the
 incident gives it wins (people know more than probes); otherwise a running published
@@ -17,214 +20,42 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
+from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Min
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.safestring import SafeString
 
 from checks.status import COMPONENT, service_status
-from statuspage.core.markdown import render_markdown
-from statuspage.incidents.models import ComponentStatus as ComponentChoice
-from statuspage.incidents.models import (
-    Impact,
-    Incident,
-    IncidentStatus,
-    Maintenance,
-    MaintenanceStatus,
-)
+from statuspage.core.days import day_of, day_start, day_zone
 from statuspage.web import public_rows
 from statuspage.web.public_days import UPTIME_DAYS, DayCell, DayCells, read_day_cells
-from statuspage.web.public_overall import Overall, overall, worst
-from statuspage.web.public_rows import RESOLVED, RUNNING
+from statuspage.web.public_items import incident_of, open_maintenances
+from statuspage.web.public_items import public_incident as public_incident
+from statuspage.web.public_items import public_incidents as public_incidents
+from statuspage.web.public_items import public_maintenance as public_maintenance
+from statuspage.web.public_items import public_maintenances as public_maintenances
+from statuspage.web.public_items import public_month as public_month
+from statuspage.web.public_overall import overall, worst
+from statuspage.web.public_rows import RUNNING
+from statuspage.web.public_types import (
+    IMPACT_RANK,
+    Badge,
+    Component,
+    Group,
+    HistoryDay,
+    Link,
+    PageInfo,
+    PublicIncident,
+    PublicMaintenance,
+    PublicSummary,
+)
+from statuspage.web.public_types import LABELS as LABELS
 
 HISTORY_DAYS = 14
-IMPACT_RANK = {"none": 0, "minor": 1, "major": 2, "critical": 3}
-# Display words of every status and impact value (the models' choice labels).
-LABELS = {
-    **dict(IncidentStatus.choices),
-    **dict(MaintenanceStatus.choices),
-    **dict(ComponentChoice.choices),
-}
-IMPACT_LABELS = {**dict(Impact.choices), "none": "No impact"}
-
-
-@lru_cache(maxsize=1024)
-def markdown_html(text: str) -> SafeString:
-    """Sanitized HTML of an update's Markdown, kept per text: one page shows the same
-    updates render after render, and Markdown is the slowest part of a render."""
-    return render_markdown(text)
-
-
-@dataclass(frozen=True)
-class Link:
-    label: str
-    url: str
-
-
-@dataclass(frozen=True)
-class PageInfo:
-    id: str
-    name: str
-    url: str
-    time_zone: str
-    updated_at: datetime
-    logo_url: str
-    support_url: str
-    links: tuple[Link, ...]
-
-
-@dataclass(frozen=True)
-class Component:
-    id: int
-    slug: str
-    name: str
-    description: str
-    group: str
-    position: int
-    status: str
-    created_at: datetime
-    updated_at: datetime
-    uptime: float | None  # over the uptime window; None without data or without days
-    days: tuple[DayCell, ...]
-
-    @property
-    def status_label(self) -> str:
-        return LABELS[self.status]
-
-
-@dataclass(frozen=True)
-class Group:
-    id: str
-    name: str
-    position: int
-    status: str
-    components: tuple[Component, ...]
-
-    @property
-    def status_label(self) -> str:
-        return LABELS[self.status]
-
-
-@dataclass(frozen=True)
-class Affected:
-    component_id: int
-    name: str
-    status: str
-
-    @property
-    def status_label(self) -> str:
-        return LABELS[self.status]
-
-
-@dataclass(frozen=True)
-class Update:
-    id: int
-    status: str
-    body: str
-    created_at: datetime
-
-    @property
-    def status_label(self) -> str:
-        return LABELS.get(self.status, self.status)
-
-    @property
-    def body_html(self) -> SafeString:
-        return markdown_html(self.body)
-
-
-@dataclass(frozen=True)
-class PublicIncident:
-    id: int
-    name: str
-    status: str
-    impact: str
-    created_at: datetime
-    updated_at: datetime
-    started_at: datetime
-    monitoring_at: datetime | None
-    resolved_at: datetime | None
-    postmortem: str
-    updates: tuple[Update, ...]  # newest first
-    affected: tuple[Affected, ...]
-
-    @property
-    def is_resolved(self) -> bool:
-        return self.status in RESOLVED
-
-    @property
-    def status_label(self) -> str:
-        return LABELS[self.status]
-
-    @property
-    def impact_label(self) -> str:
-        return IMPACT_LABELS[self.impact]
-
-    @property
-    def postmortem_html(self) -> SafeString:
-        return markdown_html(self.postmortem)
-
-
-@dataclass(frozen=True)
-class PublicMaintenance:
-    id: int
-    name: str
-    status: str  # as it stands now: a window past its start with auto_start is in_progress
-    created_at: datetime
-    updated_at: datetime
-    scheduled_for: datetime
-    scheduled_until: datetime
-    started_at: datetime | None
-    completed_at: datetime | None
-    updates: tuple[Update, ...]
-    affected: tuple[Affected, ...]
-
-    @property
-    def status_label(self) -> str:
-        return LABELS[self.status]
-
-
-@dataclass(frozen=True)
-class HistoryDay:
-    day: date
-    incidents: tuple[PublicIncident, ...]
-
-
-@dataclass(frozen=True)
-class PublicSummary:
-    page: PageInfo
-    overall: Overall
-    layout: tuple[Group | Component, ...]  # display order: groups and ungrouped components
-    components: tuple[Component, ...]  # flat, in display order
-    groups: tuple[Group, ...]
-    active_incidents: tuple[PublicIncident, ...]
-    active_maintenances: tuple[PublicMaintenance, ...]
-    upcoming_maintenances: tuple[PublicMaintenance, ...]
-    history: tuple[HistoryDay, ...]  # newest day first; empty without history
-    generated_at: datetime
-
-
-@dataclass(frozen=True)
-class Month:
-    year: int
-    month: int
-    incidents: tuple[PublicIncident, ...]
-    maintenances: tuple[PublicMaintenance, ...]
-    previous: date | None  # first day of the previous month with anything to show
-    next: date | None
-
-
-@dataclass(frozen=True)
-class Badge:
-    name: str
-    status: str
-    uptime_30d: float | None
 
 
 # ----------------------------------------------------------------------------- page
@@ -255,10 +86,8 @@ def page_url_from(request: HttpRequest) -> Iterator[None]:
 
 
 def page_zone() -> ZoneInfo:
-    try:
-        return ZoneInfo(page_settings().get("time_zone") or "Etc/UTC")
-    except (ValueError, KeyError):
-        return ZoneInfo("Etc/UTC")
+    """The page's time zone: where its days begin and how its times are written."""
+    return day_zone()
 
 
 UTC_NAMES = {"Etc/UTC", "UTC", "Etc/UCT", "UCT", "Etc/GMT", "GMT", "Etc/Universal", "Etc/Zulu"}
@@ -358,8 +187,8 @@ def _incident_marks(
     """Service -> day index -> titles and worst impact of the incidents open that day."""
     marks: dict[int, dict[int, tuple[list[str], str]]] = defaultdict(dict)
     for incident in reversed(incidents):  # oldest first: titles read in time order
-        first = (incident.started_at.astimezone(UTC).date() - first_day).days
-        last = ((incident.resolved_at or now).astimezone(UTC).date() - first_day).days
+        first = (day_of(incident.started_at) - first_day).days
+        last = (day_of(incident.resolved_at or now) - first_day).days
         for index in range(max(first, 0), min(last, UPTIME_DAYS - 1) + 1):
             for affected in incident.affected:
                 titles, impact = marks[affected.component_id].setdefault(index, ([], "none"))
@@ -393,68 +222,6 @@ def _layout(components: list[Component]) -> tuple[tuple[Group | Component, ...],
     return entries, tuple(groups.values())
 
 
-# ------------------------------------------------------------ incidents, maintenance
-
-
-def _updates(rows: list[tuple]) -> tuple[Update, ...]:
-    return tuple(Update(*row) for row in rows)
-
-
-def _affected(rows: list[tuple]) -> tuple[Affected, ...]:
-    return tuple(
-        Affected(pk, public_name or name, status) for pk, name, public_name, status in rows
-    )
-
-
-def _incident(row: dict) -> PublicIncident:
-    return PublicIncident(
-        id=row["id"],
-        name=row["title"],
-        status=row["status"],
-        impact=row["impact"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        started_at=row["started_at"],
-        monitoring_at=row["monitoring_at"],
-        resolved_at=row["resolved_at"],
-        postmortem=row["postmortem"] if row["status"] == IncidentStatus.POSTMORTEM else "",
-        updates=_updates(row["updates"]),
-        affected=_affected(row["affected"]),
-    )
-
-
-def maintenance_status(row: dict, now: datetime) -> str:
-    """The status a window has now: one past its start with auto_start runs already."""
-    if (
-        row["status"] == MaintenanceStatus.SCHEDULED
-        and row["auto_start"]
-        and row["scheduled_for"] <= now < row["scheduled_until"]
-    ):
-        return MaintenanceStatus.IN_PROGRESS
-    return row["status"]
-
-
-def _maintenance(row: dict, now: datetime) -> PublicMaintenance:
-    return PublicMaintenance(
-        id=row["id"],
-        name=row["title"],
-        status=maintenance_status(row, now),
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        scheduled_for=row["scheduled_for"],
-        scheduled_until=row["scheduled_until"],
-        started_at=row["started_at"],
-        completed_at=row["completed_at"],
-        updates=_updates(row["updates"]),
-        affected=_affected(row["affected"]),
-    )
-
-
-def _open_maintenances(now: datetime) -> list[PublicMaintenance]:
-    found = [_maintenance(row, now) for row in public_rows.maintenances_open(now)]
-    return sorted(found, key=lambda m: (m.scheduled_for, m.id))
-
-
 # -------------------------------------------------------------------------- summary
 
 
@@ -471,14 +238,13 @@ def public_summary(
     given the first day and the public services' checks (check id -> service id).
     """
     now = now or timezone.now()
-    today = now.astimezone(UTC).date()
-    first_day = today - timedelta(days=UPTIME_DAYS - 1)
-    since = datetime.combine(first_day, datetime.min.time(), tzinfo=UTC)
+    first_day = day_of(now) - timedelta(days=UPTIME_DAYS - 1)
+    since = day_start(first_day)
     if not with_history:
         since = now
     services, checks = _public_services()
-    incidents = [_incident(row) for row in public_rows.incidents_open_or_since(since)]
-    maintenances = _open_maintenances(now)
+    incidents = [incident_of(row) for row in public_rows.incidents_open_or_since(since)]
+    maintenances = open_maintenances(now)
 
     active = [i for i in incidents if not i.is_resolved]
     running = [m for m in maintenances if m.status in RUNNING]
@@ -547,84 +313,12 @@ def _by_impact_then_time(incident: PublicIncident) -> tuple:
 
 
 def _history(incidents: list[PublicIncident], now: datetime) -> tuple[HistoryDay, ...]:
-    zone = page_zone()
-    today = now.astimezone(zone).date()
+    today = day_of(now)
     by_day: dict[date, list[PublicIncident]] = defaultdict(list)
     for incident in incidents:
-        by_day[incident.started_at.astimezone(zone).date()].append(incident)
+        by_day[day_of(incident.started_at)].append(incident)
     days = [today - timedelta(days=n) for n in range(HISTORY_DAYS)]
     return tuple(HistoryDay(day, tuple(by_day.get(day, ()))) for day in days)
-
-
-# ------------------------------------------------------------ the other public reads
-
-
-def public_incidents(*, limit: int = 50) -> list[PublicIncident]:
-    """The most recent published incidents, newest first."""
-    return [_incident(row) for row in public_rows.incidents_recent(limit)]
-
-
-def public_maintenances(*, limit: int = 50, now: datetime | None = None) -> list[PublicMaintenance]:
-    """The most recently scheduled published maintenance windows, latest first."""
-    now = now or timezone.now()
-    return [_maintenance(row, now) for row in public_rows.maintenances_recent(limit)]
-
-
-def public_incident(pk: int) -> PublicIncident | None:
-    row = public_rows.incident_by_id(pk)
-    return _incident(row) if row else None
-
-
-def public_maintenance(pk: int, *, now: datetime | None = None) -> PublicMaintenance | None:
-    row = public_rows.maintenance_by_id(pk)
-    return _maintenance(row, now or timezone.now()) if row else None
-
-
-def _month_start(day: date) -> date:
-    return day.replace(day=1)
-
-
-def _next_month(day: date) -> date:
-    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
-
-
-def public_month(*, year: int, month: int, now: datetime | None = None) -> Month | None:
-    """Published incidents and maintenance of one calendar month (page time zone).
-
-    None for a month before the first published item or after the current month.
-    """
-    now = now or timezone.now()
-    zone = page_zone()
-    try:
-        first = date(year, month, 1)
-    except ValueError:
-        return None
-    current = _month_start(now.astimezone(zone).date())
-    earliest = _earliest_month(zone) or current
-    if not earliest <= first <= current:
-        return None
-    start = datetime.combine(first, datetime.min.time(), tzinfo=zone)
-    end = datetime.combine(_next_month(first), datetime.min.time(), tzinfo=zone)
-    incidents = public_rows.incidents_started_between(start, end)
-    maintenances = public_rows.maintenances_scheduled_between(start, end)
-    previous = _month_start(first - timedelta(days=1))
-    return Month(
-        year=year,
-        month=month,
-        incidents=tuple(_incident(row) for row in incidents),
-        maintenances=tuple(_maintenance(row, now) for row in maintenances),
-        previous=previous if previous >= earliest else None,
-        next=_next_month(first) if first < current else None,
-    )
-
-
-def _earliest_month(zone: ZoneInfo) -> date | None:
-    firsts = [
-        Incident.objects.filter(is_published=True).aggregate(at=Min("started_at"))["at"],
-        Maintenance.objects.filter(is_published=True).aggregate(at=Min("scheduled_for"))["at"],
-    ]
-    known = [moment.astimezone(zone).date() for moment in firsts if moment]
-    return _month_start(min(known)) if known else None
 
 
 def public_badge(slug: str, *, now: datetime | None = None) -> Badge | None:

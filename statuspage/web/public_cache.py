@@ -32,33 +32,28 @@ signed-in users, whose own changes must show at once), a weak ETag (the gzipped 
 the same representation) and answer a matching ``If-None-Match`` with 304.
 """
 
-import gzip
-import hashlib
-import json
 import logging
-import os
-import tempfile
 import time
-import zlib
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
-from pathlib import Path
+from datetime import date
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db.utils import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.utils.cache import patch_vary_headers
-from django.utils.dateformat import format as date_format
-from django.utils.html import format_html
 from django.utils.http import parse_etags
 from redis.exceptions import RedisError
 
 from statuspage.core.status_version import status_version
-from statuspage.web.public import page_url_from, page_zone
+from statuspage.web.public import page_url_from
 from statuspage.web.public_days import UPTIME_DAYS, DayCells, day_cells
+from statuspage.web.public_snapshots import CACHE_TIMEOUT_S as CACHE_TIMEOUT_S
+from statuspage.web.public_snapshots import SNAPSHOT_PAGE as SNAPSHOT_PAGE
+from statuspage.web.public_snapshots import SNAPSHOT_SUMMARY as SNAPSHOT_SUMMARY
+from statuspage.web.public_snapshots import Entry, make_entry, snapshot_write
+from statuspage.web.public_snapshots import snapshot_read as snapshot_read
 
 logger = logging.getLogger(__name__)
 
@@ -66,39 +61,11 @@ logger = logging.getLogger(__name__)
 DATABASE_DOWN = (OperationalError, InterfaceError)
 # Redis unreachable (redis-py's errors), or the file cache of the embedded default failing.
 CACHE_DOWN = (RedisError, OSError)
-CACHE_TIMEOUT_S = 60
 VERSION_TTL_S = 0.5
 PAST_DAYS_TTL_S = 300
 MAX_AGE_S = 30
 STALE_MAX_AGE_S = 10
 LOCAL_ENTRIES = 64
-GZIP_MIN_BYTES = 1024
-GZIP_LEVEL = 6  # 1.1 MB of page: about 4.5 ms to 19 kB (level 1: 2 ms, 42 kB; 5: 4 ms, 34 kB)
-# The page template puts this where the stale notice goes; nothing else writes it.
-STALE_MARKER = b"<!--stale-notice-->"
-
-SNAPSHOT_PAGE = "status-page"
-SNAPSHOT_SUMMARY = "summary-json"
-
-
-@dataclass(frozen=True)
-class Entry:
-    body: bytes | None  # None in the shared cache when the gzipped copy is there
-    gzipped: bytes | None  # None for small bodies
-    content_type: str
-    etag: str
-    rendered_at: float  # epoch seconds
-    expires_at: float  # epoch seconds
-
-    def shared(self) -> "Entry":
-        """What the shared cache keeps: the gzipped copy alone when there is one (a 1.1 MB
-        page of 200 services compresses to 19 kB)."""
-        return replace(self, body=None) if self.gzipped is not None else self
-
-    def complete(self) -> "Entry":
-        if self.body is not None:
-            return self
-        return replace(self, body=gzip.decompress(self.gzipped))
 
 
 _local: OrderedDict[str, Entry] = OrderedDict()
@@ -198,22 +165,6 @@ def _local_put(key: str, entry: Entry) -> None:
     _local.move_to_end(key)
     while len(_local) > LOCAL_ENTRIES:
         _local.popitem(last=False)
-
-
-def make_entry(body: bytes, content_type: str, *, rendered_at: float) -> Entry:
-    gzipped = None
-    if len(body) >= GZIP_MIN_BYTES:
-        gzipped = gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
-    # The gzipped bytes are as distinct as the body (fixed mtime) and far fewer to hash.
-    digest = hashlib.sha256(gzipped if gzipped is not None else body).hexdigest()[:32]
-    return Entry(
-        body=body,
-        gzipped=gzipped,
-        content_type=content_type,
-        etag=f'W/"{digest}"',
-        rendered_at=rendered_at,
-        expires_at=rendered_at + CACHE_TIMEOUT_S,
-    )
 
 
 def serve(
@@ -338,86 +289,3 @@ def _matches(header: str, etag: str) -> bool:
     if "*" in wanted:
         return True
     return etag.removeprefix("W/") in {tag.removeprefix("W/") for tag in wanted}
-
-
-# ------------------------------------------------------------------------ snapshots
-
-
-def _snapshot_path(name: str) -> Path:
-    return Path(settings.STATUS_SNAPSHOT_DIR) / f"{name}.snapshot"
-
-
-def snapshot_write(name: str, entry: Entry) -> None:
-    """Keep the last good body on disk: a header line of JSON, then the body, gzipped when
-    the entry has a gzipped copy (19 kB to write instead of 1.1 MB on the render path).
-
-    Written to a temporary file in the same folder and renamed over the old one, so a
-    reader sees the old or the new snapshot, never half of one. No fsync: it would put
-    disk latency on the request that renders, and the copy matters while the database is
-    down, not after a power cut (when the next render writes it again). A render
-    identical to the stored snapshot (same ETag) only moves the file's modification time:
-    the content was still current then, which the stale notice reports.
-    """
-    path = _snapshot_path(name)
-    header = {
-        "content_type": entry.content_type,
-        "rendered_at": entry.rendered_at,
-        "etag": entry.etag,
-        "encoding": "gzip" if entry.gzipped is not None else "identity",
-    }
-    try:
-        if _snapshot_etag(path) == entry.etag:
-            os.utime(path)
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            dir=path.parent, prefix=f".{name}.", delete=False
-        ) as handle:
-            handle.write(json.dumps(header).encode() + b"\n")
-            handle.write(entry.gzipped if entry.gzipped is not None else entry.body)
-        os.replace(handle.name, path)
-    except OSError as exc:
-        logger.warning("public_snapshot_failed name=%s error=%s", name, exc)
-
-
-def _snapshot_etag(path: Path) -> str | None:
-    try:
-        with path.open("rb") as handle:
-            return json.loads(handle.readline()).get("etag")
-    except (OSError, ValueError):
-        return None
-
-
-def snapshot_read(name: str) -> Entry | None:
-    """The last good copy of ``name``, marked stale, or None if there is none."""
-    path = _snapshot_path(name)
-    try:
-        raw = path.read_bytes()
-        head, _, body = raw.partition(b"\n")
-        header = json.loads(head)
-        rendered_at = max(float(header["rendered_at"]), path.stat().st_mtime)
-        if header.get("encoding") == "gzip":
-            body = gzip.decompress(body)
-    except (OSError, ValueError, KeyError, EOFError, zlib.error) as exc:
-        logger.warning("public_snapshot_missing name=%s error=%s", name, exc)
-        return None
-    content_type = header["content_type"]
-    body = mark_stale(body, content_type, rendered_at)
-    entry = make_entry(body, content_type, rendered_at=rendered_at)
-    return replace(entry, expires_at=time.time())
-
-
-def mark_stale(body: bytes, content_type: str, rendered_at: float) -> bytes:
-    moment = datetime.fromtimestamp(rendered_at, tz=UTC)
-    if content_type.startswith("application/json"):
-        data = json.loads(body)
-        data["stale"] = True
-        return json.dumps(data, separators=(",", ":")).encode()
-    local = moment.astimezone(page_zone())
-    notice = format_html(
-        '<p class="stale" role="alert">This page may be out of date: last updated '
-        '<time datetime="{}">{}</time>. Current status is temporarily unavailable.</p>',
-        moment.isoformat(timespec="seconds"),
-        date_format(local, "j M Y, H:i T"),
-    )
-    return body.replace(STALE_MARKER, notice.encode(), 1)

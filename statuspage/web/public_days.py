@@ -1,19 +1,22 @@
 """The 90-day uptime bars of the public page: a cell per service and day, read from the
 daily rollups.
 
-Cells with the same content are one object, compared by identity: a page of 200 services
-has 18,000 cells but a few hundred distinct ones, which keeps building them, and the HTML
-made of them (``statuspage.web.public_views``), cheap. ``statuspage.web.public_cache``
-keeps the past days per process and reads today's on every render.
+Cells with the same content are one object, compared by identity: a page has far fewer
+distinct cells than cells, which keeps building them, and the HTML made of them
+(``statuspage.web.public_views``), cheap. ``statuspage.web.public_cache`` keeps the past
+days per process and reads today's on every render. Days are the page's
+(``statuspage.core.days``).
 """
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 from django.db import connection
 
 from checks.models import Rollup
+from statuspage.core.days import day_end, day_start
 from statuspage.core.dbtime import db_datetime
+from statuspage.core.sql import id_in
 
 UPTIME_DAYS = 90
 
@@ -23,7 +26,7 @@ class DayCell:
     """One day of one component's uptime bar: results that day and the incidents open.
 
     Cells with the same content are the same object (built once, then shared), compared
-    and hashed by identity: a page of 200 services has 18,000 cells but few distinct ones.
+    and hashed by identity: most days of most services look alike.
     """
 
     day: date
@@ -101,30 +104,32 @@ def day_cells(
     the daily rollups of ``checks`` (check id -> service id); the other days are left
     without results.
 
-    Raw SQL by check id (the rollups' unique index) without GROUP BY: for 18,000 rows
-    (200 services, 90 days) the database's aggregation and the ORM's per-row datetime
-    conversion each cost more than this loop, which also sums the checks of a service.
+    Raw SQL by check id (the rollups' unique index) without GROUP BY: on a page's worth of
+    rows the database's aggregation and the ORM's per-row datetime conversion each cost
+    more than this loop, which also sums the checks of a service.
     Alike cells are one object (see DayCell).
     """
     days = [first_day + timedelta(days=n) for n in range(UPTIME_DAYS)]
     nothing = [DayCell(day, 0, 0, 0) for day in days]
     if not checks:
         return DayCells(first_day, {}, nothing, {})
-    midnight = datetime.combine(first_day, datetime.min.time(), tzinfo=UTC)
+    # A daily rollup starts at its day's midnight (statuspage.core.days): the day is the
+    # one whose midnight is nearest, which holds across a DST change and puts a rollup
+    # left on an earlier time zone's boundary on the day it overlaps most.
     if connection.vendor == "postgresql":
-        # One array parameter: planning 200 IN placeholders costs more than the lookup.
-        day = "((r.start AT TIME ZONE 'UTC')::date - %s::date)"
-        which, ids = "r.check_id = ANY(%s)", [list(checks)]
+        nearest = "CAST(ROUND(EXTRACT(EPOCH FROM (r.start - %s::timestamptz)) / 86400) AS INTEGER)"
+        index = f"LEAST(GREATEST({nearest}, %s), %s)"
     else:
-        day = "CAST(julianday(r.start) - julianday(%s) AS INTEGER)"
-        which, ids = f"r.check_id IN ({', '.join(['%s'] * len(checks))})", list(checks)
+        nearest = "CAST(ROUND(julianday(r.start) - julianday(%s)) AS INTEGER)"
+        index = f"MIN(MAX({nearest}, %s), %s)"
+    which, ids = id_in("r.check_id", list(checks))
     sql = (
-        f"SELECT r.check_id, {day}, r.up + r.degraded, r.down, r.maintenance "  # noqa: S608
-        f"FROM {Rollup._meta.db_table} r WHERE {which} "
+        f"SELECT r.check_id, {index}, r.up + r.degraded, r.down, "  # noqa: S608
+        f"r.maintenance FROM {Rollup._meta.db_table} r WHERE {which} "
         "AND r.period = %s AND r.start >= %s AND r.start < %s"
     )
-    window = (midnight + timedelta(days=first), midnight + timedelta(days=last + 1))
-    params = [first_day.isoformat(), *ids, Rollup.Period.DAY]
+    window = (day_start(days[first]), day_end(days[last]))
+    params = [db_datetime(day_start(first_day)), first, last, *ids, Rollup.Period.DAY]
     params += [db_datetime(moment) for moment in window]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -1,11 +1,14 @@
-"""The rows behind the public page: public services with their checks, published incidents
-and maintenance windows with their public services and updates, in raw SQL.
+"""What is public, decided once: every read of the public page, its JSON, feeds and
+badges goes through these queries (``statuspage.web.public`` shapes their rows).
 
-The status page reads all of them on every render after a change; through the ORM,
-compiling the queries and building model instances cost several times what the database
-spends answering them (about 7 ms of CPU per render against 1.5 ms for the same SQL run
-directly). The visibility rules are the ones of ``statuspage.web.public``, written here
-as SQL: published items only, public services only, public columns only.
+The rules: published incidents and maintenance windows only (``published``), public
+services only (``public_service``), and of them only the public columns listed below;
+check targets, check details, owner notes, internal descriptions and authors are never
+selected.
+
+Raw SQL: the status page reads all of this on every render after a change, and through the
+ORM compiling the queries and building model instances cost several times what the
+database spends answering them.
 
 Rows are dicts keyed by column name, datetimes aware (SQLite's text read back as the ORM
 does, see ``statuspage.core.dbtime``), booleans as bool.
@@ -21,6 +24,7 @@ from django.db import connection
 from checks.models import Check
 from statuspage.catalog.models import Service
 from statuspage.core.dbtime import datetime_from_db, db_datetime
+from statuspage.core.sql import id_in
 from statuspage.incidents.models import (
     Incident,
     IncidentService,
@@ -88,12 +92,14 @@ def _select(alias: str, columns: Sequence[str]) -> str:
     return ", ".join(f"{alias}.{name}" for name in columns)
 
 
-def _in(ids: Sequence[int]) -> tuple[str, list]:
-    """``IN`` over ids: one array parameter on PostgreSQL (planning hundreds of
-    placeholders costs more than the lookup), placeholders on SQLite."""
-    if connection.vendor == "postgresql":
-        return "= ANY(%s)", [list(ids)]
-    return f"IN ({', '.join(['%s'] * len(ids))})", list(ids)
+def published(alias: str) -> tuple[str, list]:
+    """An incident or maintenance window (table alias ``alias``) is published."""
+    return f"{alias}.is_published = %s", [True]
+
+
+def public_service(alias: str) -> tuple[str, list]:
+    """A service (table alias ``alias``) is public."""
+    return f"{alias}.is_public = %s", [True]
 
 
 # ------------------------------------------------------------------------- services
@@ -107,16 +113,17 @@ def public_services() -> tuple[list[dict], list[dict]]:
     services and checks the installation has.
     """
     service, check = Service._meta.db_table, Check._meta.db_table
+    public, params = public_service("s")
     sql = (
         f"SELECT {_select('s', SERVICE_COLUMNS)}, {_select('c', CHECK_COLUMNS)} "  # noqa: S608
         f"FROM {service} s LEFT JOIN {check} c ON c.service_id = s.id "
-        "WHERE s.is_public = %s ORDER BY s.position, s.name, s.id, c.id"
+        f"WHERE {public} ORDER BY s.position, s.name, s.id, c.id"
     )
     width = len(SERVICE_COLUMNS)
     names = (*SERVICE_COLUMNS, *(f"check_{name}" for name in CHECK_COLUMNS))
     services: list[dict] = []
     checks: list[dict] = []
-    for row in _records(_fetch(sql, [True]), (*SERVICE_COLUMNS, *CHECK_COLUMNS), names):
+    for row in _records(_fetch(sql, params), (*SERVICE_COLUMNS, *CHECK_COLUMNS), names):
         if not services or services[-1]["id"] != row["id"]:
             services.append({name: row[name] for name in names[:width]})
         if row["check_id"] is not None:
@@ -138,8 +145,8 @@ def _published(
     limit: int | None,
 ) -> list[dict]:
     """The published rows of ``table`` matching ``condition`` (SQL on ``alias``)."""
-    sql = f"SELECT {_select(alias, columns)} FROM {table} {alias} WHERE {alias}.is_published = %s"  # noqa: S608
-    args: list[Any] = [True]
+    visible, args = published(alias)
+    sql = f"SELECT {_select(alias, columns)} FROM {table} {alias} WHERE {visible}"  # noqa: S608
     if condition:
         sql += f" AND ({condition})"
         args += [db_datetime(p) if isinstance(p, datetime) else p for p in params]
@@ -160,24 +167,35 @@ def _incidents(condition: str = "", params: Sequence[Any] = (), *, limit: int | 
     )  # fmt: skip
     if not incidents:
         return incidents
-    which, ids = _in([row["id"] for row in incidents])
-    affected = _fetch(
+    ids = [row["id"] for row in incidents]
+    affected = _affected(
         "SELECT a.incident_id, s.id, s.name, s.public_name, a.component_status "  # noqa: S608
         f"FROM {IncidentService._meta.db_table} a "
-        f"JOIN {Service._meta.db_table} s ON s.id = a.service_id "
-        f"WHERE a.incident_id {which} AND s.is_public = %s "
-        "ORDER BY s.position, s.name, s.id",
-        [*ids, True],
+        f"JOIN {Service._meta.db_table} s ON s.id = a.service_id",
+        "a.incident_id",
+        ids,
     )
-    updates = _updates(IncidentUpdate._meta.db_table, "incident_id", which, ids)
+    updates = _updates(IncidentUpdate._meta.db_table, "incident_id", ids)
     return _attach(incidents, affected, updates)
 
 
-def _updates(table: str, owner: str, which: str, ids: list) -> list[tuple]:
+def _affected(select: str, owner: str, ids: list[int]) -> list[tuple]:
+    """The public services (alias s) that ``select`` joins to the items ``ids`` (by the
+    column ``owner``), in page order."""
+    which, params = id_in(owner, ids)
+    public, public_params = public_service("s")
+    return _fetch(
+        f"{select} WHERE {which} AND {public} ORDER BY s.position, s.name, s.id",
+        [*params, *public_params],
+    )
+
+
+def _updates(table: str, owner: str, ids: list[int]) -> list[tuple]:
+    which, params = id_in(f"u.{owner}", ids)
     rows = _fetch(
         f"SELECT u.{owner}, u.id, u.status, u.body, u.created_at FROM {table} u "  # noqa: S608
-        f"WHERE u.{owner} {which} ORDER BY u.created_at DESC, u.id DESC",
-        ids,
+        f"WHERE {which} ORDER BY u.created_at DESC, u.id DESC",
+        params,
     )
     if connection.vendor == "sqlite":
         rows = [(*row[:4], datetime_from_db(row[4])) for row in rows]
@@ -233,16 +251,15 @@ def _maintenances(condition: str = "", params: Sequence[Any] = (), *, limit: int
     )  # fmt: skip
     if not windows:
         return windows
-    which, ids = _in([row["id"] for row in windows])
+    ids = [row["id"] for row in windows]
     through = Maintenance.services.through._meta.db_table
-    affected = _fetch(
+    affected = _affected(
         "SELECT t.maintenance_id, s.id, s.name, s.public_name, 'under_maintenance' "  # noqa: S608
-        f"FROM {through} t JOIN {Service._meta.db_table} s ON s.id = t.service_id "
-        f"WHERE t.maintenance_id {which} AND s.is_public = %s "
-        "ORDER BY s.position, s.name, s.id",
-        [*ids, True],
+        f"FROM {through} t JOIN {Service._meta.db_table} s ON s.id = t.service_id",
+        "t.maintenance_id",
+        ids,
     )
-    updates = _updates(MaintenanceUpdate._meta.db_table, "maintenance_id", which, ids)
+    updates = _updates(MaintenanceUpdate._meta.db_table, "maintenance_id", ids)
     return _attach(windows, affected, updates)
 
 
@@ -265,3 +282,22 @@ def maintenance_by_id(pk: int) -> dict | None:
 
 def maintenances_scheduled_between(start: datetime, end: datetime) -> list[dict]:
     return _maintenances("m.scheduled_for >= %s AND m.scheduled_for < %s", [start, end])
+
+
+# --------------------------------------------------------------------------- months
+
+
+def earliest_published() -> list[datetime]:
+    """When the first published incident started and the first published maintenance
+    window was scheduled, for those that exist."""
+    found = []
+    for table, column in (
+        (Incident._meta.db_table, "started_at"),
+        (Maintenance._meta.db_table, "scheduled_for"),
+    ):
+        visible, params = published("x")
+        sql = f"SELECT MIN(x.{column}) FROM {table} x WHERE {visible}"  # noqa: S608
+        [(first,)] = _fetch(sql, params)
+        if first is not None:
+            found.append(datetime_from_db(first))
+    return found

@@ -8,7 +8,6 @@ cells are CSS; the one script, ``static/js/public.js`` (external, so no nonce is
 fetches a component group's bars when the group is first opened.
 """
 
-import math
 from datetime import date
 from html import escape  # the standard library's: plain str, no lazy-string checks
 from urllib.parse import urlsplit
@@ -26,6 +25,7 @@ from checks.status import ComponentStatus
 from statuspage.web import public
 from statuspage.web.public_cache import SNAPSHOT_PAGE, past_day_cells, serve
 from statuspage.web.public_days import UPTIME_DAYS, DayCell
+from statuspage.web.uptime import format_pct, uptime_rank
 
 # The days of the uptime bar a phone shows (static/css/public.css hides the others).
 PHONE_DAYS = 30
@@ -50,26 +50,14 @@ def _logo_csp(decorated):
 
 
 def uptime_text(value: float | None) -> str:
-    """99.999 reads 99.99% (never rounded up to a perfect 100%); None reads "No data"."""
-    if value is None:
-        return "No data"
-    if value >= 100:
-        return "100%"
-    return f"{math.floor(value * 100) / 100:.2f}%"
+    """Uptime on the public page and badges: two decimals kept, "No data" without data."""
+    return format_pct(value, missing="No data", trim=False)
 
 
 def _cell_level(cell: DayCell) -> str:
-    uptime = cell.uptime
-    if uptime is None:
+    level = uptime_rank(cell.uptime)
+    if level is None:
         level = 0 if cell.incidents else -1
-    elif uptime >= 99.9:
-        level = 0
-    elif uptime >= 99:
-        level = 1
-    elif uptime >= 95:
-        level = 2
-    else:
-        level = 3
     if cell.incidents:
         level = max(level, public.IMPACT_RANK[cell.impact or "none"])
     if level < 0:
@@ -101,7 +89,7 @@ class CellMemo(Memo):
         return html
 
 
-# Alike cells are one object, so a page of 18,000 cells has a few hundred to build. The
+# Alike cells are one object, so a page has far fewer distinct cells to build. The
 # past days of a bar are the same objects from render to render while past_day_cells
 # keeps them (days with incidents are new objects each time): their HTML is joined once.
 _cells = CellMemo()
@@ -113,8 +101,8 @@ def uptime_bar(days: tuple[DayCell, ...]) -> str:
 
     Each cell is focusable and carries its text (date on the first line, uptime,
     maintenance, incidents), which CSS shows as a tooltip on hover and on focus. Titles
-    are escaped; the rest is ours. Attribute values go unquoted: with 18,000 cells a page,
-    every byte of a cell counts 18,000 times.
+    are escaped; the rest is ours. Attribute values go unquoted: every byte of a cell
+    counts once per cell of the page.
     """
     if not days:
         return ""
@@ -251,11 +239,11 @@ def _render(template: str, context: dict) -> bytes:
 
 
 def render_status_page() -> bytes:
-    """The status page. The component list (most of its 1.1 MB with 200 services) joins the
+    """The status page. The component list (most of its bytes) joins the
     rendered template once, as bytes, instead of being copied through every template
     block."""
     summary = public.public_summary(read_cells=past_day_cells)
-    history = [  # fourteen headings: cheaper formatted here than by the date filter
+    history = [  # one heading a day: cheaper formatted here than by the date filter
         (day.day.isoformat(), f"{day.day.day} {MONTHS[day.day.month]} {day.day.year}", day)
         for day in summary.history
     ]

@@ -17,18 +17,14 @@ from django.views.decorators.http import require_GET, require_http_methods
 from checks.selectors import WINDOWS
 from statuspage.catalog.models import Service
 from statuspage.catalog.permissions import can_edit_owner_note, can_see_team_checks
+from statuspage.core.days import day_zone
 from statuspage.web import charts
 from statuspage.web.forms import AccountForm, TeamFilterForm
 from statuspage.web.notices import open_notices
-from statuspage.web.selectors import (
-    DeploymentView,
-    ServicePage,
-    service_page,
-    team_options,
-    team_page,
-    verdict_due_at,
-)
+from statuspage.web.selectors_common import verdict_due_at
+from statuspage.web.service_selectors import DAY_CELLS, DeploymentView, ServicePage, service_page
 from statuspage.web.team_list import team_list_context
+from statuspage.web.team_selectors import team_options, team_page
 from statuspage.web.templatetags.pages import RowContext
 
 REFRESH_S = 15
@@ -144,8 +140,16 @@ def _charts(page: ServicePage) -> dict[str, SafeString]:
             summary=f"{charts.format_pct(figures.uptime_pct)} up overall",
             label_format="%Y-%m-%d %H:00" if hourly else "%Y-%m-%d",
         ),
-        "day_bar_svg": charts.day_bar(history.days, title="Uptime per day, last 90 days (UTC)"),
+        "day_bar_svg": charts.day_bar(
+            history.days, title=f"Uptime per day, last {DAY_CELLS} days ({_day_zone_name()})"
+        ),
     }
+
+
+def _day_zone_name() -> str:
+    """The zone whose calendar days the day bar shows (statuspage.core.days)."""
+    key = day_zone().key
+    return "UTC" if key in ("UTC", "Etc/UTC") else key
 
 
 def _marker_label(d: DeploymentView) -> str:

@@ -8,7 +8,7 @@ from statuspage.core.status_version import status_version_bump
 from statuspage.incidents.models import IncidentService, Maintenance
 from statuspage.web import public_cache
 from statuspage.web.public_cache import local_clear
-from tests.web.test_public_summary import build_world
+from tests.web.public_worlds import build_world
 
 pytestmark = pytest.mark.django_db
 

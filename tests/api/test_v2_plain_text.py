@@ -6,7 +6,7 @@ import pytest
 
 from statuspage.core.markdown_text import markdown_text
 from statuspage.incidents.models import IncidentUpdate
-from tests.web.test_public_summary import build_world
+from tests.web.public_worlds import build_world
 
 pytestmark = pytest.mark.django_db
 

@@ -49,6 +49,13 @@ def browser_type_launch_args(browser_type_launch_args):
 
 
 @pytest.fixture
+def desktop(page):
+    """The page at a desktop size: the team pages' wide tables show every column."""
+    page.set_viewport_size({"width": 1280, "height": 900})
+    return page
+
+
+@pytest.fixture
 def sign_in(live_server):
     """sign_in(page, user) logs ``user`` in through the real login form."""
 

@@ -15,7 +15,7 @@ from statuspage.catalog.models import Deployment, OwnerNote, Service
 from statuspage.incidents.services import incident_open
 from statuspage.web import views
 from statuspage.web.paging import PAGE_SIZE
-from tests.browser.test_team_pages import seed
+from tests.browser.worlds import seed
 from tests.factories import make_service, make_team, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -31,12 +31,6 @@ RUNBOOK = """# Restarting the service
 
 3. Roll back if the errors stay.
 """
-
-
-@pytest.fixture
-def desktop(page):
-    page.set_viewport_size({"width": 1280, "height": 900})
-    return page
 
 
 def catalog(count: int) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from checks.models import Check, Rollup, State
 from checks.rollups import rollup_day_compute
-from tests.web.test_public_summary import build_world
+from tests.web.public_worlds import build_world
 
 pytestmark = pytest.mark.django_db
 SVG_NS = "{http://www.w3.org/2000/svg}"

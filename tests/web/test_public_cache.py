@@ -3,13 +3,11 @@ last-good snapshot served (marked stale) while the database is unreachable."""
 
 import gzip
 import json
-import socket
 import time
 import urllib.request
 
 import pytest
 from django.core.cache import cache
-from django.db import connections
 
 from checks.models import Check
 from checks.services import check_save
@@ -18,7 +16,7 @@ from statuspage.core.status_version import status_version_bump
 from statuspage.incidents.models import Incident
 from statuspage.web import public_cache
 from statuspage.web.public_cache import CACHE_TIMEOUT_S, VERSION_TTL_S, local_clear
-from tests.web.test_public_summary import build_world
+from tests.web.public_worlds import build_world, closed_port
 
 
 def _forget_cached_copies() -> None:
@@ -160,39 +158,6 @@ def test_each_render_leaves_a_snapshot_with_its_time(client, settings):
     assert b"Elevated checkout errors" in gzip.decompress(body)
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def break_database(transactional_db):
-    """break_database() points the default connection at a PostgreSQL port where nothing
-    listens, through the connection pool as in production (with a one-second pool timeout
-    instead of ten). The original settings come back before the test database is flushed.
-    (SQLite's in-memory test database cannot be made unreachable: closing destroys it.)
-    """
-    connection = connections["default"]
-    saved = {**connection.settings_dict, "OPTIONS": {**connection.settings_dict["OPTIONS"]}}
-
-    def _close() -> None:
-        connection.close()
-        connection.close_pool()
-
-    def _break() -> None:
-        _close()
-        connection.settings_dict["PORT"] = str(_closed_port())
-        pool = connection.settings_dict["OPTIONS"].get("pool")
-        if isinstance(pool, dict):
-            connection.settings_dict["OPTIONS"]["pool"] = {**pool, "timeout": 1}
-
-    yield _break
-    _close()
-    connection.settings_dict.clear()
-    connection.settings_dict.update(saved)
-
-
 @pytest.mark.postgres
 def test_the_page_and_summary_come_from_the_snapshot_while_the_database_is_down(
     client, break_database
@@ -240,7 +205,7 @@ def test_with_the_cache_server_unreachable_every_request_renders(client, setting
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": f"redis://127.0.0.1:{_closed_port()}/0",
+            "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",
         }
     }
     local_clear()

@@ -13,7 +13,7 @@ from statuspage.incidents.models import Incident, IncidentService
 from statuspage.web import public_cache
 from statuspage.web.public import public_summary
 from tests.factories import make_user
-from tests.web.test_public_summary import build_world
+from tests.web.public_worlds import build_world
 
 pytestmark = pytest.mark.django_db
 

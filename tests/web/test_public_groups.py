@@ -15,8 +15,7 @@ from statuspage.web import public_cache
 from statuspage.web.public import public_summary
 from tests.checks.factories import make_check
 from tests.factories import make_team
-from tests.web.test_public_cache import break_database  # noqa: F401  (a fixture)
-from tests.web.test_public_summary import build_world
+from tests.web.public_worlds import build_world
 
 pytestmark = pytest.mark.django_db
 
@@ -98,7 +97,7 @@ def test_the_bars_of_a_group_are_served_from_cache(client, django_assert_num_que
 @pytest.mark.postgres
 def test_the_bars_of_a_group_come_from_their_snapshot_while_the_database_is_down(
     client,
-    break_database,  # noqa: F811
+    break_database,
 ):
     _healthy_world()
     url = f"/status/groups/{public_summary().groups[0].id}/bars/"

@@ -14,7 +14,7 @@ from statuspage.web import public_cache
 from statuspage.web.public import public_summary
 from statuspage.web.public_days import read_day_cells
 from tests.factories import make_user
-from tests.web.test_public_summary import build_world, day_start
+from tests.web.public_worlds import build_world, day_start
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ import pytest
 from django.core.cache import cache
 
 from statuspage.web.public_cache import SNAPSHOT_PAGE, SNAPSHOT_SUMMARY, snapshot_read
-from tests.web.test_public_summary import SECRETS, build_world
+from tests.web.public_worlds import SECRETS, build_world
 
 pytestmark = pytest.mark.django_db
 

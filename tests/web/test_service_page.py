@@ -13,10 +13,11 @@ from django.utils import timezone
 
 from checks.models import Check, Kind, Rollup, State, Transition, Verdict
 from statuspage.catalog.models import OwnerNote
+from statuspage.core.days import day_of, day_start
 from statuspage.web import charts
 from tests.checks.factories import make_check
 from tests.factories import make_user
-from tests.web.test_team_page import NOW, deploy, rollup, set_state
+from tests.web.team_worlds import NOW, deploy, rollup, set_state
 
 pytestmark = pytest.mark.django_db
 PAGE = "/services/checkout-api/"
@@ -139,6 +140,34 @@ def test_ninety_day_bar_has_a_named_cell_per_day(client, viewer, history):
     assert cells[-1] == ("good", "2026-11-26: 100% up")
     assert cells[0][1] == "2026-08-29: 100% up"
     assert ("poor", "2026-11-16: 95% up") in cells
+
+
+def test_ninety_day_bar_keeps_the_days_of_the_page_time_zone(client, viewer, service, settings):
+    # 12:30 UTC is already 01:30 the next day in Auckland (UTC+13 in November): daily
+    # rollups begin at Auckland's midnight, and the bar's days are Auckland's days.
+    settings.STATUS_PAGE = {**settings.STATUS_PAGE, "time_zone": "Pacific/Auckland"}
+    check = make_check(service, degraded_ms=300)
+    set_state(check, State.UP, latency_ms=95.0)
+    today = day_of(NOW)
+    Rollup.objects.bulk_create(
+        rollup(check, day_start(today - timedelta(days=d)), period="day", up=1440)
+        if d != 10
+        else rollup(check, day_start(today - timedelta(days=d)), period="day", up=1368, down=72)
+        for d in range(90)
+    )
+    client.force_login(viewer)
+
+    html = client.get(PAGE).content.decode()
+    bar = re.search(r'<svg class="day-bar".*?</svg>', html, re.S).group(0)
+
+    cells = re.findall(r'<rect class="u-(\w+)"[^>]*aria-label="([^"]+)"', bar)
+    assert 'aria-label="Uptime per day, last 90 days (Pacific/Auckland)"' in bar
+    assert today.isoformat() == "2026-11-27"
+    assert len(cells) == 90
+    assert cells[-1] == ("good", "2026-11-27: 100% up")
+    assert cells[0][1] == "2026-08-30: 100% up"
+    assert ("poor", "2026-11-17: 95% up") in cells
+    assert sum(kind == "good" for kind, _label in cells) == 89
 
 
 def test_deployment_is_marked_on_the_chart_with_its_numbers(client, viewer, history, service):

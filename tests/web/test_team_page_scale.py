@@ -3,7 +3,7 @@ first; a refresh that answers 204 while nothing changed; jobs that never pinged;
 request check's latency; when a pending verdict is due."""
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import time_machine
@@ -11,9 +11,7 @@ import time_machine
 from checks.models import Check, Kind, State
 from statuspage.web.paging import PAGE_SIZE, Paging
 from tests.checks.factories import make_check
-from tests.web.test_team_page import bulk_catalog, deploy, row_of, rows_in_order, set_state
-
-NOW = datetime(2026, 11, 26, 12, 30, tzinfo=UTC)
+from tests.web.team_worlds import NOW, bulk_catalog, deploy, row_of, rows_in_order, set_state
 
 pytestmark = pytest.mark.django_db
 

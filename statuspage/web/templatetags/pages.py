@@ -20,14 +20,9 @@ from checks.models import State, Verdict
 from statuspage.catalog.models import Tier
 from statuspage.core.markdown import render_markdown
 from statuspage.web import charts
-from statuspage.web.selectors import (
-    STATUS_LABELS,
-    Jobs,
-    LastDeployment,
-    Latency,
-    ServiceRow,
-    verdict_due_at,
-)
+from statuspage.web.selectors_common import STATUS_LABELS, verdict_due_at
+from statuspage.web.team_row_sources import LastDeployment
+from statuspage.web.team_selectors import Jobs, Latency, ServiceRow
 
 register = template.Library()
 
