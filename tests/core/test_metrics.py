@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,8 @@ from django.test import override_settings
 from prometheus_client.parser import text_string_to_metric_families
 
 from checks.models import Kind, Outcome
+from checks.runner import probe_batch_run
+from checks.scheduling import Claim
 from checks.services import Observation, results_record
 from statuspage.core.metrics_files import host_name, metrics_dir_prepare
 from tests.checks.factories import make_check
@@ -65,6 +68,21 @@ def test_shows_state_up_and_latency_of_each_check_after_real_results(client, ser
     assert found[("statuspage_check_state", labels(web, state="up"))] == 1
     assert found[("statuspage_check_state", labels(api, state="down"))] == 1
     assert ("statuspage_check_state", labels(api, state="up")) not in found
+
+
+@pytest.mark.django_db
+@override_settings(METRICS_TOKEN=TOKEN)
+def test_a_probe_batch_observes_its_schedule_lag(client, service):
+    # Port 9 (discard) refuses at once: the probe runs and fails without waiting.
+    check = make_check(service, "web", config={"url": "http://127.0.0.1:9/health"})
+    before = samples(scrape(client, **bearer()).content)
+    slot = int(time.time()) - 1
+    probe_batch_run(claims=[Claim(check.pk, slot)])
+    after = samples(scrape(client, **bearer()).content)
+    count = ("statuspage_schedule_lag_seconds_count", ())
+    total = ("statuspage_schedule_lag_seconds_sum", ())
+    assert after[count] - before.get(count, 0) == 1
+    assert 1 <= after[total] - before.get(total, 0) < 60
 
 
 @pytest.mark.django_db
