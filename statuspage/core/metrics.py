@@ -17,6 +17,7 @@ METRICS_ALLOW; with neither set it is a 404, except to loopback clients in DEBUG
 import hmac
 import ipaddress
 import logging
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from functools import cache
 
@@ -100,13 +101,35 @@ class QueueCollector:
         yield depth
 
 
+class _Broker(threading.local):
+    """One broker connection per web thread, kept between scrapes; dropped on any error
+    so the next scrape connects afresh (after a broker restart, say)."""
+
+    connection: Connection | None = None
+    url: str = ""
+
+
+_broker = _Broker()
+
+
 def queue_sizes() -> dict[str, int]:
     names = [queue.name for queue in settings.CELERY_TASK_QUEUES]
-    options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
-    with Connection(settings.CELERY_BROKER_URL, transport_options=options, connect_timeout=1) as c:
-        channel = c.default_channel
+    url = settings.CELERY_BROKER_URL
+    if _broker.connection is not None and _broker.url != url:
+        _broker.connection.release()
+        _broker.connection = None
+    if _broker.connection is None:
+        options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
+        _broker.connection = Connection(url, transport_options=options, connect_timeout=1)
+        _broker.url = url
+    try:
+        channel = _broker.connection.default_channel
         # _size is what each kombu virtual transport uses for its own queue length.
         return {name: int(channel._size(name)) for name in names}
+    except Exception:
+        _broker.connection.release()
+        _broker.connection = None
+        raise
 
 
 def refusal(request: HttpRequest) -> int | None:

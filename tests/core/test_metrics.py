@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.test import override_settings
+from kombu import Connection
 from prometheus_client.parser import text_string_to_metric_families
 
 from checks.models import Kind, Outcome
@@ -17,6 +18,7 @@ from checks.services import Observation, results_record
 from statuspage.core.metrics_files import host_name, metrics_dir_prepare
 from tests.checks.factories import make_check
 from tests.gunicorn_server import gunicorn
+from tests.private_redis import private_redis
 from tests.reverse_proxy import call
 
 T0 = 1_796_000_000  # a fixed epoch second (2026-11-29)
@@ -122,6 +124,29 @@ def test_an_unreachable_broker_is_reported_not_a_server_error(client):
     found = samples(response.content)
     assert found[("statuspage_broker_up", ())] == 0
     assert not any(name == "statuspage_queue_depth" for name, _ in found)
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_queue_depth_counts_waiting_messages_and_survives_a_broker_restart(client, tmp_path):
+    with private_redis(tmp_path / "redis") as broker:
+        with Connection(broker.url) as producer:
+            queue = producer.SimpleQueue("probes")
+            for n in range(3):
+                queue.put({"batch": n})
+            queue.close()
+        with override_settings(METRICS_TOKEN=TOKEN, CELERY_BROKER_URL=broker.url):
+            waiting = samples(scrape(client, **bearer()).content)
+            broker.stop()
+            away = samples(scrape(client, **bearer()).content)
+            broker.start()
+            back = samples(scrape(client, **bearer()).content)
+    assert waiting[("statuspage_queue_depth", (("queue", "probes"),))] == 3
+    assert waiting[("statuspage_queue_depth", (("queue", "celery"),))] == 0
+    assert away[("statuspage_broker_up", ())] == 0
+    assert back[("statuspage_broker_up", ())] == 1
+    # The restarted server kept nothing (no persistence): the depth says so.
+    assert back[("statuspage_queue_depth", (("queue", "probes"),))] == 0
 
 
 @pytest.mark.django_db
