@@ -54,6 +54,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from checks.listeners import verdict_written
 from checks.models import DeploymentImpact, Outcome, Result, Verdict
 from statuspage.catalog.models import Deployment
 
@@ -265,6 +266,7 @@ def deployment_impact_compute(
             "reason": reason,
         },
     )
+    verdict_written(impact)
     return impact
 
 

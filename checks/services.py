@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from checks.listeners import transitions_written
 from checks.models import Check, Outcome, Transition
 from checks.scheduling import as_datetime, check_schedule_reset
 from checks.state import CheckState, state_step
@@ -156,6 +157,7 @@ def _apply_states(fresh: list[Observation]) -> int:
     _save_check_updates(updates)
     if transitions:
         Transition.objects.bulk_create(transitions, ignore_conflicts=True)
+        transitions_written(transitions)
     return len(transitions)
 
 

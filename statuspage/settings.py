@@ -25,7 +25,10 @@ from statuspage.core.env import (
     env_float,
     env_int,
     env_list,
+    longer_than,
+    mailers,
     networks,
+    periodic,
     private_targets,
     redis_caches,
     secret_key,
@@ -161,6 +164,7 @@ INSTALLED_APPS = [
     "statuspage.catalog",
     "checks",
     "statuspage.incidents",
+    "statuspage.alerts",
     "statuspage.web",
     "statuspage.api",
     "ninja",
@@ -312,6 +316,8 @@ LOGGING = {
         "django": {"handlers": [], "level": "INFO", "propagate": True},
         "django.db.backends": {"level": "INFO"},
         "celery": {"level": LOG_LEVEL},
+        # Apprise logs the URLs it posts to, tokens included, below WARNING.
+        "apprise": {"level": "WARNING"},
         # The server-less transport has no host name; kombu warns about that on every
         # connection, which says nothing useful.
         "kombu.connection": {
@@ -336,6 +342,48 @@ HEARTBEAT_SWEEP_S = env_int("HEARTBEAT_SWEEP_S", 15)
 # A deployment is judged once this long has passed after it, against as long before it.
 DEPLOY_VERDICT_WINDOW_S = env_int("DEPLOY_VERDICT_WINDOW_S", 1800)
 
+# --- Notifications (statuspage/alerts) -------------------------------------------------
+# Messages to one channel within this window go out as one grouped message; the first
+# is never held longer. 0 sends every notification on its own.
+ALERTS_GROUP_WINDOW_S = env_float("ALERTS_GROUP_WINDOW_S", 2.0)
+# Attempts per message before it becomes a dead letter; retries back off exponentially
+# from the base, with jitter, up to the cap (a receiver's Retry-After wins).
+ALERTS_MAX_ATTEMPTS = env_int("ALERTS_MAX_ATTEMPTS", 6)
+ALERTS_RETRY_BASE_S = env_float("ALERTS_RETRY_BASE_S", 2.0)
+ALERTS_RETRY_MAX_S = env_float("ALERTS_RETRY_MAX_S", 600.0)
+ALERTS_HTTP_TIMEOUT_S = env_float("ALERTS_HTTP_TIMEOUT_S", 10.0)
+# A message marked "sending" by a worker that then died is sent again (same key) once
+# this lease ends; it outlasts the delivery task's hard time limit, and must outlast the
+# HTTP timeout, or a send still waiting for its answer would be sent a second time.
+ALERTS_SENDING_LEASE_S = longer_than(
+    "ALERTS_SENDING_LEASE_S",
+    180.0,
+    other="ALERTS_HTTP_TIMEOUT_S",
+    other_value=ALERTS_HTTP_TIMEOUT_S,
+)
+ALERTS_SEND_CONCURRENCY = env_int("ALERTS_SEND_CONCURRENCY", 100)
+ALERTS_SWEEP_S = env_float("ALERTS_SWEEP_S", 10.0)
+ALERTS_SWEEP_GRACE_S = env_float("ALERTS_SWEEP_GRACE_S", 10.0)
+# A check changing state this many times within this many minutes sends one "flapping"
+# message, then nothing until it has kept one state that long.
+ALERTS_FLAP_TRANSITIONS = env_int("ALERTS_FLAP_TRANSITIONS", 5)
+ALERTS_FLAP_MINUTES = env_int("ALERTS_FLAP_MINUTES", 10)
+# An outage nobody acknowledged goes to the team's escalation channels after this long
+# (0: never). Reminders are set per channel.
+ALERTS_ESCALATE_AFTER_S = env_int("ALERTS_ESCALATE_AFTER_S", 1800)
+# Acknowledge links in messages stop working after this long.
+ALERTS_ACK_LINK_MAX_AGE_S = env_int("ALERTS_ACK_LINK_MAX_AGE_S", 86400)
+# Links in messages start here; empty: the host of STATUS_PAGE_URL, else PORT locally.
+ALERTS_SITE_URL = os.environ.get("ALERTS_SITE_URL", "")
+# How often reminders, escalations, settled flaps, incidents and maintenance are looked for.
+ALERTS_REMIND_S = env_float("ALERTS_REMIND_S", 15.0)
+# Mail: SMTP when EMAIL_HOST is set (EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD,
+# EMAIL_USE_TLS, EMAIL_USE_SSL, EMAIL_TIMEOUT). Without it, DEBUG (make run) writes each
+# message as a file under var/mail and logs the folder; production uses the local mail
+# server, as Django does by default.
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "statuspage@localhost")
+MAILERS = mailers(VAR_DIR / "mail", debug=DEBUG)
+
 # --- Public status page ---------------------------------------------------------------
 STATUS_PAGE = {
     "name": os.environ.get("STATUS_PAGE_NAME", "Status"),
@@ -357,46 +405,28 @@ STATUS_SNAPSHOT_DIR = Path(os.environ.get("STATUS_SNAPSHOT_DIR") or VAR_DIR / "s
 # --- Periodic tasks (Celery beat) -----------------------------------------------------
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
-    "worker-heartbeat": {
-        "task": "core.heartbeat",
-        "schedule": HEARTBEAT_INTERVAL_S,
-        # A heartbeat queued while no worker ran is worthless later: drop it.
-        "options": {"expires": HEARTBEAT_INTERVAL_S * 3},
-    },
+    # A heartbeat queued while no worker ran is worthless later: drop it.
+    "worker-heartbeat": periodic(
+        "core.heartbeat", HEARTBEAT_INTERVAL_S, expires_s=HEARTBEAT_INTERVAL_S * 3
+    ),
     # Each tick claims the due checks and queues probe batches. A tick that waited longer
     # than a few ticks in the queue is dropped: the next one claims the same checks.
-    "dispatch-due": {
-        "task": "checks.dispatch_due",
-        "schedule": DISPATCH_TICK_S,
-        "options": {"expires": max(5.0, DISPATCH_TICK_S * 5)},
-    },
-    "heartbeat-sweep": {
-        "task": "checks.sweep_heartbeats",
-        "schedule": HEARTBEAT_SWEEP_S,
-        "options": {"expires": HEARTBEAT_SWEEP_S * 2},
-    },
-    "rollups": {"task": "checks.rollup_recent", "schedule": 60.0, "options": {"expires": 120}},
-    "deployment-verdicts": {
-        "task": "checks.deployment_verdicts",
-        "schedule": 60.0,
-        "options": {"expires": 120},
-    },
-    "maintenance-tick": {
-        "task": "incidents.maintenance_tick",
-        "schedule": 30.0,
-        "options": {"expires": 60},
-    },
-    "record-gaps": {
-        "task": "checks.record_gaps",
-        "schedule": GAP_SWEEP_S,
-        "options": {"expires": GAP_SWEEP_S * 2},
-    },
+    "dispatch-due": periodic(
+        "checks.dispatch_due", DISPATCH_TICK_S, expires_s=max(5.0, DISPATCH_TICK_S * 5)
+    ),
+    "heartbeat-sweep": periodic("checks.sweep_heartbeats", HEARTBEAT_SWEEP_S),
+    "rollups": periodic("checks.rollup_recent", 60.0),
+    "deployment-verdicts": periodic("checks.deployment_verdicts", 60.0),
+    "maintenance-tick": periodic("incidents.maintenance_tick", 30.0),
+    "record-gaps": periodic("checks.record_gaps", GAP_SWEEP_S),
     # Every expiry stays below the visibility timeout (tests/core/test_celery_limits.py).
-    "prune-results": {
-        "task": "checks.prune_results",
-        "schedule": 3600.0,
-        "options": {"expires": 300},
-    },
+    # Notifications whose queued task was lost, retries that are due, and messages whose
+    # sender died mid-send (statuspage.alerts.delivery.channels_due).
+    "alerts-sweep": periodic("alerts.sweep", ALERTS_SWEEP_S),
+    # Public subscribers' mail: retries that are due, and mail whose sender died.
+    "alerts-subscriber-mails": periodic("alerts.subscriber_mails_sweep", ALERTS_SWEEP_S),
+    "alerts-remind": periodic("alerts.remind", ALERTS_REMIND_S),
+    "prune-results": periodic("checks.prune_results", 3600.0, expires_s=300),
 }
 # Probe batches have their own queue so probe-only workers (per region, say) can be added
 # with `-Q probes`; a worker started without -Q consumes both queues.

@@ -3,6 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from checks.metrics import checks_exposition
+from statuspage.alerts import urls as alerts_urls
+from statuspage.alerts.metrics import outbox_exposition
 from statuspage.api import pings
 from statuspage.core import views as core_views
 from statuspage.core.metrics import metrics_view
@@ -18,7 +20,7 @@ admin.site.site_title = "Status dashboard"
 urlpatterns = [
     path("health", core_views.health, name="health"),
     path("ready", core_views.ready, name="ready"),
-    path("metrics", metrics_view([checks_exposition]), name="metrics"),
+    path("metrics", metrics_view([checks_exposition, outbox_exposition]), name="metrics"),
     path("favicon.ico", favicon, name="favicon"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -27,7 +29,10 @@ urlpatterns = [
     path("ping/<uuid:ping_uuid>/fail", pings.ping_fail, name="ping-fail"),
     path("ping/<uuid:ping_uuid>/<int:exit_status>", pings.ping_exit, name="ping-exit"),
     path("api/", include("statuspage.api.urls")),
+    path("ack/", include("statuspage.alerts.ack_urls")),
+    path("status/subscribe/", include(alerts_urls.public_urlpatterns)),
     path("status/", include("statuspage.web.public_urls")),
+    path("alerts/", include("statuspage.alerts.urls")),
     path("incidents/", include("statuspage.web.incident_urls")),
     path("admin/", admin.site.urls),
     path("", include("statuspage.web.urls")),

@@ -22,6 +22,7 @@ from ninja import NinjaAPI, Query, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 
+from statuspage.api.alerts_api import router as alerts_router
 from statuspage.api.auth import TokenAuth, require_own_service
 from statuspage.api.checks_api import router as checks_router
 from statuspage.api.models import ApiToken, Scope
@@ -367,3 +368,4 @@ def service_list(request: HttpRequest) -> list[dict[str, Any]]:
 
 # Checks as code: defined in their own module, served under the same API and schema.
 api.add_router("", checks_router)
+api.add_router("", alerts_router)

@@ -41,7 +41,12 @@ from statuspage.catalog.sync_schema import (
     read_record,
     text_field,
 )
-from statuspage.catalog.sync_sections import SERVICE_SECTIONS, Section
+from statuspage.catalog.sync_sections import (
+    SERVICE_SECTIONS,
+    TEAM_SECTIONS,
+    Section,
+    section_handler,
+)
 
 # ---------------------------------------------------------------- schema tables
 
@@ -102,9 +107,14 @@ def service_schema() -> Schema:
     return {**SERVICE_SCHEMA, **sections}
 
 
+def team_schema() -> Schema:
+    """The team table followed by the sections other apps registered."""
+    return {**TEAM_SCHEMA, **{key: handler.field for key, handler in TEAM_SECTIONS.items()}}
+
+
 def file_schema() -> Schema:
     return {
-        "teams": Field("list", item=Field("record", schema=TEAM_SCHEMA)),
+        "teams": Field("list", item=Field("record", schema=team_schema())),
         "services": Field("list", item=Field("record", schema=service_schema())),
     }
 
@@ -118,6 +128,7 @@ class TeamSpec:
     name: Ref | None
     values: dict[str, Any]  # the Team attributes the file sets
     members: list[Ref] | None  # usernames; None: the file leaves membership alone
+    sections: dict[str, Any]  # registered team section key -> what was read
 
 
 @dataclass(frozen=True)
@@ -158,7 +169,8 @@ def parse_catalog(text: str) -> tuple[Catalog, list[Problem]]:
         raise CatalogError([Problem(1, "", "the file is empty; expected teams: and services:")])
     problems: list[Problem] = []
     record = read_record(root, file_schema(), "", problems) or Record("", 1)
-    teams = [spec for item in record.values.get("teams", []) if (spec := _team(item.value))]
+    team_records = [item.value for item in record.values.get("teams", [])]
+    teams = [spec for item in team_records if (spec := _team(item))]
     service_records = [item.value for item in record.values.get("services", [])]
     services = [spec for item in service_records if (spec := _service(item))]
     team_refs = [ref for item in service_records if (ref := item.ref("team"))]
@@ -170,6 +182,11 @@ def parse_catalog(text: str) -> tuple[Catalog, list[Problem]]:
         ]
         for key in SERVICE_SECTIONS
     }
+    sections.update({
+        key: [Section(service=item.ref("slug"), value=item.values[key])
+              for item in team_records if key in item.values]
+        for key in TEAM_SECTIONS
+    })  # fmt: skip
     problems += duplicates([team.slug for team in teams])
     problems += duplicates([team.name for team in teams if team.name])
     problems += duplicates([service.slug for service in services])
@@ -195,6 +212,7 @@ def _team(record: Record) -> TeamSpec | None:
         name=record.ref("name"),
         values=record.attrs(TEAM_SCHEMA),
         members=record.values.get("members"),
+        sections={key: record.values[key] for key in TEAM_SECTIONS if key in record.values},
     )
 
 
@@ -269,7 +287,7 @@ def load_catalog(text: str) -> Catalog:
     problems += check_references(catalog, read_facts(catalog))
     for key, sections in catalog.sections.items():
         if sections:
-            problems += SERVICE_SECTIONS[key].validate(sections)
+            problems += section_handler(key).validate(sections)
     if problems:
         raise CatalogError(problems)
     return catalog

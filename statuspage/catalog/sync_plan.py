@@ -16,7 +16,7 @@ from statuspage.catalog.sync import (
     Catalog,
 )
 from statuspage.catalog.sync_schema import Schema
-from statuspage.catalog.sync_sections import SERVICE_SECTIONS, Change
+from statuspage.catalog.sync_sections import Change, section_handler
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ def plan_catalog(catalog: Catalog) -> Plan:
     for key, sections in catalog.sections.items():
         if not sections:
             continue  # a file that never uses a section leaves it out of the summary
-        handler = SERVICE_SECTIONS[key]
+        handler = section_handler(key)
         section_plan = handler.plan(sections)
         plan.changes.extend(section_plan.changes)
         plan.kinds.append((handler.noun, f"{handler.noun}s"))

@@ -70,6 +70,13 @@ class SectionHandler(Protocol):
 
 
 SERVICE_SECTIONS: dict[str, SectionHandler] = {}
+# Sections under a team (a team's notification channels), registered the same way; their
+# Section.service holds the team's slug and their ``apply`` takes ``team=`` instead.
+TEAM_SECTIONS: dict[str, SectionHandler] = {}
+
+
+def section_handler(key: str) -> SectionHandler:
+    return SERVICE_SECTIONS[key] if key in SERVICE_SECTIONS else TEAM_SECTIONS[key]
 
 
 def register_service_section(handler: SectionHandler) -> None:
@@ -82,3 +89,11 @@ def register_service_section(handler: SectionHandler) -> None:
     if current is not None and type(current) is not type(handler):
         raise ValueError(f"service section {handler.key!r} is already registered by {current!r}")
     SERVICE_SECTIONS[handler.key] = handler
+
+
+def register_team_section(handler: SectionHandler) -> None:
+    """Make ``handler.key`` a section of every team; call it from ``AppConfig.ready``."""
+    current = TEAM_SECTIONS.get(handler.key)
+    if current is not None and type(current) is not type(handler):
+        raise ValueError(f"team section {handler.key!r} is already registered by {current!r}")
+    TEAM_SECTIONS[handler.key] = handler

@@ -202,3 +202,46 @@ def broker_transport_options(
     if scheme in {"amqp", "amqps", "pyamqp"}:
         return {}
     raise ImproperlyConfigured(f"Unknown Celery broker {url!r}: use redis://, amqp:// or safefs://")
+
+
+def mailers(mail_dir: Path, *, debug: bool) -> dict:
+    """SMTP from EMAIL_* when EMAIL_HOST is set; in DEBUG without it, a folder of message
+    files; otherwise the local mail server (Django's own default)."""
+    smtp = "django.core.mail.backends.smtp.EmailBackend"
+    if not os.environ.get("EMAIL_HOST"):
+        if debug:
+            return {
+                "default": {
+                    "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+                    "OPTIONS": {"file_path": str(mail_dir)},
+                }
+            }
+        return {"default": {"BACKEND": smtp, "OPTIONS": {"host": "localhost", "port": 25}}}
+    options = {
+        "host": os.environ["EMAIL_HOST"],
+        "port": env_int("EMAIL_PORT", 587),
+        "username": os.environ.get("EMAIL_HOST_USER", ""),
+        "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+        "use_tls": env_bool("EMAIL_USE_TLS", True),
+        "use_ssl": env_bool("EMAIL_USE_SSL", False),
+        "timeout": env_int("EMAIL_TIMEOUT", 10),
+    }
+    return {"default": {"BACKEND": smtp, "OPTIONS": options}}
+
+
+def longer_than(name: str, default: float, *, other: str, other_value: float) -> float:
+    """A duration that must exceed another one (its reason is in the settings)."""
+    value = env_float(name, default)
+    if value <= other_value:
+        raise ImproperlyConfigured(f"{name} must be longer than {other} ({other_value:g}s)")
+    return value
+
+
+def periodic(task: str, every_s: float, *, expires_s: float | None = None) -> dict:
+    """A beat entry: ``task`` every ``every_s`` seconds. A run still queued after
+    ``expires_s`` (default two periods) is dropped: the next one does the same work."""
+    return {
+        "task": task,
+        "schedule": every_s,
+        "options": {"expires": every_s * 2 if expires_s is None else expires_s},
+    }

@@ -1,6 +1,7 @@
 """What /ready checks: each part answers (ok, detail) on its own, with a short timeout."""
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,11 +68,19 @@ def _heartbeat(part: str) -> PartStatus:
     return PartStatus(True, f"last heartbeat {age:.0f}s ago")
 
 
+# Parts that apps built on this one add (the notification outbox), by name; each is
+# registered in its app's AppConfig.ready, since this module cannot import them.
+EXTRA_PARTS: dict[str, Callable[[], PartStatus]] = {}
+
+
 def readiness_report() -> dict[str, PartStatus]:
-    return {
+    report = {
         "database": _database(),
         "cache": _cache(),
         "broker": _broker(),
         "worker": _heartbeat("worker"),
         "scheduler": _heartbeat("scheduler"),
     }
+    for name, part in EXTRA_PARTS.items():
+        report[name] = part()
+    return report

@@ -46,6 +46,7 @@ from django.core.exceptions import ValidationError
 from statuspage.catalog.models import Service
 from statuspage.incidents.models import (
     ComponentStatus,
+    Impact,
     IncidentStatus,
     Maintenance,
     MaintenanceStatus,
@@ -57,6 +58,8 @@ CLOSED_STATUSES = (IncidentStatus.RESOLVED, IncidentStatus.POSTMORTEM)
 MAINTENANCE_ORDER = list(MaintenanceStatus)
 # A maintenance in one of these is under way: its services show as under maintenance.
 RUNNING_STATUSES = (MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.VERIFYING)
+# How bad an impact is, least first: sorting and "the worst of a day" compare these.
+IMPACT_SEVERITY = {Impact.NONE: 0, Impact.MINOR: 1, Impact.MAJOR: 2, Impact.CRITICAL: 3}
 
 
 def text_error(value: str, *, label: str, max_length: int) -> str | None:

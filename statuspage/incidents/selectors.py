@@ -20,6 +20,7 @@ from statuspage.incidents.models import (
     MaintenanceStatus,
     MaintenanceUpdate,
 )
+from statuspage.incidents.rules import RUNNING_STATUSES
 
 # What an incident on a service of each tier is likely to mean for its users.
 TIER_IMPACT = {
@@ -41,9 +42,7 @@ def services_under_maintenance(*, now: datetime) -> set[int]:
     A window runs from its start (or manual start) until it is completed; a window whose
     end has passed counts until the periodic task or a person completes it.
     """
-    active = Maintenance.objects.filter(
-        status__in=[MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.VERIFYING]
-    ) | Maintenance.objects.filter(
+    active = Maintenance.objects.filter(status__in=RUNNING_STATUSES) | Maintenance.objects.filter(
         status=MaintenanceStatus.SCHEDULED,
         auto_start=True,
         scheduled_for__lte=now,

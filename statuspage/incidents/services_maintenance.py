@@ -19,6 +19,7 @@ from statuspage.core.status_version import status_version_bump
 from statuspage.incidents.models import Maintenance, MaintenanceStatus, MaintenanceUpdate
 from statuspage.incidents.rules import (
     MAX_BODY,
+    RUNNING_STATUSES,
     maintenance_transition_error,
     raise_errors,
     text_error,
@@ -68,8 +69,7 @@ def _maintenance_move(
     already starts at its planned time, but its note must not predate the announcement.
     """
     fields = ["status", "updated_at"]
-    running = (MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.VERIFYING)
-    if status in running and maintenance.started_at is None:
+    if status in RUNNING_STATUSES and maintenance.started_at is None:
         maintenance.started_at = at
         fields.append("started_at")
     if status == MaintenanceStatus.COMPLETED and maintenance.status != status:
@@ -252,7 +252,7 @@ def _auto_move(pk: int, *, now: datetime, start: bool) -> bool:
         due = {"status": MaintenanceStatus.SCHEDULED, "auto_start": True}
         due["scheduled_for__lte"] = now
     else:
-        due = {"status__in": [MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.VERIFYING]}
+        due = {"status__in": RUNNING_STATUSES}
         due |= {"auto_complete": True, "scheduled_until__lte": now}
     with transaction.atomic():
         maintenance = (
@@ -283,7 +283,7 @@ def maintenance_tick(*, now: datetime) -> TickCounts:
     ).values_list("pk", flat=True)
     started = sum(_auto_move(pk, now=now, start=True) for pk in list(to_start))
     to_complete = Maintenance.objects.filter(
-        status__in=[MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.VERIFYING],
+        status__in=RUNNING_STATUSES,
         auto_complete=True,
         scheduled_until__lte=now,
     ).values_list("pk", flat=True)

@@ -17,7 +17,6 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from statuspage.web.uptime import DayCell as DayCell
 from statuspage.web.uptime import day_bar as day_bar
 from statuspage.web.uptime import format_pct, uptime_level
 

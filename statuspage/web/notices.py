@@ -13,11 +13,10 @@ from statuspage.incidents.models import (
     Maintenance,
     MaintenanceStatus,
 )
-from statuspage.incidents.rules import CLOSED_STATUSES, RUNNING_STATUSES
+from statuspage.incidents.rules import CLOSED_STATUSES, IMPACT_SEVERITY, RUNNING_STATUSES
 
 LIMIT = 10
 # Worst first: a critical incident is never listed under a minor one.
-IMPACT_RANK = {Impact.CRITICAL: 0, Impact.MAJOR: 1, Impact.MINOR: 2, Impact.NONE: 3}
 
 
 @dataclass(frozen=True)
@@ -70,7 +69,7 @@ def open_notices(*, service_id: int | None = None) -> Notices:
     them) and maintenance not completed yet; only those touching ``service_id`` if given.
     A service is listed at most once per incident or maintenance, so the joins add no rows."""
     rank = Case(
-        *(When(impact=impact, then=Value(n)) for impact, n in IMPACT_RANK.items()),
+        *(When(impact=impact, then=Value(-n)) for impact, n in IMPACT_SEVERITY.items()),
         default=Value(9),
         output_field=IntegerField(),
     )

@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from checks.status import COMPONENT, service_status
 from statuspage.core.days import day_of, day_start, day_zone
+from statuspage.incidents.rules import IMPACT_SEVERITY, RUNNING_STATUSES
 from statuspage.web import public_rows
 from statuspage.web.public_days import UPTIME_DAYS, DayCell, DayCells, read_day_cells
 from statuspage.web.public_items import incident_of, open_maintenances
@@ -40,9 +41,8 @@ from statuspage.web.public_items import public_maintenance as public_maintenance
 from statuspage.web.public_items import public_maintenances as public_maintenances
 from statuspage.web.public_items import public_month as public_month
 from statuspage.web.public_overall import overall, worst
-from statuspage.web.public_rows import RUNNING
+from statuspage.web.public_types import LABELS as LABELS
 from statuspage.web.public_types import (
-    IMPACT_RANK,
     Badge,
     Component,
     Group,
@@ -53,7 +53,6 @@ from statuspage.web.public_types import (
     PublicMaintenance,
     PublicSummary,
 )
-from statuspage.web.public_types import LABELS as LABELS
 
 HISTORY_DAYS = 14
 
@@ -193,7 +192,7 @@ def _incident_marks(
             for affected in incident.affected:
                 titles, impact = marks[affected.component_id].setdefault(index, ([], "none"))
                 titles.append(incident.name)
-                if IMPACT_RANK[incident.impact] > IMPACT_RANK[impact]:
+                if IMPACT_SEVERITY[incident.impact] > IMPACT_SEVERITY[impact]:
                     marks[affected.component_id][index] = (titles, incident.impact)
     return marks
 
@@ -247,7 +246,7 @@ def public_summary(
     maintenances = open_maintenances(now)
 
     active = [i for i in incidents if not i.is_resolved]
-    running = [m for m in maintenances if m.status in RUNNING]
+    running = [m for m in maintenances if m.status in RUNNING_STATUSES]
     read = read_cells(first_day, checks.services) if with_history else None
     marks = _incident_marks(incidents, first_day, now) if with_history else {}
     components = _components(services, checks, read, marks, active=active, running=running)
@@ -309,7 +308,7 @@ def _components(
 
 def _by_impact_then_time(incident: PublicIncident) -> tuple:
     """Sort key: the worst impact first, then the most recently started."""
-    return (-IMPACT_RANK[incident.impact], -incident.started_at.timestamp(), -incident.id)
+    return (-IMPACT_SEVERITY[incident.impact], -incident.started_at.timestamp(), -incident.id)
 
 
 def _history(incidents: list[PublicIncident], now: datetime) -> tuple[HistoryDay, ...]:

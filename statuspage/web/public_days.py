@@ -17,31 +17,9 @@ from checks.models import Rollup
 from statuspage.core.days import day_end, day_start
 from statuspage.core.dbtime import db_datetime
 from statuspage.core.sql import id_in
+from statuspage.web.uptime import DayCell
 
 UPTIME_DAYS = 90
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class DayCell:
-    """One day of one component's uptime bar: results that day and the incidents open.
-
-    Cells with the same content are the same object (built once, then shared), compared
-    and hashed by identity: most days of most services look alike.
-    """
-
-    day: date
-    available: int  # up or degraded results
-    counted: int  # results that count for uptime (maintenance excluded)
-    maintenance: int  # results inside a maintenance window
-    incidents: tuple[str, ...] = ()
-    impact: str | None = None  # worst impact of that day's incidents
-
-    @property
-    def uptime(self) -> float | None:
-        """Percent, truncated to hundredths (99.999 is not 100); None: nothing measured."""
-        if not self.counted:
-            return None
-        return (10_000 * self.available // self.counted) / 100
 
 
 @dataclass(frozen=True)

@@ -34,9 +34,9 @@ from statuspage.incidents.models import (
     MaintenanceStatus,
     MaintenanceUpdate,
 )
+from statuspage.incidents.rules import RUNNING_STATUSES
 
 RESOLVED = (IncidentStatus.RESOLVED, IncidentStatus.POSTMORTEM)
-RUNNING = (MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.VERIFYING)
 
 SERVICE_COLUMNS = (
     "id", "slug", "name", "public_name", "public_description", "component_group", "position",
@@ -267,7 +267,7 @@ def maintenances_open(now: datetime) -> list[dict]:
     """Windows not completed that are running or not over yet."""
     return _maintenances(
         "m.status <> %s AND (m.status IN (%s, %s) OR m.scheduled_until > %s)",
-        [MaintenanceStatus.COMPLETED, *RUNNING, now],
+        [MaintenanceStatus.COMPLETED, *RUNNING_STATUSES, now],
     )
 
 

@@ -14,7 +14,6 @@ from statuspage.web.public_days import DayCell
 from statuspage.web.public_overall import Overall
 from statuspage.web.public_rows import RESOLVED
 
-IMPACT_RANK = {"none": 0, "minor": 1, "major": 2, "critical": 3}
 # Display words of every status and impact value (the models' choice labels).
 LABELS = {
     **dict(IncidentStatus.choices),

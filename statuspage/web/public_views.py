@@ -22,6 +22,7 @@ from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_safe
 
 from checks.status import ComponentStatus
+from statuspage.incidents.rules import IMPACT_SEVERITY
 from statuspage.web import public
 from statuspage.web.public_cache import SNAPSHOT_PAGE, past_day_cells, serve
 from statuspage.web.public_days import UPTIME_DAYS, DayCell
@@ -59,7 +60,7 @@ def _cell_level(cell: DayCell) -> str:
     if level is None:
         level = 0 if cell.incidents else -1
     if cell.incidents:
-        level = max(level, public.IMPACT_RANK[cell.impact or "none"])
+        level = max(level, IMPACT_SEVERITY[cell.impact or "none"])
     if level < 0:
         return "mt" if cell.maintenance else "nd"
     return f"l{level}"

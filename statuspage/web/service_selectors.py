@@ -7,7 +7,7 @@ statuspage.core.days, as everywhere else.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import connection
@@ -20,13 +20,14 @@ from statuspage.core.days import day_of
 from statuspage.core.dbtime import datetime_from_db, db_datetime
 from statuspage.core.sql import sums
 from statuspage.incidents.selectors import services_under_maintenance
-from statuspage.web.charts import DayCell, SeriesPoint
+from statuspage.web.charts import SeriesPoint
 from statuspage.web.selectors_common import (
     CHECK_FIELDS,
     ServiceLabels,
     headline_check,
     late_since,
 )
+from statuspage.web.uptime import DayCell
 
 
 @dataclass(frozen=True)
@@ -308,7 +309,7 @@ def _history(service_id: int, range_: str, now: datetime) -> History:
         for start, a in (hours if period == Rollup.Period.HOUR else days)
         if start >= range_start
     ]
-    by_day = {day_of(start): a.uptime_pct for start, a in days}
+    by_day = {day_of(start): a for start, a in days}
     first_day = day_of(window_start("90d", now))
     return History(
         windows=windows,
@@ -318,9 +319,20 @@ def _history(service_id: int, range_: str, now: datetime) -> History:
         bucket=timedelta(hours=1) if period == Rollup.Period.HOUR else timedelta(days=1),
         series=series,
         days=[
-            DayCell(day.isoformat(), by_day.get(day))
+            _day_cell(day, by_day.get(day))
             for day in (first_day + timedelta(days=n) for n in range(DAY_CELLS))
         ],
+    )
+
+
+def _day_cell(day: date, counts: Availability | None) -> DayCell:
+    if counts is None:
+        return DayCell(day, available=0, counted=0, maintenance=0)
+    return DayCell(
+        day,
+        available=counts.up + counts.degraded,
+        counted=counts.counted,
+        maintenance=counts.maintenance,
     )
 
 

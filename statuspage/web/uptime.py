@@ -9,6 +9,7 @@ too, so colour is never the only sign.
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -42,10 +43,28 @@ def uptime_level(pct: float | None) -> str:
     return "none" if rank is None else LEVEL_NAMES[rank]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class DayCell:
-    day: str  # YYYY-MM-DD (a day of the page's time zone, statuspage.core.days)
-    uptime_pct: float | None
+    """One day of a service's uptime bar (public page, service page): results that day and,
+    on the public page, the incidents open.
+
+    Cells with the same content are the same object (built once, then shared), compared
+    and hashed by identity: most days of most services look alike.
+    """
+
+    day: date
+    available: int  # up or degraded results
+    counted: int  # results that count for uptime (maintenance excluded)
+    maintenance: int  # results inside a maintenance window
+    incidents: tuple[str, ...] = ()
+    impact: str | None = None  # worst impact of that day's incidents
+
+    @property
+    def uptime(self) -> float | None:
+        """Percent, truncated to hundredths (99.999 is not 100); None: nothing measured."""
+        if not self.counted:
+            return None
+        return (10_000 * self.available // self.counted) / 100
 
 
 def day_bar(cells: Sequence[DayCell], *, title: str) -> SafeString:
@@ -58,12 +77,12 @@ def day_bar(cells: Sequence[DayCell], *, title: str) -> SafeString:
     ]
     for index, cell in enumerate(cells):
         text = (
-            f"{cell.day}: {format_pct(cell.uptime_pct)} up"
-            if cell.uptime_pct is not None
-            else f"{cell.day}: no data"
+            f"{cell.day.isoformat()}: {format_pct(cell.uptime)} up"
+            if cell.uptime is not None
+            else f"{cell.day.isoformat()}: no data"
         )
         parts.append(
-            f'<rect class="u-{uptime_level(cell.uptime_pct)}" x="{index * (cell_w + gap)}" y="0" '
+            f'<rect class="u-{uptime_level(cell.uptime)}" x="{index * (cell_w + gap)}" y="0" '
             f'width="{cell_w}" height="{height}" rx="1.5" role="img" '
             f'aria-label="{escape(text)}"><title>{escape(text)}</title></rect>'
         )

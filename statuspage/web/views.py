@@ -15,6 +15,8 @@ from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET, require_http_methods
 
 from checks.selectors import WINDOWS
+from checks.status import ServiceStatus
+from statuspage.alerts.acks import open_alerts
 from statuspage.catalog.models import Service
 from statuspage.catalog.permissions import can_edit_owner_note, can_see_team_checks
 from statuspage.core.days import day_zone
@@ -28,6 +30,7 @@ from statuspage.web.team_selectors import team_options, team_page
 from statuspage.web.templatetags.pages import RowContext
 
 REFRESH_S = 15
+OUTAGE_STATUSES = (ServiceStatus.MAJOR_OUTAGE, ServiceStatus.PARTIAL_OUTAGE)
 DEFAULT_RANGE = "7d"
 RANGE_LABELS = {"24h": "24 hours", "7d": "7 days", "30d": "30 days", "90d": "90 days",
                 "365d": "365 days"}  # fmt: skip
@@ -61,7 +64,12 @@ def _team_context(request: HttpRequest) -> dict:
 @require_GET
 @login_required
 def team(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/team.html", team_list_context(request, _team_context(request)))
+    context = team_list_context(request, _team_context(request))
+    # Read only when the page shows an outage: a healthy page costs no query more.
+    outage = any(c.count for c in context["page"].counts if c.status in OUTAGE_STATUSES)
+    if outage:
+        context["open_alerts"] = open_alerts(user=request.user, team_slug=context["filters"].team)
+    return render(request, "web/team.html", context)
 
 
 @require_GET
@@ -98,6 +106,8 @@ def service(request: HttpRequest, slug: str) -> HttpResponse:
         **_charts(page),
         "can_edit_notes": can_edit_owner_note(request.user, stand_in),
         "show_ping_urls": can_see_team_checks(request.user, page.team_id),
+        "open_alerts": open_alerts(user=request.user, service_id=page.id),
+        "open_alerts_single": True,
         "history_url": (
             reverse("admin:catalog_ownernote_history", args=[page.note.id])
             if page.note and request.user.is_staff

@@ -182,7 +182,9 @@ def test_failing_responses_after_a_deploy_are_a_regression(service, check, targe
     assert impact.verdict == Verdict.REGRESSED
     assert impact.after_failure_pct == 25.0
     assert impact.after_uptime_pct == 75.0
-    assert impact.reason == "failure rate 0.0% -> 25.0% (+25.0 points)"
+    # The probes time a real local server: on a loaded machine the p95 may move too and be
+    # named beside the failure rate, which is the part this test is about.
+    assert impact.reason.endswith("failure rate 0.0% -> 25.0% (+25.0 points)")
 
 
 @pytest.mark.django_db

@@ -40,6 +40,7 @@ def test_probe_batches_have_their_own_queue_and_a_plain_worker_consumes_both():
 
 def test_every_scheduled_task_exists():
     import checks.tasks
+    import statuspage.alerts.tasks
     import statuspage.core.tasks
     import statuspage.incidents.tasks  # noqa: F401  (registers the tasks)
 

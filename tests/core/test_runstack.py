@@ -41,3 +41,24 @@ def test_banner_ends_with_the_url_and_the_login_and_says_how_to_see_it_again(mon
     assert "LOG_LEVEL=INFO make run" in text
     changed = "\n".join(runstack.banner(8000, None))
     assert "admin_password --reset" in changed
+
+
+def test_banner_says_where_mail_goes(monkeypatch, settings, tmp_path):
+    monkeypatch.setattr(runstack, "describe_database", lambda: "SQLite (x)")
+    folder = tmp_path / "mail"
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "OPTIONS": {"file_path": str(folder)},
+        }
+    }
+    assert f"  Mail              written as files to {folder}/ (set EMAIL_HOST to send)" in (
+        runstack.banner(8000, "pw")
+    )
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "smtp.example.com", "port": 587},
+        }
+    }
+    assert "  Mail              SMTP smtp.example.com:587" in runstack.banner(8000, "pw")

@@ -363,6 +363,7 @@ def test_query_count_is_the_same_for_10_and_500_services_on_any_page(client, vie
     assert len(rows_in_order(large.content.decode())) == PAGE_SIZE
     assert len(rows_in_order(tenth.content.decode())) == PAGE_SIZE
     assert len(ten) == len(five_hundred), [q["sql"][:120] for q in five_hundred]
-    assert len(five_hundred) <= 15  # rows, notices and the viewer's permissions
+    # Rows, notices, the viewer's permissions, and the open alerts (some services are down).
+    assert len(five_hundred) <= 16
     assert len(partial) <= len(five_hundred)  # no site navigation in the partial
     assert len(last_page) == len(five_hundred)

@@ -27,7 +27,7 @@ from statuspage.catalog.services import (
 from statuspage.catalog.sync import Catalog, ServiceSpec, load_catalog
 from statuspage.catalog.sync_plan import Plan, plan_catalog
 from statuspage.catalog.sync_schema import CatalogError, Problem, Ref
-from statuspage.catalog.sync_sections import SERVICE_SECTIONS, Change
+from statuspage.catalog.sync_sections import SERVICE_SECTIONS, TEAM_SECTIONS, Change
 
 # The services answer "created", "updated" or "same"; the plan speaks of actions.
 _ACTIONS = {"created": "create", "updated": "update", "same": "unchanged"}
@@ -108,6 +108,10 @@ def _apply_teams(
                 outcome = "updated"
         tally["team", _ACTIONS[outcome]] += 1
         teams[team.slug] = team
+        for key, value in spec.sections.items():
+            handler = TEAM_SECTIONS[key]
+            for action in handler.apply(team=team, value=value, reason=reason):
+                tally[handler.noun, action] += 1
     return teams
 
 

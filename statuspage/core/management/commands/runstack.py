@@ -234,6 +234,15 @@ class Command(BaseCommand):
         return True
 
 
+def describe_mail() -> str:
+    """Where alert and subscriber mail goes: a folder of files, or the SMTP server."""
+    mailer = settings.MAILERS["default"]
+    options = mailer.get("OPTIONS", {})
+    if "file_path" in options:
+        return f"written as files to {options['file_path']}/ (set EMAIL_HOST to send)"
+    return f"SMTP {options.get('host', 'localhost')}:{options.get('port', 25)}"
+
+
 def started_line(name: str, port: int) -> str:
     if name == "web":
         return f": http://{HOST}:{port}"
@@ -255,6 +264,7 @@ def banner(port: int, password: str | None) -> list[str]:
         f"  Login             {login}",
         f"  Database          {describe_database()}",
         f"  Broker            {describe_broker()}",
+        f"  Mail              {describe_mail()}",
         f"  More output       LOG_LEVEL=INFO make run   (now {log_level()})",
         "  Stop              Ctrl-C",
         rule,
