@@ -15,7 +15,9 @@ from checks.models import Kind, Outcome
 from checks.runner import probe_batch_run
 from checks.scheduling import Claim
 from checks.services import Observation, results_record
+from statuspage.alerts.models import Delivery, DeliveryState
 from statuspage.core.metrics_files import host_name, metrics_dir_prepare
+from tests.alerts.eventkit import at, down, make_channel, quick_check
 from tests.checks.factories import make_check
 from tests.gunicorn_server import gunicorn
 from tests.private_redis import private_redis
@@ -244,3 +246,17 @@ def test_one_scrape_adds_up_gunicorn_workers_and_probe_processes(transactional_d
         assert found[key] == 20
     writers = {path.name.rsplit("_", 1)[1] for path in folder.glob("*.db")}
     assert len(writers) >= 3  # the two observing processes and at least one web worker
+
+
+@pytest.mark.django_db
+@override_settings(METRICS_TOKEN=TOKEN)
+def test_shows_the_outbox_backlog_and_dead_letters(client, team, service):
+    channel = make_channel(team)
+    down(quick_check(service), at(0))
+    Delivery.objects.create(channel=channel, state=DeliveryState.DEAD, attempts=5)
+    Delivery.objects.create(channel=channel, state=DeliveryState.RETRYING, attempts=1)
+    found = samples(scrape(client, **bearer()).content)
+    assert found[("statuspage_outbox_backlog", (("stage", "notification"),))] == 1
+    assert found[("statuspage_outbox_backlog", (("stage", "retrying"),))] == 1
+    assert found[("statuspage_outbox_backlog", (("stage", "queued"),))] == 0
+    assert found[("statuspage_outbox_dead_letters", ())] == 1
