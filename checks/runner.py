@@ -23,6 +23,7 @@ from checks.probes.http import make_http_session
 from checks.scheduling import Claim
 from checks.screening import Allowlist
 from checks.services import Observation, RecordSummary, results_record
+from statuspage.core.metrics import schedule_lag_observe
 
 logger = logging.getLogger(__name__)
 
@@ -211,6 +212,7 @@ def probe_batch_run(
                 )
             )
     observations = observations_collect(jobs, location=location)
+    schedule_lag_observe(o.checked_at - o.slot for o in observations)
     failed = sum(o.outcome == Outcome.DOWN for o in observations)
     recorded = results_record(observations=[*observations, *stale])
     return BatchReport(len(jobs), failed, len(stale), recorded)

@@ -8,6 +8,7 @@ instead of silently talking to a default broker on localhost.
 import os
 
 from celery import Celery, bootsteps
+from celery.signals import worker_init
 from click import Option
 from django.core.exceptions import ImproperlyConfigured
 
@@ -26,6 +27,14 @@ def _require_broker(sender: Celery, **_: object) -> None:
 
     if not settings.CELERY_BROKER_URL:
         raise ImproperlyConfigured("No Celery broker configured (REDIS_URL or CELERY_BROKER_URL)")
+
+
+@worker_init.connect
+def _metrics_dir_ready(**_: object) -> None:
+    """Before the pool forks: the files of this host's exited processes go."""
+    from statuspage.core.metrics import metrics_dir_ready
+
+    metrics_dir_ready()
 
 
 app.conf.update(

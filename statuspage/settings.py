@@ -34,6 +34,8 @@ from statuspage.core.env import (
     secret_key,
 )
 from statuspage.core.localrun import local_checkout
+from statuspage.core.metrics_files import ENV_NAME as METRICS_DIR_ENV
+from statuspage.core.metrics_files import metrics_dir
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("STATUSPAGE_VAR_DIR") or BASE_DIR / "var")
@@ -140,6 +142,10 @@ PING_BODY_LIMIT_BYTES = 10_000
 # encrypts, every key decrypts, so a key is rotated by putting a new one first and running
 # `manage.py check_secrets_reseal`. Unset: one key derived from SECRET_KEY.
 CHECK_SECRET_KEYS = env_list("CHECK_SECRET_KEYS", "") or [SECRET_KEY]
+# /metrics names every check and service: served only to a bearer token or to client
+# addresses in the allowlist (CIDRs). Neither set: a 404, except to loopback in DEBUG.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+METRICS_ALLOW = networks("METRICS_ALLOW")
 
 # ---------------------------------------------------------------------------
 # End of the SECURITY block.
@@ -266,6 +272,11 @@ HEARTBEAT_INTERVAL_S = env_int("HEARTBEAT_INTERVAL_S", 10)
 # Bearer token that shows /ready's details (backends, errors) to a monitor; staff see them
 # too. Anonymous callers get only which parts fail.
 READY_TOKEN = os.environ.get("READY_TOKEN", "")
+
+# Prometheus multiprocess folder: every process of this host writes its counters there
+# (statuspage/core/metrics_files.py). prometheus_client reads the variable itself.
+METRICS_DIR = metrics_dir(os.environ)
+os.environ[METRICS_DIR_ENV] = str(METRICS_DIR)
 
 # --- Internationalisation -------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -2,9 +2,12 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from checks.metrics import checks_exposition
 from statuspage.alerts import urls as alerts_urls
+from statuspage.alerts.metrics import outbox_exposition
 from statuspage.api import pings
 from statuspage.core import views as core_views
+from statuspage.core.metrics import metrics_view
 from statuspage.web.favicon import favicon
 
 # Error answers that need neither the database nor the session's user.
@@ -17,6 +20,7 @@ admin.site.site_title = "Status dashboard"
 urlpatterns = [
     path("health", core_views.health, name="health"),
     path("ready", core_views.ready, name="ready"),
+    path("metrics", metrics_view([checks_exposition, outbox_exposition]), name="metrics"),
     path("favicon.ico", favicon, name="favicon"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -18,6 +18,7 @@ from checks.heartbeats import PingInput, ping_record
 from checks.models import PingKind
 from statuspage.core.client import client_address
 from statuspage.core.counters import rate_exceeded
+from statuspage.core.metrics import ping_count
 
 MAX_EXIT_STATUS = 255
 # Bodies above this are refused outright instead of being read and cut.
@@ -62,6 +63,12 @@ def _body(raw: bytes) -> str:
 
 
 def _handle(request: HttpRequest, ping_uuid: uuid.UUID, kind: str, exit_status=None):
+    response = _answer(request, ping_uuid, kind, exit_status)
+    ping_count(kind=kind, code=response.status_code)
+    return response
+
+
+def _answer(request: HttpRequest, ping_uuid: uuid.UUID, kind: str, exit_status=None):
     try:
         raw = _raw_body(request) if request.method == "POST" else b""
     except BodyTooLarge:

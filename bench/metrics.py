@@ -1,0 +1,139 @@
+"""/metrics scrape benchmark: N checks, gunicorn as shipped, one scraper at a time.
+
+    python bench/metrics.py --checks 10000 --scrapes 50
+
+Uses DATABASE_URL / REDIS_URL (default: a `statuspage_bench` PostgreSQL database and Redis
+database 9). Creates the checks under a `bench-metrics` team (states and latencies
+spread over every value; kept between runs when the count matches), starts gunicorn with
+two workers and a METRICS_TOKEN, and times whole scrapes (connect to last byte) one after
+another, as Prometheus does. The last line is key=value pairs.
+"""
+
+import argparse
+import http.client
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import (
+    bench_environment,
+    ensure_database,
+    free_port,
+    python,
+    quantile,
+    start,
+    stop,
+    wait_for_port,
+)
+
+TEAM = "bench-metrics"
+TOKEN = "bench-metrics-token"
+STATES = ["up", "up", "up", "degraded", "down", "unknown", "paused"]
+
+
+def setup_django() -> None:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def checks_ensure(count: int) -> None:
+    """Exactly ``count`` checks under the benchmark team, with varied states."""
+    from checks.models import Check, Kind
+    from checks.scheduling import as_datetime
+    from statuspage.catalog.models import Service, Team
+
+    if Check.objects.filter(service__team__slug=TEAM).count() == count:
+        return
+    Check.objects.filter(service__team__slug=TEAM).delete()
+    Service.objects.filter(team__slug=TEAM).delete()
+    team, _ = Team.objects.get_or_create(slug=TEAM, defaults={"name": "Benchmark (metrics)"})
+    services = Service.objects.bulk_create(
+        Service(slug=f"{TEAM}-{i:03d}", name=f"Bench metrics {i:03d}", team=team)
+        for i in range(max(1, count // 20))
+    )
+    parked = as_datetime(4_000_000_000)  # never due: the engine is not part of this bench
+    Check.objects.bulk_create(
+        (
+            Check(
+                service=services[i % len(services)],
+                name=f"bench-{i:05d}",
+                kind=Kind.HTTP,
+                config={"url": f"http://127.0.0.1:9/health/{i}"},
+                next_due_at=parked,
+                state=STATES[i % len(STATES)],
+                last_latency_ms=None if i % 11 == 0 else 5 + i % 700,
+            )
+            for i in range(count)
+        ),
+        batch_size=2000,
+    )
+
+
+def scrape(port: int) -> tuple[float, int]:
+    """(milliseconds, bytes) of one whole scrape on a fresh connection."""
+    started = time.perf_counter()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("GET", "/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+        response = conn.getresponse()
+        body = response.read()
+    finally:
+        conn.close()
+    if response.status != 200:
+        raise SystemExit(f"/metrics answered {response.status}: {body[:200]!r}")
+    return (time.perf_counter() - started) * 1000, len(body)
+
+
+def run(args: argparse.Namespace) -> dict[str, object]:
+    env = bench_environment()
+    ensure_database(env["DATABASE_URL"])
+    setup_django()
+    checks_ensure(args.checks)
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="bench-metrics-") as tmp:
+        senv = {
+            **env, "METRICS_TOKEN": TOKEN, "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING",
+            "PROMETHEUS_MULTIPROC_DIR": str(Path(tmp) / "metrics"),
+        }  # fmt: skip
+        server = start(
+            python("-m", "gunicorn", "statuspage.wsgi", "--workers=2", f"--bind=127.0.0.1:{port}",
+                   "--no-control-socket", "--log-level=warning"),
+            senv, Path(tmp) / "gunicorn.log",
+        )  # fmt: skip
+        try:
+            wait_for_port(port)
+            for _ in range(4):  # both workers import, connect and fill their caches
+                scrape(port)
+            timings, size = [], 0
+            for _ in range(args.scrapes):
+                took, size = scrape(port)
+                timings.append(took)
+        finally:
+            stop(server)
+    return {
+        "checks": args.checks,
+        "scrape_p50_ms": round(quantile(timings, 0.5), 1),
+        "scrape_p99_ms": round(quantile(timings, 0.99), 1),
+        "bytes": size,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--checks", type=int, default=10_000)
+    parser.add_argument("--scrapes", type=int, default=50)
+    result = run(parser.parse_args())
+    print(" ".join(f"{key}={value}" for key, value in result.items()))
+
+
+if __name__ == "__main__":
+    main()
