@@ -2,9 +2,13 @@
 
 from datetime import UTC, datetime, timedelta
 
+from django.db import transaction
+from django.utils import timezone
+
 from checks.models import Check, Outcome
 from checks.services import Observation, RecordSummary, results_record
 from statuspage.alerts.models import Channel, ChannelKind, Event, Notification
+from statuspage.alerts.outbox import event_record, outbox_enqueue
 from statuspage.catalog.models import Service, Team
 from tests.checks.factories import make_check
 
@@ -65,3 +69,16 @@ def kinds(channel: Channel | None = None, **filters) -> list[str]:
         .order_by("event__occurred_at", "event_id")
         .values_list("event__kind", flat=True)
     )
+
+
+def announce(service, kind: str, key: str, channels, *, at=None):
+    with transaction.atomic():
+        event = event_record(
+            kind=kind,
+            key=key,
+            occurred_at=at or timezone.now(),
+            context={"service": {"name": service.name, "slug": service.slug}},
+            service=service,
+        )
+        outbox_enqueue(event=event, channels=channels)
+    return event

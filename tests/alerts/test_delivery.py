@@ -6,7 +6,7 @@ import random
 import threading
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
@@ -24,28 +24,15 @@ from statuspage.alerts.models import (
     Notification,
     NotificationState,
 )
-from statuspage.alerts.outbox import event_record, outbox_enqueue
 from statuspage.alerts.sending import send_round
 from statuspage.alerts.tasks import deliver_channel
+from tests.alerts.eventkit import announce
 from tests.alerts.receivers import Answer
 from tests.factories import make_service
 
 pytestmark = pytest.mark.django_db
 
 NO_GROUPING = override_settings(ALERTS_GROUP_WINDOW_S=0)
-
-
-def announce(service, kind: str, key: str, channels, *, at=None):
-    with transaction.atomic():
-        event = event_record(
-            kind=kind,
-            key=key,
-            occurred_at=at or timezone.now(),
-            context={"service": {"name": service.name, "slug": service.slug}},
-            service=service,
-        )
-        outbox_enqueue(event=event, channels=channels)
-    return event
 
 
 def later(seconds: float) -> dt.datetime:

@@ -8,7 +8,7 @@ from django.utils import timezone
 from statuspage.alerts.models import ChannelKind, Delivery, DeliveryState, EventKind
 from statuspage.alerts.readiness import outbox_detail
 from tests.alerts.conftest import make_channel
-from tests.alerts.test_delivery import announce
+from tests.alerts.eventkit import announce
 
 pytestmark = pytest.mark.django_db
 
