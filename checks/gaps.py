@@ -69,8 +69,6 @@ def missed_slots_skip(*, now: float) -> int:
         if moves:
             with connection.cursor() as cursor:
                 cursor.executemany("UPDATE checks_check SET next_due_at = %s WHERE id = %s", moves)
-    if moves:
-        logger.info("event=gaps.slots_skipped checks=%d", len(moves))
     return len(moves)
 
 

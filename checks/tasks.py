@@ -59,14 +59,15 @@ def dispatch_due() -> int:
 
     started = time.monotonic()
     now = time.time()
-    missed_slots_skip(now=now)
+    resumed = missed_slots_skip(now=now)
     claims = checks_claim_due(now=now)
     batches = probe_batches(claims)
     transaction.on_commit(lambda: probe_batches_send(batches))
     logger.info(
-        "task=checks.dispatch_due claimed=%d batches=%d ms=%.1f",
+        "task=checks.dispatch_due claimed=%d batches=%d resumed=%d ms=%.1f",
         len(claims),
         len(batches),
+        resumed,
         _ms(started),
     )
     return len(claims)

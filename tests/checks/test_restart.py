@@ -58,7 +58,7 @@ def test_after_a_stop_longer_than_the_interval_no_missed_slot_is_probed(
     time_machine.move_to(datetime.fromtimestamp(back, tz=UTC), tick=False)
     with django_capture_on_commit_callbacks(execute=True):
         assert dispatch_due() == 0
-    assert "claimed=0 batches=0" in task_lines(caplog, "checks.dispatch_due")[0]
+    assert "claimed=0 batches=0 resumed=1" in task_lines(caplog, "checks.dispatch_due")[0]
     # It waits for its next slot, which comes within one interval of the restart.
     resume = next_due(check)
     assert resume == slot_after(check_id=check.pk, interval_s=60, t=back - 1)
