@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 
 from checks.heartbeats import late_deadline
-from checks.models import Kind, Outcome
+from checks.models import Kind
 from checks.selectors import LocationResult, location_results
 from checks.status import ServiceStatus
 from statuspage.catalog.models import Tier
@@ -65,10 +65,6 @@ class CheckLocations:
         """Locations with no result for the last slot (yet, or their batch was lost)."""
         seen = {r.location for r in self.results}
         return tuple(name for name in self.locations if name not in seen)
-
-    @property
-    def down(self) -> int:
-        return sum(r.outcome == Outcome.DOWN for r in self.results)
 
 
 def checks_seen_from(checks: list[dict]) -> dict[int, CheckLocations]:
