@@ -6,6 +6,12 @@ walks each probed check's slot grid from where it last stopped (``gaps_swept_to`
 horizon old enough that no batch can still record it, and inserts a SKIPPED result for every
 slot without one. Slots with a result are left alone (ON CONFLICT DO NOTHING), so the sweep
 is safe to run twice or alongside a batch.
+
+After a stop longer than an interval (web, worker and beat all down), the dispatcher must
+not probe the stretch it missed: ``missed_slots_skip`` moves every check that missed a whole
+slot on to its next slot, so the schedule is whole again within one interval, the load after
+a restart is spread over the interval as usual instead of arriving at once, and the missed
+slots are left to the sweep, which records them as gaps (never as downtime).
 """
 
 import logging
@@ -14,11 +20,13 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import connection, transaction
 
+from checks.definitions import MIN_INTERVAL_S
 from checks.models import Check, Kind
 from checks.quorum import slots_settle
 from checks.runner import gap_observation
-from checks.scheduling import slot_after, slot_at_or_before
+from checks.scheduling import as_datetime, slot_after, slot_at_or_before
 from checks.services import Observation, results_record
+from statuspage.core.dbtime import db_datetime
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +34,42 @@ logger = logging.getLogger(__name__)
 # was off for days): older slots are outside any window the pages show in detail.
 MAX_LOOKBACK_S = 86400
 _CHUNK = 500
+
+
+def missed_slots_skip(*, now: float) -> int:
+    """Move checks that missed at least one whole slot on to their next slot; returns how many.
+
+    A check is behind when its due slot is older than its interval: a slot came and went
+    without any dispatch (the stack was stopped, or the dispatcher could not keep up). Its
+    next due slot becomes the first one after ``now`` less a dispatch tick (a slot that is
+    only a tick old is still on time), so nothing of the missed stretch is probed, not even
+    its last slot. Runs before each claim; while the stack keeps up no row is behind, and the
+    read is a range on the partial due index that returns nothing.
+    """
+    tick = settings.DISPATCH_TICK_S
+    with transaction.atomic():
+        rows = list(
+            # Rows a dispatcher holds are its to claim this tick; the next run sees them.
+            Check.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(
+                is_enabled=True,
+                is_paused=False,
+                service__is_paused=False,
+                next_due_at__lte=as_datetime(now - MIN_INTERVAL_S),
+            )
+            .exclude(kind=Kind.HEARTBEAT)
+            .values_list("id", "interval_s", "next_due_at")
+        )
+        moves = []
+        for check_id, interval_s, due in rows:
+            if due.timestamp() + interval_s > now:
+                continue  # late, but by less than its interval: its slot is claimed as usual
+            resume = slot_after(check_id=check_id, interval_s=interval_s, t=now - tick)
+            moves.append((db_datetime(as_datetime(resume)), check_id))
+        if moves:
+            with connection.cursor() as cursor:
+                cursor.executemany("UPDATE checks_check SET next_due_at = %s WHERE id = %s", moves)
+    return len(moves)
 
 
 @dataclass(frozen=True)

@@ -52,15 +52,22 @@ def probe_batches_send(batches: list[tuple[str, str, list[Claim]]]) -> None:
 
 @shared_task(name="checks.dispatch_due", ignore_result=True, soft_time_limit=30, time_limit=60)
 def dispatch_due() -> int:
-    """Claim due checks and queue their probes in batches, after the claim committed."""
+    """Claim due checks and queue their probes in batches, after the claim committed.
+    Checks that missed whole slots (the stack was stopped) first move on to their next
+    slot: the missed ones become gaps, none is probed late."""
+    from checks.gaps import missed_slots_skip
+
     started = time.monotonic()
-    claims = checks_claim_due()
+    now = time.time()
+    resumed = missed_slots_skip(now=now)
+    claims = checks_claim_due(now=now)
     batches = probe_batches(claims)
     transaction.on_commit(lambda: probe_batches_send(batches))
     logger.info(
-        "task=checks.dispatch_due claimed=%d batches=%d ms=%.1f",
+        "task=checks.dispatch_due claimed=%d batches=%d resumed=%d ms=%.1f",
         len(claims),
         len(batches),
+        resumed,
         _ms(started),
     )
     return len(claims)

@@ -1,7 +1,8 @@
 """What the team page and the service page read alike: status words, the check fields both
-read, which check speaks for a service's latency, when a heartbeat is late and when a
-deployment's verdict is due. Checks are handled as ``values()`` dicts: building a model
-instance per check would cost the team page more than its queries."""
+read, which check speaks for a service's latency, when a heartbeat is late, when a
+deployment's verdict is due and what each location saw of a check run from several.
+Checks are handled as ``values()`` dicts: building a model instance per check would cost the
+team page more than its queries."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -10,6 +11,7 @@ from django.conf import settings
 
 from checks.heartbeats import late_deadline
 from checks.models import Kind
+from checks.selectors import LocationResult, location_results
 from checks.status import ServiceStatus
 from statuspage.catalog.models import Tier
 
@@ -44,6 +46,41 @@ CHECK_FIELDS = (
     "id", "service_id", "name", "kind", "state", "is_enabled", "is_paused", "degraded_ms",
     "last_latency_ms", "last_ping_at", "created_at", "interval_s", "grace_s", "cron",
 )  # fmt: skip
+
+
+# The fields location_results reads beside CHECK_FIELDS.
+LOCATION_FIELDS = ("locations", "last_slot")
+
+
+@dataclass(frozen=True)
+class CheckLocations:
+    """What each of a check's locations saw of its last decided slot."""
+
+    check_name: str
+    locations: tuple[str, ...]  # where the check runs from, as configured
+    results: tuple[LocationResult, ...]  # by location name; a location without one is absent
+
+    @property
+    def silent(self) -> tuple[str, ...]:
+        """Locations with no result for the last slot (yet, or their batch was lost)."""
+        seen = {r.location for r in self.results}
+        return tuple(name for name in self.locations if name not in seen)
+
+
+def checks_seen_from(checks: list[dict]) -> dict[int, CheckLocations]:
+    """Check id -> what its locations saw, for the running checks (dicts read with
+    CHECK_FIELDS and LOCATION_FIELDS) that run from several locations. One query for all of
+    them, none when no such check is among ``checks``."""
+    several = [
+        c
+        for c in checks
+        if len(c["locations"] or ()) > 1 and c["is_enabled"] and not c["is_paused"]
+    ]
+    found = location_results(several)
+    return {
+        c["id"]: CheckLocations(c["name"], tuple(c["locations"]), tuple(found.get(c["id"], ())))
+        for c in several
+    }
 
 
 def verdict_due_at(deployed_at: datetime) -> datetime:

@@ -1,5 +1,6 @@
 """What the team page's rows read beyond their services: each source is one query for all
-the rows of the page, whatever their number (none without rows)."""
+the rows of the page, whatever their number (none without rows; the per-location results
+none unless a check shown runs from several locations)."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -11,7 +12,13 @@ from checks.models import HISTOGRAM_FIELDS, Check, Rollup
 from statuspage.core.days import day_of, day_start
 from statuspage.core.dbtime import datetime_from_db, db_datetime
 from statuspage.core.sql import id_in, sums
-from statuspage.web.selectors_common import CHECK_FIELDS, headline_check
+from statuspage.web.selectors_common import (
+    CHECK_FIELDS,
+    LOCATION_FIELDS,
+    CheckLocations,
+    checks_seen_from,
+    headline_check,
+)
 
 SPARK_HOURS = 24
 BASELINE_DAYS = 7
@@ -40,12 +47,15 @@ class RowSources:
     headlines: dict[int, dict | None]  # service id -> the check that speaks for its latency
     baselines: dict[int, float | None]  # check id -> p50 over the last BASELINE_DAYS
     sparks: dict[int, list[float | None]]  # check id -> hourly points
+    # check id -> its locations' results, for running checks with several locations
+    seen_from: dict[int, CheckLocations]
 
 
 def row_sources(shown: list[dict], maintenance: set[int], now: datetime) -> RowSources:
-    """The checks, last deployments, baselines and sparkline points of the rows shown."""
+    """The checks, last deployments, baselines, sparkline points and per-location results
+    of the rows shown."""
     if not shown:
-        return RowSources(now, {}, {}, maintenance, {}, {}, {})
+        return RowSources(now, {}, {}, maintenance, {}, {}, {}, {})
     ids = [s["id"] for s in shown]
     checks = _checks_of(ids)
     headlines = {s["id"]: headline_check(checks.get(s["id"], [])) for s in shown}
@@ -58,13 +68,15 @@ def row_sources(shown: list[dict], maintenance: set[int], now: datetime) -> RowS
         headlines=headlines,
         baselines=_baselines(headline_ids, now),
         sparks=_sparkline_points(headline_ids, now),
+        seen_from=checks_seen_from([c for row in checks.values() for c in row]),
     )
 
 
 def _checks_of(service_ids: list[int]) -> dict[int, list[dict]]:
     """Every field the rows show of the checks of these services."""
     checks: dict[int, list[dict]] = {}
-    for check in Check.objects.filter(service_id__in=service_ids).values(*CHECK_FIELDS):
+    rows = Check.objects.filter(service_id__in=service_ids).values(*CHECK_FIELDS, *LOCATION_FIELDS)
+    for check in rows:
         checks.setdefault(check["service_id"], []).append(check)
     return checks
 

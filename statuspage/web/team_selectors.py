@@ -17,7 +17,12 @@ from checks.status import SEVERITY, ServiceStatus, service_status
 from statuspage.catalog.models import TIER_RANK, Service, Team
 from statuspage.incidents.selectors import services_under_maintenance
 from statuspage.web.paging import PAGE_SIZE, Paging
-from statuspage.web.selectors_common import STATUS_LABELS, ServiceLabels, late_since
+from statuspage.web.selectors_common import (
+    STATUS_LABELS,
+    CheckLocations,
+    ServiceLabels,
+    late_since,
+)
 from statuspage.web.team_row_sources import SPARK_HOURS, LastDeployment, RowSources, row_sources
 
 TROUBLE = (ServiceStatus.MAJOR_OUTAGE, ServiceStatus.PARTIAL_OUTAGE, ServiceStatus.DEGRADED)
@@ -94,6 +99,8 @@ class ServiceRow(ServiceLabels):
     last_deployment: LastDeployment | None
     has_notes: bool
     rollback_note: str
+    # What each location saw, for the service's running checks with several locations.
+    locations: tuple[CheckLocations, ...] = ()
 
     @property
     def needs_attention(self) -> bool:
@@ -198,6 +205,12 @@ def _service_row(s: dict, sources: RowSources, status: ServiceStatus) -> Service
         last_deployment=sources.deployments.get(s["id"]),
         has_notes=s["owner_note__id"] is not None,
         rollback_note=s["owner_note__rollback_note"] or "",
+        locations=tuple(
+            sorted(
+                (sources.seen_from[c["id"]] for c in checks if c["id"] in sources.seen_from),
+                key=lambda seen: seen.check_name,
+            )
+        ),
     )
 
 

@@ -16,11 +16,11 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from checks.models import State, Verdict
+from checks.models import Outcome, State, Verdict
 from statuspage.catalog.models import Tier
 from statuspage.core.markdown import render_markdown
 from statuspage.web import charts
-from statuspage.web.selectors_common import STATUS_LABELS, verdict_due_at
+from statuspage.web.selectors_common import STATUS_LABELS, CheckLocations, verdict_due_at
 from statuspage.web.team_row_sources import LastDeployment
 from statuspage.web.team_selectors import Jobs, Latency, ServiceRow
 
@@ -277,6 +277,46 @@ def _jobs_cell(jobs: Jobs) -> str:
     return " ".join(parts)
 
 
+# A location's outcome shown as the check state of the same name (icon, word and tone).
+_OUTCOME_STATE = {Outcome.UP: State.UP, Outcome.DEGRADED: State.DEGRADED, Outcome.DOWN: State.DOWN}
+
+
+def _locations_html(seen: CheckLocations, *, named: bool) -> str:
+    """What each location of one check saw of its last slot, as a list whose accessible
+    name says which check it is; ``named`` also shows the check's name (services with
+    several such checks)."""
+    check = _e(seen.check_name)
+    label = f"{check}, last result by location"
+    if not seen.results:
+        count = len(seen.locations)
+        return (
+            f'<p class="locations locations-empty">{check + ": " if named else ""}'
+            f"no results from its {count} locations yet</p>"
+        )
+    head = f'<span class="locations-check">{check}</span>' if named else ""
+    items = []
+    for r in seen.results:
+        state = _OUTCOME_STATE.get(r.outcome)
+        word = status_badge(state) if state else '<span class="badge tone-muted">skipped</span>'
+        extra = ""
+        if r.outcome == Outcome.DOWN and r.detail:
+            detail = r.detail if len(r.detail) <= 60 else r.detail[:59] + "…"
+            extra = f' <span class="sub">{_e(detail)}</span>'
+        elif r.latency_ms is not None:
+            extra = f' <span class="sub">{_ms(r.latency_ms)}</span>'
+        items.append(f'<li><span class="location">{_e(r.location)}</span> {word}{extra}</li>')
+    items += [
+        f'<li><span class="location">{_e(name)}</span> <span class="muted">no result</span></li>'
+        for name in seen.silent
+    ]
+    return f'{head}<ul class="locations" aria-label="{label}">{"".join(items)}</ul>'
+
+
+def _locations_cell(locations: tuple[CheckLocations, ...]) -> str:
+    named = len(locations) > 1
+    return "".join(_locations_html(seen, named=named) for seen in locations)
+
+
 @dataclass(frozen=True)
 class RowContext:
     """What every row of one page shares: the link that filters by each team, the viewer's
@@ -336,7 +376,7 @@ def service_row(row: ServiceRow, ctx: RowContext) -> str:
     )
     return (  # every value escaped above
         f'<tr class="tone-row-{tone(row.status)}">'
-        f'<td class="status-cell">{status_badge(row.status)}</td>'
+        f'<td class="status-cell">{status_badge(row.status)}{_locations_cell(row.locations)}</td>'
         f'<th scope="row"><a id="svc-{slug}" href="/services/{slug}/">{name}</a> '
         f"{_tier_html(row.tier)}{rollback}</th>"
         f'<td class="latency">{_latency_cell(row.latency)}</td>'
