@@ -29,8 +29,11 @@ def _header(suffix: str) -> str:
 
 
 def _rows() -> list[tuple]:
-    query = Check.objects.filter(is_enabled=True).values_list(
-        "id", "name", "service__slug", "kind", "state", "last_latency_ms"
+    # No ORDER BY: sorting the rows by the model's default order costs more than reading them.
+    query = (
+        Check.objects.filter(is_enabled=True)
+        .order_by()
+        .values_list("id", "name", "service__slug", "kind", "state", "last_latency_ms")
     )
     sql, params = query.query.sql_with_params()
     with connection.cursor() as cursor:
