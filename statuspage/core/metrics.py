@@ -11,10 +11,10 @@ Two kinds of figures, kept apart on purpose:
   gauge per check and per process.
 
 The per-check block is most of a scrape at many checks. Each process keeps it for up to
-METRICS_CACHE_S, keyed by the status version (bumped by every state change), so a state
-change shows at once and only latencies may be that many seconds old. A client that
-accepts gzip (Prometheus does) gets the body compressed, the cached block's deflated
-segment reused.
+METRICS_CACHE_S, keyed by the status version (bumped by every state change and check
+edit), so a state change shows at once and only latencies may be that many seconds old.
+A client that accepts gzip (Prometheus does) gets the body compressed, the cached
+block's deflated segment reused.
 
 ``/metrics`` answers only a bearer token (METRICS_TOKEN) or a client address in
 METRICS_ALLOW; with neither set it is a 404, except to loopback clients in DEBUG.
@@ -178,7 +178,7 @@ Exposition = Callable[[], bytes]
 class _Block:
     """One cached exposition of this process, and its deflated segment once asked for."""
 
-    version: int
+    version: int | None
     expires_at: float
     text: bytes
     deflated: bytes | None = None
@@ -205,7 +205,7 @@ def _cached(source: Exposition) -> _Block:
     block = _blocks.get(source)
     if block is not None and block.version == version and block.expires_at > now:
         return block
-    block = _Block(version=version or 0, expires_at=now + ttl, text=source())
+    block = _Block(version=version, expires_at=now + ttl, text=source())
     if version is not None:
         _blocks[source] = block
     return block
