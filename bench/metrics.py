@@ -12,7 +12,8 @@ scrapes (connect to last byte) one after another, asking for gzip as Prometheus 
 Two rounds: `scrape_*` with the status version bumped before each scrape, so every
 scrape reads and writes out every check (what a scrape every 15 s or more costs), then
 `cached_*` without bumps (scrapes close together, served from each web process's copy).
-`bytes` is the text, `gzip_bytes` what went over the wire. The last line is key=value pairs.
+`bytes` is the text, `sent_bytes` what went over the wire (`--no-gzip`: the text itself).
+The last line is key=value pairs.
 """
 
 import argparse
@@ -102,13 +103,15 @@ def files_write(env: dict[str, str], processes: int) -> None:
         subprocess.run([sys.executable, "-c", WRITER], env=env, check=True)
 
 
-def scrape(port: int) -> tuple[float, bytes, int]:
+def scrape(port: int, packed: bool = True) -> tuple[float, bytes, int]:
     """(milliseconds, text, bytes sent) of one whole scrape on a fresh connection."""
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    if packed:
+        headers["Accept-Encoding"] = "gzip"
     started = time.perf_counter()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
-        conn.request("GET", "/metrics", headers={
-            "Authorization": f"Bearer {TOKEN}", "Accept-Encoding": "gzip"})  # fmt: skip
+        conn.request("GET", "/metrics", headers=headers)
         response = conn.getresponse()
         body = response.read()
     finally:
@@ -116,9 +119,9 @@ def scrape(port: int) -> tuple[float, bytes, int]:
     took = (time.perf_counter() - started) * 1000
     if response.status != 200:
         raise SystemExit(f"/metrics answered {response.status}: {body[:200]!r}")
-    if response.getheader("Content-Encoding") != "gzip":
-        raise SystemExit("/metrics did not compress its answer")
-    return took, gzip.decompress(body), len(body)
+    if (response.getheader("Content-Encoding") == "gzip") != packed:
+        raise SystemExit("/metrics answered with the wrong Content-Encoding")
+    return took, gzip.decompress(body) if packed else body, len(body)
 
 
 def content_verify(text: bytes, checks: int) -> None:
@@ -132,12 +135,13 @@ def content_verify(text: bytes, checks: int) -> None:
         raise SystemExit("the schedule lag histogram is missing")
 
 
-def scrapes_time(port: int, count: int, before=None) -> tuple[list[float], bytes, int]:
+def scrapes_time(port: int, count: int, packed: bool, before=None):
+    """(milliseconds of each scrape, the last text, its bytes sent)."""
     timings, text, sent = [], b"", 0
     for _ in range(count):
         if before is not None:
             before()
-        took, text, sent = scrape(port)
+        took, text, sent = scrape(port, packed)
         timings.append(took)
     return timings, text, sent
 
@@ -166,9 +170,10 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             files_write(senv, args.writers)
             for _ in range(4):  # both workers import, connect and fill their caches
                 scrape(port)
-            cold, text, sent = scrapes_time(port, args.scrapes, before=status_version_bump)
+            packed = not args.no_gzip
+            cold, text, sent = scrapes_time(port, args.scrapes, packed, status_version_bump)
             content_verify(text, args.checks)
-            cached, _, _ = scrapes_time(port, args.scrapes)
+            cached, _, _ = scrapes_time(port, args.scrapes, packed)
             files = len(os.listdir(Path(tmp) / "metrics"))
         finally:
             stop(server)
@@ -179,7 +184,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         "cached_p50_ms": round(quantile(cached, 0.5), 1),
         "cached_p99_ms": round(quantile(cached, 0.99), 1),
         "bytes": len(text),
-        "gzip_bytes": sent,
+        "sent_bytes": sent,
         "metric_files": files,
     }
 
@@ -190,6 +195,7 @@ def main() -> None:
     )
     parser.add_argument("--checks", type=int, default=10_000)
     parser.add_argument("--scrapes", type=int, default=50, help="scrapes in each round")
+    parser.add_argument("--no-gzip", action="store_true", help="do not ask for gzip")
     parser.add_argument("--writers", type=int, default=4, help="processes writing metric files")
     result = run(parser.parse_args())
     print(" ".join(f"{key}={value}" for key, value in result.items()))
