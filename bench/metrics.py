@@ -4,13 +4,23 @@
 
 Uses DATABASE_URL / REDIS_URL (default: a `statuspage_bench` PostgreSQL database and Redis
 database 9). Creates the checks under a `bench-metrics` team (states and latencies
-spread over every value; kept between runs when the count matches), starts gunicorn with
-two workers and a METRICS_TOKEN, and times whole scrapes (connect to last byte) one after
-another, as Prometheus does. The last line is key=value pairs.
+spread over every value; kept between runs when the count matches), lets a few short
+processes write lag and ping files into the multiprocess folder as a worker and web
+workers would, starts gunicorn with two workers and a METRICS_TOKEN, and times whole
+scrapes (connect to last byte) one after another, asking for gzip as Prometheus does.
+
+Two rounds: `scrape_*` with the status version bumped before each scrape, so every
+scrape reads and writes out every check (what a scrape every 15 s or more costs), then
+`cached_*` without bumps (scrapes close together, served from each web process's copy).
+`bytes` is the text, `sent_bytes` what went over the wire (`--no-gzip`: the text itself).
+The last line is key=value pairs.
 """
 
 import argparse
+import gzip
 import http.client
+import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -76,19 +86,64 @@ def checks_ensure(count: int) -> None:
     )
 
 
-def scrape(port: int) -> tuple[float, int]:
-    """(milliseconds, bytes) of one whole scrape on a fresh connection."""
+# What a worker's pool process and a web worker leave in the folder: lag and ping counts.
+WRITER = """
+import django, sys
+django.setup()
+from statuspage.core.metrics import ping_count, schedule_lag_observe
+schedule_lag_observe(n / 7 for n in range(200))
+for kind in ("success", "fail", "start"):
+    for code in (200, 404, 429):
+        ping_count(kind=kind, code=code)
+"""
+
+
+def files_write(env: dict[str, str], processes: int) -> None:
+    for _ in range(processes):
+        subprocess.run([sys.executable, "-c", WRITER], env=env, check=True)
+
+
+def scrape(port: int, packed: bool = True) -> tuple[float, bytes, int]:
+    """(milliseconds, text, bytes sent) of one whole scrape on a fresh connection."""
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    if packed:
+        headers["Accept-Encoding"] = "gzip"
     started = time.perf_counter()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
-        conn.request("GET", "/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+        conn.request("GET", "/metrics", headers=headers)
         response = conn.getresponse()
         body = response.read()
     finally:
         conn.close()
+    took = (time.perf_counter() - started) * 1000
     if response.status != 200:
         raise SystemExit(f"/metrics answered {response.status}: {body[:200]!r}")
-    return (time.perf_counter() - started) * 1000, len(body)
+    if (response.getheader("Content-Encoding") == "gzip") != packed:
+        raise SystemExit("/metrics answered with the wrong Content-Encoding")
+    return took, gzip.decompress(body) if packed else body, len(body)
+
+
+def content_verify(text: bytes, checks: int) -> None:
+    """Every check has its up and state samples; the worker's lag made it into the scrape."""
+    lines = text.splitlines()
+    for name in (b"statuspage_check_up{", b"statuspage_check_state{"):
+        found = sum(line.startswith(name) for line in lines)
+        if found != checks:
+            raise SystemExit(f"{name.decode()} has {found} samples, not {checks}")
+    if not any(line.startswith(b"statuspage_schedule_lag_seconds_count") for line in lines):
+        raise SystemExit("the schedule lag histogram is missing")
+
+
+def scrapes_time(port: int, count: int, packed: bool, before=None):
+    """(milliseconds of each scrape, the last text, its bytes sent)."""
+    timings, text, sent = [], b"", 0
+    for _ in range(count):
+        if before is not None:
+            before()
+        took, text, sent = scrape(port, packed)
+        timings.append(took)
+    return timings, text, sent
 
 
 def run(args: argparse.Namespace) -> dict[str, object]:
@@ -96,6 +151,8 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     ensure_database(env["DATABASE_URL"])
     setup_django()
     checks_ensure(args.checks)
+    from statuspage.core.status_version import status_version_bump
+
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="bench-metrics-") as tmp:
         senv = {
@@ -109,19 +166,26 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         )  # fmt: skip
         try:
             wait_for_port(port)
+            # After the start: the master clears exited processes' files when it starts.
+            files_write(senv, args.writers)
             for _ in range(4):  # both workers import, connect and fill their caches
                 scrape(port)
-            timings, size = [], 0
-            for _ in range(args.scrapes):
-                took, size = scrape(port)
-                timings.append(took)
+            packed = not args.no_gzip
+            cold, text, sent = scrapes_time(port, args.scrapes, packed, status_version_bump)
+            content_verify(text, args.checks)
+            cached, _, _ = scrapes_time(port, args.scrapes, packed)
+            files = len(os.listdir(Path(tmp) / "metrics"))
         finally:
             stop(server)
     return {
         "checks": args.checks,
-        "scrape_p50_ms": round(quantile(timings, 0.5), 1),
-        "scrape_p99_ms": round(quantile(timings, 0.99), 1),
-        "bytes": size,
+        "scrape_p50_ms": round(quantile(cold, 0.5), 1),
+        "scrape_p99_ms": round(quantile(cold, 0.99), 1),
+        "cached_p50_ms": round(quantile(cached, 0.5), 1),
+        "cached_p99_ms": round(quantile(cached, 0.99), 1),
+        "bytes": len(text),
+        "sent_bytes": sent,
+        "metric_files": files,
     }
 
 
@@ -130,7 +194,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--checks", type=int, default=10_000)
-    parser.add_argument("--scrapes", type=int, default=50)
+    parser.add_argument("--scrapes", type=int, default=50, help="scrapes in each round")
+    parser.add_argument("--no-gzip", action="store_true", help="do not ask for gzip")
+    parser.add_argument("--writers", type=int, default=4, help="processes writing metric files")
     result = run(parser.parse_args())
     print(" ".join(f"{key}={value}" for key, value in result.items()))
 

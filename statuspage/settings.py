@@ -277,6 +277,9 @@ READY_TOKEN = os.environ.get("READY_TOKEN", "")
 # (statuspage/core/metrics_files.py). prometheus_client reads the variable itself.
 METRICS_DIR = metrics_dir(os.environ)
 os.environ[METRICS_DIR_ENV] = str(METRICS_DIR)
+# Seconds a process may serve the per-check block of /metrics again while the status
+# version is unchanged (latencies at most that old); 0 reads every check on every scrape.
+METRICS_CACHE_S = env_float("METRICS_CACHE_S", 2.0)
 
 # --- Internationalisation -------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

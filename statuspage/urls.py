@@ -20,7 +20,11 @@ admin.site.site_title = "Status dashboard"
 urlpatterns = [
     path("health", core_views.health, name="health"),
     path("ready", core_views.ready, name="ready"),
-    path("metrics", metrics_view([checks_exposition, outbox_exposition]), name="metrics"),
+    path(
+        "metrics",
+        metrics_view(cached=[checks_exposition], live=[outbox_exposition]),
+        name="metrics",
+    ),
     path("favicon.ico", favicon, name="favicon"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

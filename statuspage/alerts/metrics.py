@@ -7,7 +7,7 @@ from statuspage.alerts.models import Delivery, DeliveryState, Notification, Noti
 WAITING = [DeliveryState.QUEUED, DeliveryState.SENDING, DeliveryState.RETRYING]
 
 
-def outbox_exposition() -> str:
+def outbox_exposition() -> bytes:
     """Backlog: notifications not yet in a message, and messages not yet delivered (by
     state). Dead letters: messages given up after their last retry, still kept."""
     unclaimed = Notification.objects.filter(
@@ -31,4 +31,4 @@ def outbox_exposition() -> str:
         "# TYPE statuspage_outbox_dead_letters gauge\n",
         f"statuspage_outbox_dead_letters {by_state.get(DeliveryState.DEAD, 0)}\n",
     ]
-    return "".join(lines)
+    return "".join(lines).encode()

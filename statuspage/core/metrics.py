@@ -10,6 +10,12 @@ Two kinds of figures, kept apart on purpose:
   read at scrape time by collectors, one query each, instead of being mirrored into a
   gauge per check and per process.
 
+The per-check block is most of a scrape at many checks. Each process keeps it for up to
+METRICS_CACHE_S, keyed by the status version (bumped by every state change and check
+edit), so a state change shows at once and only latencies may be that many seconds old.
+A client that accepts gzip (Prometheus does) gets the body compressed, the cached
+block's deflated segment reused.
+
 ``/metrics`` answers only a bearer token (METRICS_TOKEN) or a client address in
 METRICS_ALLOW; with neither set it is a 404, except to loopback clients in DEBUG.
 """
@@ -18,11 +24,15 @@ import hmac
 import ipaddress
 import logging
 import threading
+import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from functools import cache
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from kombu import Connection
@@ -32,6 +42,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from statuspage.core.client import _networks, client_address, parse_address
 from statuspage.core.metrics_files import metrics_dir_prepare, process_identifier
+from statuspage.core.status_version import CACHE_DOWN, status_version
 
 logger = logging.getLogger(__name__)
 
@@ -160,10 +171,96 @@ def _allowed(address: ipaddress.IPv4Address | ipaddress.IPv6Address, allow: tupl
     return any(address.version == net.version and address in net for net in _networks(allow))
 
 
-def metrics_view(expositions: Iterable[Callable[[], str]]) -> Callable:
-    """The /metrics view: the process files, the queues, then each given exposition
-    (a function returning families already in the text format)."""
-    sources = list(expositions)
+Exposition = Callable[[], bytes]
+
+
+@dataclass
+class _Block:
+    """One cached exposition of this process, and its deflated segment once asked for."""
+
+    version: int | None
+    expires_at: float
+    text: bytes
+    deflated: bytes | None = None
+
+
+_blocks: dict[Exposition, _Block] = {}
+
+
+def _cached(source: Exposition) -> _Block:
+    """``source``'s text, from this process's copy while the status version is unchanged
+    and the copy younger than METRICS_CACHE_S; read afresh otherwise.
+
+    The version is read before the rows, so a copy is never older than its version: a
+    change that commits during the read bumps the version past the one stored with it.
+    Without a reachable cache server nothing is kept: every scrape reads afresh.
+    """
+    ttl = settings.METRICS_CACHE_S
+    now = time.monotonic()
+    try:
+        version = status_version() if ttl > 0 else None
+    except CACHE_DOWN as exc:
+        logger.warning("metrics.cache_unavailable error=%s", type(exc).__name__)
+        version = None
+    block = _blocks.get(source)
+    if block is not None and block.version == version and block.expires_at > now:
+        return block
+    block = _Block(version=version, expires_at=now + ttl, text=source())
+    if version is not None:
+        _blocks[source] = block
+    return block
+
+
+# A gzip member header: deflate, no name, no time, unknown OS (RFC 1952).
+GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+
+
+def _deflate(data: bytes, mode: int) -> bytes:
+    """Raw deflate of ``data`` at the fastest level (a scrape's text compresses about
+    tenfold even so). Every segment starts its own compressor, so none refers back past
+    its own start and segments made apart join into one stream."""
+    compressor = zlib.compressobj(1, zlib.DEFLATED, -zlib.MAX_WBITS)
+    return compressor.compress(data) + compressor.flush(mode)
+
+
+def gzip_join(blocks: list[_Block], rest: bytes) -> bytes:
+    """One gzip member holding the blocks' texts then ``rest``.
+
+    A block's segment ends with a sync flush (byte-aligned, not final) and is kept with
+    the block, so a cached block is compressed once; only ``rest`` is compressed per
+    scrape, and its segment ends the stream. The checksum covers the whole text.
+    """
+    crc, size, parts = 0, 0, [GZIP_HEADER]
+    for block in blocks:
+        if block.deflated is None:
+            block.deflated = _deflate(block.text, zlib.Z_SYNC_FLUSH)
+        parts.append(block.deflated)
+        crc, size = zlib.crc32(block.text, crc), size + len(block.text)
+    parts.append(_deflate(rest, zlib.Z_FINISH))
+    crc, size = zlib.crc32(rest, crc), size + len(rest)
+    parts.append(crc.to_bytes(4, "little") + (size & 0xFFFFFFFF).to_bytes(4, "little"))
+    return b"".join(parts)
+
+
+def accepts_gzip(header: str) -> bool:
+    """``Accept-Encoding`` names gzip with a non-zero quality."""
+    for item in header.split(","):
+        coding, _, params = item.partition(";")
+        if coding.strip().lower() != "gzip":
+            continue
+        name, _, value = params.strip().partition("=")
+        try:
+            return name.strip().lower() != "q" or float(value) > 0
+        except ValueError:
+            return False
+    return False
+
+
+def metrics_view(*, cached: Iterable[Exposition], live: Iterable[Exposition]) -> Callable:
+    """The /metrics view: the ``cached`` expositions (each kept per process, see
+    ``_cached``), then the process files, the queues and each ``live`` exposition, read
+    on every scrape. An exposition returns families already in the text format."""
+    cached, live = list(cached), list(live)
 
     @never_cache
     @require_safe
@@ -174,11 +271,19 @@ def metrics_view(expositions: Iterable[Callable[[], str]]) -> Callable:
             if status == 401:
                 response["WWW-Authenticate"] = 'Bearer realm="metrics"'
             return response
+        blocks = [_cached(source) for source in cached]
         registry = CollectorRegistry(auto_describe=False)
         MultiProcessCollector(registry, path=str(settings.METRICS_DIR))
         registry.register(QueueCollector())
-        body = [generate_latest(registry), *(source().encode() for source in sources)]
-        return HttpResponse(b"".join(body), content_type=CONTENT_TYPE)
+        rest = b"".join([generate_latest(registry), *(source() for source in live)])
+        if accepts_gzip(request.headers.get("Accept-Encoding", "")):
+            response = HttpResponse(gzip_join(blocks, rest), content_type=CONTENT_TYPE)
+            response["Content-Encoding"] = "gzip"
+        else:
+            body = b"".join([*(block.text for block in blocks), rest])
+            response = HttpResponse(body, content_type=CONTENT_TYPE)
+        patch_vary_headers(response, ["Accept-Encoding"])
+        return response
 
     return view
 

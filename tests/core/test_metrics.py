@@ -1,9 +1,12 @@
 """/metrics: what it shows after real results and pings, and who may read it."""
 
+import gzip
 import os
+import socket
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import pytest
@@ -11,11 +14,13 @@ from django.test import override_settings
 from kombu import Connection
 from prometheus_client.parser import text_string_to_metric_families
 
-from checks.models import Kind, Outcome
+from checks.models import Check, Kind, Outcome
 from checks.runner import probe_batch_run
 from checks.scheduling import Claim
 from checks.services import Observation, results_record
 from statuspage.alerts.models import Delivery, DeliveryState
+from statuspage.core import metrics as core_metrics
+from statuspage.core.metrics import accepts_gzip
 from statuspage.core.metrics_files import host_name, metrics_dir_prepare
 from tests.alerts.eventkit import at, down, make_channel, quick_check
 from tests.checks.factories import make_check
@@ -26,6 +31,14 @@ from tests.reverse_proxy import call
 T0 = 1_796_000_000  # a fixed epoch second (2026-11-29)
 TOKEN = "scrape-token-0123456789"
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def fresh_scrapes(settings, monkeypatch):
+    """Every scrape reads the checks afresh unless a test asks for the per-process copy,
+    and no copy outlives its test: inside a test's transaction no version bump commits."""
+    settings.METRICS_CACHE_S = 0
+    monkeypatch.setattr(core_metrics, "_blocks", {})
 
 
 def samples(body: bytes) -> dict[tuple[str, tuple], float]:
@@ -260,3 +273,108 @@ def test_shows_the_outbox_backlog_and_dead_letters(client, team, service):
     assert found[("statuspage_outbox_backlog", (("stage", "retrying"),))] == 1
     assert found[("statuspage_outbox_backlog", (("stage", "queued"),))] == 0
     assert found[("statuspage_outbox_dead_letters", ())] == 1
+
+
+def observe(check, outcome, latency_ms, at_s):
+    results_record(observations=[Observation(check.pk, at_s, at_s + 0.1, outcome, latency_ms)])
+
+
+@pytest.mark.django_db
+@override_settings(METRICS_TOKEN=TOKEN, METRICS_CACHE_S=60)
+def test_a_state_change_shows_at_once_though_the_check_block_is_kept(
+    client, service, django_capture_on_commit_callbacks
+):
+    web = make_check(service, "web", failures_before_down=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        observe(web, Outcome.UP, 42.0, T0)
+    first = samples(scrape(client, **bearer()).content)
+    with django_capture_on_commit_callbacks(execute=True):
+        observe(web, Outcome.DOWN, None, T0 + 60)
+    after = samples(scrape(client, **bearer()).content)
+    assert first[("statuspage_check_up", labels(web))] == 1
+    assert after[("statuspage_check_up", labels(web))] == 0
+    assert after[("statuspage_check_state", labels(web, state="down"))] == 1
+
+
+@pytest.mark.django_db
+@override_settings(METRICS_TOKEN=TOKEN, METRICS_CACHE_S=60)
+def test_without_a_state_change_the_kept_block_answers_until_it_expires(client, service, settings):
+    web = make_check(service, "web")
+    Check.objects.filter(pk=web.pk).update(last_latency_ms=40.0)
+    first = samples(scrape(client, **bearer()).content)
+    Check.objects.filter(pk=web.pk).update(last_latency_ms=90.0)  # no version bump
+    kept = samples(scrape(client, **bearer()).content)
+    settings.METRICS_CACHE_S = 0
+    fresh = samples(scrape(client, **bearer()).content)
+    key = ("statuspage_check_latency_seconds", labels(web))
+    assert (first[key], kept[key], fresh[key]) == (0.04, 0.04, 0.09)
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.django_db
+def test_with_the_cache_server_away_every_scrape_reads_the_checks(client, service, settings):
+    web = make_check(service, "web")
+    settings.METRICS_TOKEN, settings.METRICS_CACHE_S = TOKEN, 60
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{_closed_port()}/0",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+    Check.objects.filter(pk=web.pk).update(last_latency_ms=40.0)
+    first = scrape(client, **bearer())
+    Check.objects.filter(pk=web.pk).update(last_latency_ms=90.0)
+    second = scrape(client, **bearer())
+    key = ("statuspage_check_latency_seconds", labels(web))
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert samples(first.content)[key] == 0.04
+    assert samples(second.content)[key] == 0.09
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kept_s", [0, 60])
+def test_a_client_accepting_gzip_gets_the_same_samples_compressed(
+    client, service, settings, kept_s
+):
+    settings.METRICS_TOKEN, settings.METRICS_CACHE_S = TOKEN, kept_s
+    for n in range(40):
+        make_check(service, f"web-{n}", last_latency_ms=5.0 + n)
+    plain = scrape(client, **bearer())
+    packed = [scrape(client, HTTP_ACCEPT_ENCODING="gzip", **bearer()) for _ in range(2)]
+    assert "Content-Encoding" not in plain
+    assert "Accept-Encoding" in plain["Vary"]
+    for response in packed:
+        assert response["Content-Encoding"] == "gzip"
+        assert "Accept-Encoding" in response["Vary"]
+        # One gzip member whose checksum and length gzip itself verifies.
+        member = zlib.decompressobj(wbits=31)
+        body = member.decompress(response.content) + member.flush()
+        assert member.eof and member.unused_data == b""
+        assert body == gzip.decompress(response.content)
+        assert samples(body) == samples(plain.content)
+        assert len(response.content) < len(body) / 3
+    assert len(samples(plain.content)) > 3 * 40
+
+
+@pytest.mark.parametrize(
+    ("header", "accepted"),
+    [
+        ("gzip", True),
+        ("deflate, gzip", True),
+        ("GZIP;q=0.5", True),
+        ("gzip;q=0", False),
+        ("gzip; q=0.0, identity", False),
+        ("br, deflate", False),
+        ("gzipx", False),
+        ("", False),
+        ("gzip;q=nonsense", False),
+    ],
+)
+def test_reads_whether_the_client_accepts_gzip(header, accepted):
+    assert accepts_gzip(header) is accepted
