@@ -101,6 +101,7 @@ def probe_batch(claims: list[list[int]], location: str = "") -> int:
 
 @shared_task(name="checks.sweep_heartbeats", ignore_result=True, soft_time_limit=60, time_limit=90)
 def sweep_heartbeats() -> int:
+    """Mark heartbeat checks past their deadline late (one failure per missed period)."""
     from checks.heartbeats import heartbeats_sweep
 
     started = time.monotonic()
@@ -210,3 +211,37 @@ def deployment_verdicts(deployment_ids: list[int] | None = None) -> int:
         _ms(started),
     )
     return summary.judged
+
+
+@shared_task(name="checks.drain_pings", ignore_result=True, soft_time_limit=30, time_limit=60)
+def drain_pings() -> int:
+    """Apply the pings that requests stored (results, state, last ping) in bulk. Two runs
+    at once share the pending rows (SKIP LOCKED); an applied ping is never applied again."""
+    from checks.ping_intake import pings_drain
+
+    started = time.monotonic()
+    summary = pings_drain()
+    logger.info(
+        "task=checks.drain_pings pings=%d inserted=%d transitions=%d ms=%.1f",
+        summary.pings,
+        summary.inserted,
+        summary.transitions,
+        _ms(started),
+    )
+    return summary.pings
+
+
+@shared_task(
+    name="checks.refresh_heartbeat_deadlines",
+    ignore_result=True,
+    soft_time_limit=60,
+    time_limit=90,
+)
+def refresh_heartbeat_deadlines() -> int:
+    """Recompute every heartbeat check's next deadline (periods edited since)."""
+    from checks.heartbeats import heartbeat_deadlines_refresh
+
+    started = time.monotonic()
+    changed = heartbeat_deadlines_refresh(now=timezone.now())
+    logger.info("task=checks.refresh_heartbeat_deadlines changed=%d ms=%.1f", changed, _ms(started))
+    return changed
