@@ -143,6 +143,10 @@ PING_BODY_LIMIT_BYTES = 10_000
 # its uuid was looked up.
 PING_DRAIN_S = env_float("PING_DRAIN_S", 1.0)
 PING_UUID_CACHE_S = env_int("PING_UUID_CACHE_S", 60)
+# true: a ping is answered only once its row is on disk (one WAL flush per ping, which
+# caps the intake of each sync web worker). false: once PostgreSQL committed it; only a
+# crash of PostgreSQL itself within a fraction of a second could lose it (see README).
+PING_SYNCHRONOUS_COMMIT = env_bool("PING_SYNCHRONOUS_COMMIT", False)
 # Secret check settings (header values, URL passwords) are encrypted at rest. The first key
 # encrypts, every key decrypts, so a key is rotated by putting a new one first and running
 # `manage.py check_secrets_reseal`. Unset: one key derived from SECRET_KEY.

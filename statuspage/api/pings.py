@@ -23,7 +23,7 @@ from checks.heartbeats import PingInput, ping_record
 from checks.models import PingKind
 from checks.ping_intake import ping_accept
 from statuspage.core.client import client_address
-from statuspage.core.counters import rate_exceeded
+from statuspage.core.counters import rates_exceeded
 from statuspage.core.metrics import ping_count
 
 MAX_EXIT_STATUS = 255
@@ -85,14 +85,13 @@ def _answer(request: HttpRequest, ping_uuid: uuid.UUID, kind: str, exit_status=N
         )
     address = client_address(request)
     # The per-client cap comes first so that guessing at uuids is capped too.
-    limits = (
+    limits = [
         (f"ping-client:{address}", settings.PING_CLIENT_RATE_PER_MINUTE),
         (f"ping:{ping_uuid}", settings.PING_RATE_PER_MINUTE),
-    )
-    for key, limit in limits:
-        wait = rate_exceeded(key=key, limit=limit)
-        if wait is not None:
-            return _text("rate limited\n", status=429, Retry_After=str(wait))
+    ]
+    wait = rates_exceeded(limits=limits)
+    if wait is not None:
+        return _text("rate limited\n", status=429, Retry_After=str(wait))
     ping = PingInput(
         kind=kind,
         exit_status=exit_status,
