@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q, QuerySet
 
 from checks.cron import cron_next
 from checks.models import Check, Kind, Outcome, Ping, PingKind
@@ -268,26 +268,42 @@ def _late_at_save(rows: list[tuple[int, datetime | None, datetime]]) -> None:
         )
 
 
-def heartbeats_sweep(*, now: datetime) -> RecordSummary:
-    """Record a "late" failure for every heartbeat check past its deadline.
+def _due() -> QuerySet[Check]:
+    """Active heartbeat checks whose stored deadline has passed or is not known yet; the
+    partial index ``check_heartbeat_late`` holds exactly these checks' deadlines."""
+    return Check.objects.filter(kind=Kind.HEARTBEAT, is_enabled=True, is_paused=False).exclude(
+        service__is_paused=True
+    )
 
-    1. Read only the active heartbeat checks whose stored deadline has passed or is not
-       known yet (index ``check_heartbeat_late``), so a frequent sweep stays cheap.
+
+def heartbeats_due(*, now: datetime) -> list[int]:
+    """Ids of the heartbeat checks the sweep should look at, oldest deadline first."""
+    return list(
+        _due()
+        .filter(Q(late_at__lte=now) | Q(late_at__isnull=True))
+        .order_by(F("late_at").asc(nulls_first=True), "id")
+        .values_list("id", flat=True)
+    )
+
+
+def heartbeats_sweep(*, now: datetime, check_ids: list[int] | None = None) -> RecordSummary:
+    """Record a "late" failure for every heartbeat check past its deadline (or for those
+    of ``check_ids`` that are).
+
+    1. Read only the checks whose stored deadline has passed or is not known yet, so a
+       frequent sweep stays cheap.
     2. Recompute each one's deadline from its current definition and last ping: the
        latest missed deadline becomes a failure whose slot is that deadline, so sweeping
-       twice records it once.
+       twice (or two sweeps at once) records it once.
     3. Record them all in one ``results_record`` and store each check's next deadline,
        in the same transaction.
     """
-    due = (
-        Check.objects.filter(kind=Kind.HEARTBEAT, is_enabled=True, is_paused=False)
-        .filter(Q(late_at__lte=now) | Q(late_at__isnull=True))
-        .exclude(service__is_paused=True)
-        .only(*DEADLINE_FIELDS)
-    )
+    due = _due().filter(Q(late_at__lte=now) | Q(late_at__isnull=True))
+    if check_ids is not None:
+        due = due.filter(id__in=check_ids)
     observations = []
     deadlines = []
-    for check in due:
+    for check in due.only(*DEADLINE_FIELDS):
         missed = late_deadline(check, now=now)
         if missed is None or (
             check.last_slot is not None and int(missed.timestamp()) <= check.last_slot

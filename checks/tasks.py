@@ -99,15 +99,25 @@ def probe_batch(claims: list[list[int]], location: str = "") -> int:
     return report.recorded.inserted
 
 
+# Overdue heartbeats one sweep records itself; more are shared out in tasks of this many, so
+# that every worker process takes part when many jobs are late at once.
+SWEEP_CHUNK = 500
+
+
 @shared_task(name="checks.sweep_heartbeats", ignore_result=True, soft_time_limit=60, time_limit=90)
 def sweep_heartbeats() -> int:
     """Mark heartbeat checks past their deadline late (one failure per missed period)."""
-    from checks.heartbeats import heartbeats_sweep
+    from checks.heartbeats import heartbeats_due, heartbeats_sweep
 
     started = time.monotonic()
-    summary = heartbeats_sweep(now=timezone.now())
+    now = timezone.now()
+    due = heartbeats_due(now=now)
+    for begin in range(SWEEP_CHUNK, len(due), SWEEP_CHUNK):
+        sweep_heartbeats_chunk.delay(due[begin : begin + SWEEP_CHUNK], now.timestamp())
+    summary = heartbeats_sweep(now=now, check_ids=due[:SWEEP_CHUNK])
     logger.info(
-        "task=checks.sweep_heartbeats late=%d transitions=%d ms=%.1f",
+        "task=checks.sweep_heartbeats due=%d late=%d transitions=%d ms=%.1f",
+        len(due),
         summary.inserted,
         summary.transitions,
         _ms(started),
@@ -245,3 +255,23 @@ def refresh_heartbeat_deadlines() -> int:
     changed = heartbeat_deadlines_refresh(now=timezone.now())
     logger.info("task=checks.refresh_heartbeat_deadlines changed=%d ms=%.1f", changed, _ms(started))
     return changed
+
+
+@shared_task(
+    name="checks.sweep_heartbeats_chunk", ignore_result=True, soft_time_limit=60, time_limit=90
+)
+def sweep_heartbeats_chunk(check_ids: list[int], now: float) -> int:
+    """Part of a sweep with many overdue checks: those of ``check_ids`` still overdue at
+    ``now`` (epoch seconds). Checks deleted or already recorded since are skipped."""
+    from checks.heartbeats import heartbeats_sweep
+
+    started = time.monotonic()
+    summary = heartbeats_sweep(now=dt.datetime.fromtimestamp(now, dt.UTC), check_ids=check_ids)
+    logger.info(
+        "task=checks.sweep_heartbeats_chunk checks=%d late=%d transitions=%d ms=%.1f",
+        len(check_ids),
+        summary.inserted,
+        summary.transitions,
+        _ms(started),
+    )
+    return summary.inserted
