@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from checks.cron import cron_next
 from checks.models import Check, Kind, Outcome, Ping, PingKind
 from checks.services import Observation, RecordSummary, results_record
 from statuspage.core.dbtime import db_datetime
+from statuspage.core.sql import id_in
 
 MAX_RUN_PAIRING = timedelta(hours=24)
 # Fields of a check that the deadline and the sweep read.
@@ -115,15 +116,18 @@ def ping_record(*, ping_uuid: uuid.UUID, ping: PingInput, now: datetime) -> Chec
 
 def _with_starts(pings: list[Ping]) -> set[int]:
     """Checks among ``pings`` that had a start recently: only their finishes need pairing."""
-    finishing = {p.check_ref_id for p in pings if p.kind != PingKind.START}
+    finishing = sorted({p.check_ref_id for p in pings if p.kind != PingKind.START})
     if not finishing:
         return set()
     oldest = min(p.received_at for p in pings) - MAX_RUN_PAIRING
-    return set(
-        Ping.objects.filter(
-            check_ref_id__in=finishing, kind=PingKind.START, received_at__gte=oldest
-        ).values_list("check_ref_id", flat=True)
-    )
+    among, params = id_in("check_id", finishing)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT check_id FROM checks_ping "  # noqa: S608
+            f"WHERE kind = %s AND received_at >= %s AND {among}",
+            [PingKind.START.value, db_datetime(oldest), *params],
+        )
+        return {row[0] for row in cursor.fetchall()}
 
 
 def pings_apply(pings: list[Ping]) -> RecordSummary:
@@ -148,7 +152,9 @@ def pings_apply(pings: list[Ping]) -> RecordSummary:
         and _outcome(p) is not None
         and (d := _run_duration_ms(p)) is not None
     }
-    Ping.objects.filter(pk__in=[p.pk for p in pings], pending=True).update(pending=False)
+    applied, params = id_in("id", [p.pk for p in pings])
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE checks_ping SET pending = FALSE WHERE {applied}", params)  # noqa: S608
     if durations:
         with connection.cursor() as cursor:
             cursor.executemany(
@@ -196,15 +202,25 @@ def _last_pings_save(checks: dict[int, Check], newest: dict[int, datetime]) -> N
         if check.last_ping_at is not None and check.last_ping_at >= at:
             continue
         check.last_ping_at = at
-        late_at = deadline_after(check, since=at)
-        rows.append((db_datetime(at), db_datetime(late_at), check_id, db_datetime(at)))
+        rows.append((check_id, at, deadline_after(check, since=at)))
     if not rows:
         return
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One statement for the whole drain, its rows as three array parameters.
+            ids, ats, lates = zip(*rows, strict=True)
+            cursor.execute(
+                "UPDATE checks_check AS c SET last_ping_at = v.at, late_at = v.late "
+                "FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[]) "
+                "AS v(id, at, late) "
+                "WHERE c.id = v.id AND (c.last_ping_at IS NULL OR c.last_ping_at < v.at)",
+                [list(ids), list(ats), list(lates)],
+            )
+            return
         cursor.executemany(
             "UPDATE checks_check SET last_ping_at = %s, late_at = %s "
             "WHERE id = %s AND (last_ping_at IS NULL OR last_ping_at < %s)",
-            rows,
+            [(db_datetime(at), db_datetime(late), i, db_datetime(at)) for i, at, late in rows],
         )
 
 
@@ -270,9 +286,16 @@ def _late_at_save(rows: list[tuple[int, datetime | None, datetime]]) -> None:
 
 def _due() -> QuerySet[Check]:
     """Active heartbeat checks whose stored deadline has passed or is not known yet; the
-    partial index ``check_heartbeat_late`` holds exactly these checks' deadlines."""
-    return Check.objects.filter(kind=Kind.HEARTBEAT, is_enabled=True, is_paused=False).exclude(
-        service__is_paused=True
+    partial index ``check_heartbeat_late`` holds exactly these checks' deadlines.
+
+    A check with a ping stored but not yet applied is left for a later sweep: that ping
+    may be what keeps it on time (the drain moves its deadline once it applies it).
+    """
+    waiting = Ping.objects.filter(check_ref=OuterRef("pk"), pending=True)
+    return (
+        Check.objects.filter(kind=Kind.HEARTBEAT, is_enabled=True, is_paused=False)
+        .exclude(service__is_paused=True)
+        .exclude(Exists(waiting))
     )
 
 

@@ -6,12 +6,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from django.db import connection
+from django.utils import timezone
 
 from checks.heartbeats import (
+    PingInput,
     _late_at_save,
     heartbeat_deadlines_refresh,
     heartbeats_due,
     heartbeats_sweep,
+    ping_row,
+    pings_apply,
 )
 from checks.models import Check, Kind, Result, State
 from checks.tasks import refresh_heartbeat_deadlines, sweep_heartbeats, sweep_heartbeats_chunk
@@ -20,6 +24,10 @@ from statuspage.celery import app
 from tests.checks.factories import make_check
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+SUCCESS = PingInput(
+    kind="success", exit_status=None, rid="", method="GET", remote_addr=None, user_agent="",
+    body="",
+)  # fmt: skip
 
 
 @pytest.fixture
@@ -107,6 +115,23 @@ def test_many_overdue_checks_are_shared_out_and_each_recorded_once(service, team
     assert Result.objects.count() == 1200
     assert set(Check.objects.values_list("state", flat=True)) == {State.DOWN}
     assert Notification.objects.filter(event__check_ref__in=many).count() == 1200
+
+
+@pytest.mark.django_db
+def test_a_ping_stored_before_the_deadline_but_not_yet_applied_keeps_the_job_on_time(
+    service,
+):
+    (job,) = jobs(service, 1)
+    heartbeats_sweep(now=T0)
+    with time_machine.travel(T0 + timedelta(seconds=59), tick=False):
+        row = ping_row(check_id=job.pk, ping=SUCCESS, now=timezone.now(), pending=True)
+        row.save()
+    assert heartbeats_sweep(now=T0 + timedelta(seconds=61)).inserted == 0
+    with time_machine.travel(T0 + timedelta(seconds=62), tick=False):
+        pings_apply([row])
+    assert heartbeats_sweep(now=T0 + timedelta(seconds=63)).inserted == 0
+    job.refresh_from_db()
+    assert (job.state, job.late_at) == (State.UP, T0 + timedelta(seconds=119))
 
 
 @pytest.mark.django_db
