@@ -4,6 +4,11 @@ Ping URLs follow the common heartbeat conventions so existing cron wrappers work
 ``/ping/<uuid>`` (success), ``/start``, ``/fail`` and ``/<exit status>`` (0 is success).
 A heartbeat check's period is its ``interval_s`` (or its ``cron`` expression) and it is
 late after period + ``grace_s``.
+
+A ping is first a stored ``Ping`` row; ``pings_apply`` then turns stored pings into
+results, run durations, ``last_ping_at`` and the next deadline (``late_at``), in bulk.
+On PostgreSQL the request only stores the row (``checks.ping_intake``) and a drain task
+applies it; on SQLite ``ping_record`` does both at once.
 """
 
 import math
@@ -11,13 +16,20 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from checks.cron import cron_next
 from checks.models import Check, Kind, Outcome, Ping, PingKind
 from checks.services import Observation, RecordSummary, results_record
+from statuspage.core.dbtime import db_datetime
+from statuspage.core.sql import id_in
 
 MAX_RUN_PAIRING = timedelta(hours=24)
+# Fields of a check that the deadline and the sweep read.
+DEADLINE_FIELDS = (
+    "id", "interval_s", "grace_s", "cron", "last_ping_at", "created_at", "last_slot", "late_at",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -31,7 +43,23 @@ class PingInput:
     body: str
 
 
-def _outcome(ping: PingInput) -> int | None:
+def ping_row(*, check_id: int, ping: PingInput, now: datetime, pending: bool) -> Ping:
+    """The Ping row of a request, its text fields cut to their columns."""
+    return Ping(
+        check_ref_id=check_id,
+        kind=ping.kind,
+        exit_status=ping.exit_status,
+        received_at=now,
+        rid=ping.rid[:64],
+        method=ping.method[:8],
+        remote_addr=ping.remote_addr,
+        user_agent=ping.user_agent[:200],
+        body=ping.body,
+        pending=pending,
+    )
+
+
+def _outcome(ping: Ping) -> int | None:
     if ping.kind == PingKind.START:
         return None
     if ping.kind == PingKind.FAIL or (ping.kind == PingKind.EXIT and ping.exit_status):
@@ -39,25 +67,30 @@ def _outcome(ping: PingInput) -> int | None:
     return Outcome.UP
 
 
-def _run_duration_ms(check: Check, ping: PingInput, now: datetime) -> float | None:
-    """Pair a finishing ping with its start: same run id if given, else the latest start."""
+def _run_duration_ms(ping: Ping) -> float | None:
+    """Pair a finishing ping with its start: same run id if given, else the latest start
+    that no other finish (received before this one) has taken."""
+    now = ping.received_at
     starts = Ping.objects.filter(
-        check_ref=check, kind=PingKind.START, received_at__gte=now - MAX_RUN_PAIRING
-    )
+        check_ref_id=ping.check_ref_id, kind=PingKind.START, received_at__gte=now - MAX_RUN_PAIRING
+    ).filter(Q(received_at__lt=now) | Q(received_at=now, id__lt=ping.pk))
     if ping.rid:
         starts = starts.filter(rid=ping.rid)
     start = starts.order_by("-received_at").values_list("received_at", flat=True).first()
     if start is None:
         return None
-    finished_since = Ping.objects.filter(
-        check_ref=check, received_at__gt=start, received_at__lte=now
-    ).exclude(kind=PingKind.START)
-    if not ping.rid and finished_since.exists():
-        return None  # that start was already paired with an earlier finish
+    if not ping.rid:
+        finished_since = (
+            Ping.objects.filter(check_ref_id=ping.check_ref_id, received_at__gt=start)
+            .filter(Q(received_at__lt=now) | Q(received_at=now, id__lt=ping.pk))
+            .exclude(kind=PingKind.START)
+        )
+        if finished_since.exists():
+            return None  # that start was already paired with an earlier finish
     return (now - start).total_seconds() * 1000
 
 
-def _ping_detail(ping: PingInput, duration_ms: float | None) -> str:
+def _ping_detail(ping: Ping, duration_ms: float | None) -> str:
     if ping.kind == PingKind.FAIL:
         detail = "job reported failure"
     elif ping.kind == PingKind.EXIT and ping.exit_status:
@@ -70,47 +103,141 @@ def _ping_detail(ping: PingInput, duration_ms: float | None) -> str:
 
 
 def ping_record(*, ping_uuid: uuid.UUID, ping: PingInput, now: datetime) -> Check | None:
-    """Store a ping and feed its outcome to the check's state. None: no such check.
-
-    1. Find the heartbeat check by its ping uuid.
-    2. Store the ping (with the run's duration when it finishes a started run).
-    3. A finishing ping becomes a result (slot = the ping's second) driving the state
-       machine; a start only records that the run began. A paused check keeps the ping
-       but does not change state.
-    """
+    """Store a ping and apply it to the check's state at once. None: no such check."""
     check = Check.objects.filter(ping_uuid=ping_uuid, kind=Kind.HEARTBEAT).first()
     if check is None:
         return None
-    outcome = _outcome(ping)
     with transaction.atomic():
-        duration = _run_duration_ms(check, ping, now) if outcome is not None else None
-        Ping.objects.create(
-            check_ref=check,
-            kind=ping.kind,
-            exit_status=ping.exit_status,
-            received_at=now,
-            rid=ping.rid[:64],
-            duration_ms=duration,
-            method=ping.method[:8],
-            remote_addr=ping.remote_addr,
-            user_agent=ping.user_agent[:200],
-            body=ping.body,
-        )
-        Check.objects.filter(pk=check.pk).update(last_ping_at=now)
-        if outcome is not None and check.is_enabled and not check.is_paused:
-            results_record(
-                observations=[
-                    Observation(
-                        check_id=check.pk,
-                        slot=int(now.timestamp()),
-                        checked_at=now.timestamp(),
-                        outcome=outcome,
-                        latency_ms=duration,
-                        detail=_ping_detail(ping, duration),
-                    )
-                ]
-            )
+        row = ping_row(check_id=check.pk, ping=ping, now=now, pending=False)
+        row.save(force_insert=True)
+        pings_apply([row])
     return check
+
+
+def _with_starts(pings: list[Ping]) -> set[int]:
+    """Checks among ``pings`` that had a start recently: only their finishes need pairing."""
+    finishing = sorted({p.check_ref_id for p in pings if p.kind != PingKind.START})
+    if not finishing:
+        return set()
+    oldest = min(p.received_at for p in pings) - MAX_RUN_PAIRING
+    among, params = id_in("check_id", finishing)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT check_id FROM checks_ping "  # noqa: S608
+            f"WHERE kind = %s AND received_at >= %s AND {among}",
+            [PingKind.START.value, db_datetime(oldest), *params],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def pings_apply(pings: list[Ping]) -> RecordSummary:
+    """Apply stored pings (of any checks) to their checks, inside the caller's transaction.
+
+    1. Pair each finish with its start (only for checks with a recent start) and keep
+       the run's duration on the ping; mark the pings applied.
+    2. Move each check's ``last_ping_at`` forward to its newest ping, and its next
+       deadline (``late_at``) with it.
+    3. Each finishing ping becomes a result (slot = the ping's second) driving the state
+       machine; a start only records that the run began. A paused or disabled check, or
+       one that is no longer a heartbeat, keeps the ping but does not change state.
+    """
+    if not pings:
+        return RecordSummary(0, 0, 0)
+    pings = sorted(pings, key=lambda p: (p.received_at, p.pk))
+    paired = _with_starts(pings)
+    durations = {
+        p.pk: d
+        for p in pings
+        if p.check_ref_id in paired
+        and _outcome(p) is not None
+        and (d := _run_duration_ms(p)) is not None
+    }
+    applied, params = id_in("id", [p.pk for p in pings])
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE checks_ping SET pending = FALSE WHERE {applied}", params)  # noqa: S608
+    if durations:
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                "UPDATE checks_ping SET duration_ms = %s WHERE id = %s",
+                [(ms, pk) for pk, ms in durations.items()],
+            )
+    checks = {
+        c.pk: c
+        for c in Check.objects.filter(pk__in={p.check_ref_id for p in pings}).only(
+            *DEADLINE_FIELDS, "kind", "is_enabled", "is_paused"
+        )
+    }
+    newest: dict[int, datetime] = {}
+    observations = []
+    for p in pings:
+        check = checks.get(p.check_ref_id)
+        if check is None:
+            continue
+        newest[check.pk] = max(p.received_at, newest.get(check.pk, p.received_at))
+        outcome = _outcome(p)
+        if outcome is None or check.kind != Kind.HEARTBEAT:
+            continue
+        if not check.is_enabled or check.is_paused:
+            continue
+        duration = durations.get(p.pk)
+        observations.append(
+            Observation(
+                check_id=check.pk,
+                slot=int(p.received_at.timestamp()),
+                checked_at=p.received_at.timestamp(),
+                outcome=outcome,
+                latency_ms=duration,
+                detail=_ping_detail(p, duration),
+            )
+        )
+    _last_pings_save(checks, newest)
+    return results_record(observations=observations)
+
+
+def _last_pings_save(checks: dict[int, Check], newest: dict[int, datetime]) -> None:
+    """Move ``last_ping_at`` forward (never back: drains may overlap) and the deadline."""
+    rows = []
+    for check_id, at in newest.items():
+        check = checks[check_id]
+        if check.last_ping_at is not None and check.last_ping_at >= at:
+            continue
+        check.last_ping_at = at
+        rows.append((check_id, at, deadline_after(check, since=at)))
+    if not rows:
+        return
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One statement for the whole drain, its rows as three array parameters.
+            ids, ats, lates = zip(*rows, strict=True)
+            cursor.execute(
+                "UPDATE checks_check AS c SET last_ping_at = v.at, late_at = v.late "
+                "FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[]) "
+                "AS v(id, at, late) "
+                "WHERE c.id = v.id AND (c.last_ping_at IS NULL OR c.last_ping_at < v.at)",
+                [list(ids), list(ats), list(lates)],
+            )
+            return
+        cursor.executemany(
+            "UPDATE checks_check SET last_ping_at = %s, late_at = %s "
+            "WHERE id = %s AND (last_ping_at IS NULL OR last_ping_at < %s)",
+            [(db_datetime(at), db_datetime(late), i, db_datetime(at)) for i, at, late in rows],
+        )
+
+
+def deadline_after(check: Check, *, since: datetime) -> datetime:
+    """The first deadline after a ping (or the check's creation) at ``since``."""
+    grace = timedelta(seconds=check.grace_s)
+    if check.cron:
+        return cron_next(check.cron, after=since) + grace
+    return since + timedelta(seconds=check.interval_s) + grace
+
+
+def _following(check: Check, deadline: datetime) -> datetime:
+    """The deadline after ``deadline``: one period later."""
+    if check.cron:
+        grace = timedelta(seconds=check.grace_s)
+        return cron_next(check.cron, after=deadline - grace) + grace
+    return deadline + timedelta(seconds=check.interval_s)
 
 
 def late_deadline(check: Check, *, now: datetime) -> datetime | None:
@@ -118,49 +245,125 @@ def late_deadline(check: Check, *, now: datetime) -> datetime | None:
 
     Each missed period is its own deadline, so ``failures_before_down`` counts periods.
     """
-    since = check.last_ping_at or check.created_at
-    grace = timedelta(seconds=check.grace_s)
+    first = deadline_after(check, since=check.last_ping_at or check.created_at)
+    if first > now:
+        return None
     if check.cron:
-        deadline = cron_next(check.cron, after=since) + grace
-        if deadline > now:
-            return None
-        while (following := cron_next(check.cron, after=deadline - grace) + grace) <= now:
+        deadline = first
+        while (following := _following(check, deadline)) <= now:
             deadline = following
         return deadline
     period = timedelta(seconds=check.interval_s)
-    first = since + period + grace
-    if first > now:
-        return None
-    missed = math.floor((now - first) / period)
-    return first + missed * period
+    return first + math.floor((now - first) / period) * period
 
 
-def heartbeats_sweep(*, now: datetime) -> RecordSummary:
-    """Record a "late" failure for every heartbeat check past its deadline.
+def deadline_next(check: Check, *, now: datetime) -> datetime:
+    """The deadline the sweep should look at next: the missed one not yet recorded, else
+    the next one to come."""
+    missed = late_deadline(check, now=now)
+    if missed is None:
+        return deadline_after(check, since=check.last_ping_at or check.created_at)
+    if check.last_slot is not None and int(missed.timestamp()) <= check.last_slot:
+        return _following(check, missed)
+    return missed
 
-    The result's slot is the missed deadline, so sweeping twice records it once.
+
+def _late_at_save(rows: list[tuple[int, datetime | None, datetime]]) -> None:
+    """Store next deadlines (check id, deadline read, new deadline) where the deadline is
+    still the one read: a ping applied meanwhile set a later one, which stands."""
+    if not rows:
+        return
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            "UPDATE checks_check SET late_at = %s "
+            "WHERE id = %s AND (late_at = %s OR (late_at IS NULL AND %s IS NULL))",
+            [
+                (db_datetime(new), check_id, db_datetime(old), db_datetime(old))
+                for check_id, old, new in rows
+            ],
+        )
+
+
+def _due() -> QuerySet[Check]:
+    """Active heartbeat checks whose stored deadline has passed or is not known yet; the
+    partial index ``check_heartbeat_late`` holds exactly these checks' deadlines.
+
+    A check with a ping stored but not yet applied is left for a later sweep: that ping
+    may be what keeps it on time (the drain moves its deadline once it applies it).
     """
-    checks = Check.objects.filter(
-        kind=Kind.HEARTBEAT, is_enabled=True, is_paused=False, service__is_paused=False
-    ).only(
-        "id", "interval_s", "grace_s", "cron", "last_ping_at", "created_at", "state", "last_slot"
+    waiting = Ping.objects.filter(check_ref=OuterRef("pk"), pending=True)
+    return (
+        Check.objects.filter(kind=Kind.HEARTBEAT, is_enabled=True, is_paused=False)
+        .exclude(service__is_paused=True)
+        .exclude(Exists(waiting))
     )
+
+
+def heartbeats_due(*, now: datetime) -> list[int]:
+    """Ids of the heartbeat checks the sweep should look at, oldest deadline first."""
+    return list(
+        _due()
+        .filter(Q(late_at__lte=now) | Q(late_at__isnull=True))
+        .order_by(F("late_at").asc(nulls_first=True), "id")
+        .values_list("id", flat=True)
+    )
+
+
+def heartbeats_sweep(*, now: datetime, check_ids: list[int] | None = None) -> RecordSummary:
+    """Record a "late" failure for every heartbeat check past its deadline (or for those
+    of ``check_ids`` that are).
+
+    1. Read only the checks whose stored deadline has passed or is not known yet, so a
+       frequent sweep stays cheap.
+    2. Recompute each one's deadline from its current definition and last ping: the
+       latest missed deadline becomes a failure whose slot is that deadline, so sweeping
+       twice (or two sweeps at once) records it once.
+    3. Record them all in one ``results_record`` and store each check's next deadline,
+       in the same transaction.
+    """
+    due = _due().filter(Q(late_at__lte=now) | Q(late_at__isnull=True))
+    if check_ids is not None:
+        due = due.filter(id__in=check_ids)
     observations = []
-    for check in checks.iterator(chunk_size=2000):
-        deadline = late_deadline(check, now=now)
-        if deadline is None:
-            continue
-        slot = int(deadline.timestamp())
-        if check.last_slot is not None and slot <= check.last_slot:
+    deadlines = []
+    for check in due.only(*DEADLINE_FIELDS):
+        missed = late_deadline(check, now=now)
+        if missed is None or (
+            check.last_slot is not None and int(missed.timestamp()) <= check.last_slot
+        ):
+            deadlines.append((check.pk, check.late_at, deadline_next(check, now=now)))
             continue
         since = check.last_ping_at.isoformat(timespec="seconds") if check.last_ping_at else None
         observations.append(
             Observation(
                 check_id=check.pk,
-                slot=slot,
-                checked_at=deadline.timestamp(),
+                slot=int(missed.timestamp()),
+                checked_at=missed.timestamp(),
                 outcome=Outcome.DOWN,
                 detail=f"late: no ping since {since}" if since else "late: never pinged",
             )
         )
-    return results_record(observations=observations)
+        deadlines.append((check.pk, check.late_at, _following(check, missed)))
+    with transaction.atomic():
+        summary = results_record(observations=observations)
+        _late_at_save(deadlines)
+    return summary
+
+
+def heartbeat_deadlines_refresh(*, now: datetime) -> int:
+    """Recompute every active heartbeat check's next deadline; return how many changed.
+
+    The sweep reads only checks whose stored deadline has passed, so a deadline made
+    earlier by an edit (a shorter period or grace, another cron) is found here.
+    """
+    checks = Check.objects.filter(kind=Kind.HEARTBEAT, is_enabled=True, is_paused=False).only(
+        *DEADLINE_FIELDS
+    )
+    changed = []
+    for check in checks.iterator(chunk_size=2000):
+        deadline = deadline_next(check, now=now)
+        if deadline != check.late_at:
+            changed.append((check.pk, check.late_at, deadline))
+    with transaction.atomic():
+        _late_at_save(changed)
+    return len(changed)

@@ -82,6 +82,9 @@ class Check(models.Model):
     last_latency_ms = models.FloatField(null=True, blank=True)
     last_detail = models.CharField(max_length=500, blank=True)
     last_ping_at = models.DateTimeField(null=True, blank=True)
+    # Heartbeat checks: the next deadline the sweep looks at (checks.heartbeats). Empty
+    # until first computed; kept by the ping drain and the sweep, recomputed periodically.
+    late_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Slots up to here (epoch seconds) have a result or were recorded as gaps by the sweep.
     gaps_swept_to = models.BigIntegerField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -101,6 +104,12 @@ class Check(models.Model):
                 fields=["next_due_at"],
                 name="check_due",
                 condition=models.Q(is_enabled=True, is_paused=False),
+            ),
+            # sweep_heartbeats: active heartbeat checks whose deadline passed (or is unknown).
+            models.Index(
+                fields=["late_at"],
+                name="check_heartbeat_late",
+                condition=models.Q(kind="heartbeat", is_enabled=True, is_paused=False),
             ),
         ]
 
@@ -228,11 +237,17 @@ class Ping(models.Model):
     remote_addr = models.GenericIPAddressField(null=True)
     user_agent = models.CharField(max_length=200, blank=True)
     body = models.TextField(blank=True)
+    # Stored and answered, not yet applied to the check's state by the drain
+    # (checks.heartbeats.pings_drain). A database default, so the one INSERT of the
+    # request path may leave it out on SQLite, where pings are applied at once.
+    pending = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         indexes = [
             # Latest pings of a check, and pairing a finish with its start by run id.
             models.Index(fields=["check_ref", "-received_at"], name="ping_check_time"),
+            # The drain claims pending pings oldest first; the index holds only those.
+            models.Index(fields=["id"], name="ping_pending", condition=models.Q(pending=True)),
             # Retention pruning deletes the oldest pings first.
             models.Index(fields=["received_at"], name="ping_received_at"),
         ]

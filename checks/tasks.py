@@ -106,14 +106,25 @@ def probe_batch(claims: list[list[int]], location: str = "") -> int:
     return report.recorded.inserted
 
 
+# Overdue heartbeats one sweep records itself; more are shared out in tasks of this many, so
+# that every worker process takes part when many jobs are late at once.
+SWEEP_CHUNK = 500
+
+
 @shared_task(name="checks.sweep_heartbeats", ignore_result=True, soft_time_limit=60, time_limit=90)
 def sweep_heartbeats() -> int:
-    from checks.heartbeats import heartbeats_sweep
+    """Mark heartbeat checks past their deadline late (one failure per missed period)."""
+    from checks.heartbeats import heartbeats_due, heartbeats_sweep
 
     started = time.monotonic()
-    summary = heartbeats_sweep(now=timezone.now())
+    now = timezone.now()
+    due = heartbeats_due(now=now)
+    for begin in range(SWEEP_CHUNK, len(due), SWEEP_CHUNK):
+        sweep_heartbeats_chunk.delay(due[begin : begin + SWEEP_CHUNK], now.timestamp())
+    summary = heartbeats_sweep(now=now, check_ids=due[:SWEEP_CHUNK])
     logger.info(
-        "task=checks.sweep_heartbeats late=%d transitions=%d ms=%.1f",
+        "task=checks.sweep_heartbeats due=%d late=%d transitions=%d ms=%.1f",
+        len(due),
         summary.inserted,
         summary.transitions,
         _ms(started),
@@ -217,3 +228,57 @@ def deployment_verdicts(deployment_ids: list[int] | None = None) -> int:
         _ms(started),
     )
     return summary.judged
+
+
+@shared_task(name="checks.drain_pings", ignore_result=True, soft_time_limit=30, time_limit=60)
+def drain_pings() -> int:
+    """Apply the pings that requests stored (results, state, last ping) in bulk. Two runs
+    at once share the pending rows (SKIP LOCKED); an applied ping is never applied again."""
+    from checks.ping_intake import pings_drain
+
+    started = time.monotonic()
+    summary = pings_drain()
+    logger.info(
+        "task=checks.drain_pings pings=%d inserted=%d transitions=%d ms=%.1f",
+        summary.pings,
+        summary.inserted,
+        summary.transitions,
+        _ms(started),
+    )
+    return summary.pings
+
+
+@shared_task(
+    name="checks.refresh_heartbeat_deadlines",
+    ignore_result=True,
+    soft_time_limit=60,
+    time_limit=90,
+)
+def refresh_heartbeat_deadlines() -> int:
+    """Recompute every heartbeat check's next deadline (periods edited since)."""
+    from checks.heartbeats import heartbeat_deadlines_refresh
+
+    started = time.monotonic()
+    changed = heartbeat_deadlines_refresh(now=timezone.now())
+    logger.info("task=checks.refresh_heartbeat_deadlines changed=%d ms=%.1f", changed, _ms(started))
+    return changed
+
+
+@shared_task(
+    name="checks.sweep_heartbeats_chunk", ignore_result=True, soft_time_limit=60, time_limit=90
+)
+def sweep_heartbeats_chunk(check_ids: list[int], now: float) -> int:
+    """Part of a sweep with many overdue checks: those of ``check_ids`` still overdue at
+    ``now`` (epoch seconds). Checks deleted or already recorded since are skipped."""
+    from checks.heartbeats import heartbeats_sweep
+
+    started = time.monotonic()
+    summary = heartbeats_sweep(now=dt.datetime.fromtimestamp(now, dt.UTC), check_ids=check_ids)
+    logger.info(
+        "task=checks.sweep_heartbeats_chunk checks=%d late=%d transitions=%d ms=%.1f",
+        len(check_ids),
+        summary.inserted,
+        summary.transitions,
+        _ms(started),
+    )
+    return summary.inserted

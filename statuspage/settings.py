@@ -138,6 +138,15 @@ CHECK_PRIVATE_TARGETS = private_targets(debug=DEBUG)
 PING_RATE_PER_MINUTE = env_int("PING_RATE_PER_MINUTE", 120)
 PING_CLIENT_RATE_PER_MINUTE = env_int("PING_CLIENT_RATE_PER_MINUTE", 3000)
 PING_BODY_LIMIT_BYTES = 10_000
+# On PostgreSQL a ping is stored by the request and applied to its check by a drain task
+# this often (checks/ping_intake.py); a check's id is kept per web process this long after
+# its uuid was looked up.
+PING_DRAIN_S = env_float("PING_DRAIN_S", 1.0)
+PING_UUID_CACHE_S = env_int("PING_UUID_CACHE_S", 60)
+# true: a ping is answered only once its row is on disk (one WAL flush per ping, which
+# caps the intake of each sync web worker). false: once PostgreSQL committed it; only a
+# crash of PostgreSQL itself within a fraction of a second could lose it (see README).
+PING_SYNCHRONOUS_COMMIT = env_bool("PING_SYNCHRONOUS_COMMIT", False)
 # Secret check settings (header values, URL passwords) are encrypted at rest. The first key
 # encrypts, every key decrypts, so a key is rotated by putting a new one first and running
 # `manage.py check_secrets_reseal`. Unset: one key derived from SECRET_KEY.
@@ -346,7 +355,10 @@ CHECK_QUORUM = env_int("CHECK_QUORUM", 0)
 GAP_SWEEP_S = env_int("GAP_SWEEP_S", 60)
 RESULT_RETENTION_DAYS = env_int("RESULT_RETENTION_DAYS", 30)
 ROLLUP_RETENTION_DAYS = max(400, env_int("ROLLUP_RETENTION_DAYS", 400))
-HEARTBEAT_SWEEP_S = env_int("HEARTBEAT_SWEEP_S", 15)
+# The sweep reads only heartbeat checks past their stored deadline (an index), so it can
+# run often; every HEARTBEAT_DEADLINES_S all deadlines are recomputed (edited periods).
+HEARTBEAT_SWEEP_S = env_float("HEARTBEAT_SWEEP_S", 1.0)
+HEARTBEAT_DEADLINES_S = env_float("HEARTBEAT_DEADLINES_S", 60.0)
 # A deployment is judged once this long has passed after it, against as long before it.
 DEPLOY_VERDICT_WINDOW_S = env_int("DEPLOY_VERDICT_WINDOW_S", 1800)
 
@@ -423,6 +435,13 @@ CELERY_BEAT_SCHEDULE = {
         "checks.dispatch_due", DISPATCH_TICK_S, expires_s=max(5.0, DISPATCH_TICK_S * 5)
     ),
     "heartbeat-sweep": periodic("checks.sweep_heartbeats", HEARTBEAT_SWEEP_S),
+    "heartbeat-deadlines": periodic("checks.refresh_heartbeat_deadlines", HEARTBEAT_DEADLINES_S),
+    # Pings stored by requests wait for this (PostgreSQL only: SQLite applies them at once).
+    **(
+        {"ping-drain": periodic("checks.drain_pings", PING_DRAIN_S)}
+        if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3"
+        else {}
+    ),
     "rollups": periodic("checks.rollup_recent", 60.0),
     "deployment-verdicts": periodic("checks.deployment_verdicts", 60.0),
     "maintenance-tick": periodic("incidents.maintenance_tick", 30.0),

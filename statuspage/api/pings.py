@@ -4,11 +4,16 @@ Compatible with the common heartbeat conventions: GET, POST or HEAD; an optional
 query parameter pairs a start with its finish; the first ``PING_BODY_LIMIT_BYTES`` of the
 body are kept. Answers are plain text and never a 500: an unknown uuid is a 404, too many
 pings a 429.
+
+A 200 means the ping is stored: on PostgreSQL it is committed as a pending row before the
+answer and a drain task applies it to the check's state shortly after
+(``checks.ping_intake``); on SQLite it is applied before the answer.
 """
 
 import uuid
 
 from django.conf import settings
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -16,8 +21,9 @@ from django.views.decorators.http import require_http_methods
 
 from checks.heartbeats import PingInput, ping_record
 from checks.models import PingKind
+from checks.ping_intake import ping_accept
 from statuspage.core.client import client_address
-from statuspage.core.counters import rate_exceeded
+from statuspage.core.counters import rates_exceeded
 from statuspage.core.metrics import ping_count
 
 MAX_EXIT_STATUS = 255
@@ -79,14 +85,13 @@ def _answer(request: HttpRequest, ping_uuid: uuid.UUID, kind: str, exit_status=N
         )
     address = client_address(request)
     # The per-client cap comes first so that guessing at uuids is capped too.
-    limits = (
+    limits = [
         (f"ping-client:{address}", settings.PING_CLIENT_RATE_PER_MINUTE),
         (f"ping:{ping_uuid}", settings.PING_RATE_PER_MINUTE),
-    )
-    for key, limit in limits:
-        wait = rate_exceeded(key=key, limit=limit)
-        if wait is not None:
-            return _text("rate limited\n", status=429, Retry_After=str(wait))
+    ]
+    wait = rates_exceeded(limits=limits)
+    if wait is not None:
+        return _text("rate limited\n", status=429, Retry_After=str(wait))
     ping = PingInput(
         kind=kind,
         exit_status=exit_status,
@@ -96,7 +101,8 @@ def _answer(request: HttpRequest, ping_uuid: uuid.UUID, kind: str, exit_status=N
         user_agent=request.headers.get("User-Agent", ""),
         body=_body(raw),
     )
-    if ping_record(ping_uuid=ping_uuid, ping=ping, now=timezone.now()) is None:
+    store = ping_accept if connection.vendor == "postgresql" else ping_record
+    if store(ping_uuid=ping_uuid, ping=ping, now=timezone.now()) is None:
         return _text("not found\n", status=404)
     return _text("OK\n")
 

@@ -171,3 +171,48 @@ def rate_exceeded(*, key: str, limit: int, window_s: int = 60) -> int | None:
     if count > limit:
         return window_s - int(now) % window_s
     return None
+
+
+_clients: dict[int, tuple[object, object]] = {}  # id(store) -> (store, its Redis client)
+
+
+def _redis_client(store):
+    """The Redis client of a Redis cache, kept per store: building one per call (as the
+    cache does for each command) costs more than the round trip it makes."""
+    kept = _clients.get(id(store))
+    if kept is not None and kept[0] is store:
+        return kept[1]
+    client_of = getattr(getattr(store, "_cache", None), "get_client", None)
+    client = client_of(write=True) if client_of is not None else None
+    _clients[id(store)] = (store, client)
+    return client
+
+
+def rates_exceeded(*, limits: list[tuple[str, int]], window_s: int = 60) -> int | None:
+    """``rate_exceeded`` for several keys at once, in one Redis round trip when the
+    counters live in Redis: seconds to wait if any key is over its limit, else None.
+
+    Every key is counted, even after one is found over its limit (they travel together).
+    """
+    store = _store()
+    client = _redis_client(store)
+    if client is None or not _cache_usable():
+        waits = [rate_exceeded(key=key, limit=limit, window_s=window_s) for key, limit in limits]
+        return next((wait for wait in waits if wait is not None), None)
+    now = time.time()
+    window = int(now // window_s)
+    keys = [f"rate:{key}:{window}" for key, _ in limits]
+    try:
+        pipe = client.pipeline(transaction=False)
+        for key in keys:
+            # The same keys and values as _cache_hit's add + incr: a fixed window's count.
+            stored = store.make_and_validate_key(key)
+            pipe.set(stored, 0, ex=window_s * 2, nx=True)
+            pipe.incr(stored)
+        counts = pipe.execute()[1::2]
+    except (RedisError, OSError) as exc:
+        _cache_failed(exc)
+        counts = [_local_add(key, (window + 1) * window_s - now, now)[0] for key in keys]
+    if any(count > limit for count, (_, limit) in zip(counts, limits, strict=True)):
+        return window_s - int(now) % window_s
+    return None

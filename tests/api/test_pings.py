@@ -6,6 +6,7 @@ import time_machine
 
 from checks.heartbeats import heartbeats_sweep, late_deadline
 from checks.models import Check, Kind, Outcome, Ping, PingKind, Result, State, Transition
+from checks.ping_intake import check_ids_forget, pings_drain
 from tests.checks.factories import make_check
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -20,9 +21,17 @@ def job(service) -> Check:
         )  # fmt: skip
 
 
+@pytest.fixture(autouse=True)
+def _fresh_uuid_cache():
+    check_ids_forget()
+
+
 def ping(client, path: str, at: datetime, method: str = "get", **kw):
+    """A request, then the drain that applies stored pings (nothing pends on SQLite)."""
     with time_machine.travel(at, tick=False):
-        return getattr(client, method)(path, **kw)
+        response = getattr(client, method)(path, **kw)
+        pings_drain()
+        return response
 
 
 @pytest.mark.django_db

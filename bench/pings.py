@@ -1,0 +1,247 @@
+"""Heartbeat ping intake beside a bare view, and whether every accepted ping was kept.
+
+    python bench/pings.py --checks 5000 [--seconds 10] [--rounds 3] [--workers 2]
+        [--connections 32]
+
+Needs `wrk` (apt-get install -y wrk). Uses DATABASE_URL and REDIS_URL (default: the
+`statuspage_bench` PostgreSQL database and Redis database 9). Writes --checks heartbeat
+checks (period one hour, so the sweep leaves them alone) under a `bench-pings` team,
+replacing the ones of an earlier run; nothing else is touched.
+
+Then it starts the production shape: gunicorn as shipped (the root gunicorn.conf.py,
+--workers sync workers, DEBUG off), a Celery worker and beat (which drains the pings). In
+turn, --rounds times, `wrk` sends GET /ping/<uuid> over every check's uuid (each
+connection walks the list from its own offset) and the same script requests /health.
+Both go through one Lua script, so the client costs the same for both. Every process of
+the stack shares the two cores with wrk.
+
+Afterwards it waits for the drain, and counts: pings answered 200 (wrk's requests minus
+its non-2xx answers), pings stored and applied (pending no more, and the check's
+last_ping_at at or after them), and lost = answered 200 but not stored and applied.
+The per-client cap is raised for the run (every request comes from 127.0.0.1); the
+per-check limit stays as shipped, so --checks must be large enough (the run says so).
+
+The last line is key=value pairs:
+checks= ping_rps= bare_rps= ratio= sent_ok= stored= lost=
+"""
+
+import argparse
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import (
+    bench_environment,
+    ensure_database,
+    free_port,
+    python,
+    start,
+    stop,
+    wait_for_log,
+    wait_for_port,
+)
+
+TEAM = "bench-pings"
+
+LUA = """
+local paths = {}
+for line in io.lines("%(uuids)s") do paths[#paths + 1] = "%(prefix)s" .. line end
+local counter = 0
+local step = 7919
+setup = function(thread)
+  counter = counter + 1
+  thread:set("offset", counter * 104729)
+end
+init = function(args)
+  position = offset %% #paths
+end
+request = function()
+  position = (position + step) %% #paths
+  return wrk.format("GET", %(path)s)
+end
+"""
+
+
+def setup_django(env: dict[str, str]) -> None:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def catalog_create(checks: int) -> list[str]:
+    """A fresh team, one service, --checks heartbeat checks; returns their ping uuids."""
+    from checks.models import Check, Kind
+    from statuspage.catalog.models import Service, Team
+
+    Service.objects.filter(team__slug=TEAM).delete()
+    Team.objects.filter(slug=TEAM).delete()
+    team = Team.objects.create(slug=TEAM, name="Benchmark (pings)")
+    service = Service.objects.create(slug=TEAM, name="Bench pings", team=team)
+    rows = Check.objects.bulk_create(
+        (
+            Check(
+                service=service,
+                name=f"job-{n:06d}",
+                kind=Kind.HEARTBEAT,
+                config={},
+                interval_s=3600,
+                grace_s=3600,
+                failures_before_down=1,
+            )
+            for n in range(checks)
+        ),
+        batch_size=2000,
+    )
+    return [str(c.ping_uuid) for c in rows]
+
+
+def wrk(base: str, script: Path, *, seconds: int, connections: int) -> tuple[float, int, int]:
+    """Requests/s, requests answered and non-2xx/3xx answers of one wrk run."""
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", str(script), base],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return rps, total, int(bad.group(1)) if bad else 0
+
+
+def scripts(folder: Path, uuids: list[str]) -> dict[str, Path]:
+    listing = folder / "uuids.txt"
+    listing.write_text("\n".join(uuids) + "\n")
+    made = {}
+    for name, path in (("ping", "paths[position + 1]"), ("bare", '"/health"')):
+        made[name] = folder / f"{name}.lua"
+        made[name].write_text(LUA % {"uuids": listing, "prefix": "/ping/", "path": path})
+    return made
+
+
+def drained(timeout: float) -> int:
+    """Wait until no bench ping is pending; return how many still are."""
+    from checks.models import Ping
+
+    deadline = time.monotonic() + timeout
+    while True:
+        pending = Ping.objects.filter(check_ref__service__team__slug=TEAM, pending=True).count()
+        if pending == 0 or time.monotonic() > deadline:
+            return pending
+        time.sleep(0.5)
+
+
+def stored_and_applied() -> tuple[int, int]:
+    """(pings stored and applied to their check, pings stored at all) of the bench team."""
+    from django.db.models import F
+
+    from checks.models import Ping
+
+    pings = Ping.objects.filter(check_ref__service__team__slug=TEAM)
+    applied = pings.filter(pending=False, check_ref__last_ping_at__gte=F("received_at")).count()
+    return applied, pings.count()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--checks", type=int, default=5000)
+    parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run")
+    parser.add_argument("--rounds", type=int, default=3, help="wrk runs per URL (median taken)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is missing: apt-get install -y wrk")
+
+    env = bench_environment()
+    env.pop("DEBUG", None)
+    env.update(
+        ALLOWED_HOSTS="127.0.0.1",
+        LOG_LEVEL="WARNING",
+        # Every request comes from 127.0.0.1: the per-client cap would stop the run.
+        PING_CLIENT_RATE_PER_MINUTE=str(10**9),
+        WEB_CONCURRENCY=str(args.workers),
+    )
+    ensure_database(env["DATABASE_URL"])
+    work = Path(tempfile.mkdtemp(prefix="bench-pings-"))
+    env["STATUSPAGE_VAR_DIR"] = str(work)
+    setup_django(env)
+    uuids = catalog_create(args.checks)
+    made = scripts(work, uuids)
+
+    from django.conf import settings
+
+    from statuspage.celery import app
+
+    app.control.purge()
+    port = free_port()
+    celery = ["-m", "celery", "-A", "statuspage"]
+    worker = start(
+        python(*celery, "worker", "-l", "INFO", "-c", "2", "--without-gossip",
+               "--without-mingle", "-n", f"pings-{port}@%h"),
+        {**env, "LOG_LEVEL": "INFO"}, work / "worker.log",
+    )  # fmt: skip
+    beat = start(python(*celery, "beat", "-l", "INFO"), env, work / "beat.log")
+    web = start(
+        python("-m", "gunicorn", "statuspage.wsgi", "-b", f"127.0.0.1:{port}"),
+        env,
+        work / "web.log",
+    )
+    runs: dict[str, list[float]] = {"ping": [], "bare": []}
+    sent_ok = refused = 0
+    try:
+        wait_for_port(port, timeout=60)
+        wait_for_log(work / "worker.log", "ready.", timeout=60)
+        base = f"http://127.0.0.1:{port}"
+        # Warm-up: both workers import everything and open their connections.
+        for name in ("bare", "ping"):
+            wrk(base, made[name], seconds=2, connections=args.connections)
+        drained(60)
+        before = stored_and_applied()[1]
+        for _ in range(args.rounds):
+            for name in ("bare", "ping"):
+                rps, total, bad = wrk(
+                    base, made[name], seconds=args.seconds, connections=args.connections
+                )
+                runs[name].append(rps)
+                if name == "ping":
+                    sent_ok += total - bad
+                    refused += bad
+        pending = drained(120)
+    finally:
+        for process in (web, beat, worker):
+            stop(process)
+    applied, stored = stored_and_applied()
+    # The warm-up's pings were applied before the rounds began: counted out again.
+    applied -= before
+    stored -= before
+    per_check = max(runs["ping"]) * 60 / args.checks
+    for name, values in runs.items():
+        print(f"{name:5} req/s per round: " + ", ".join(f"{v:,.0f}" for v in values))
+    print(
+        f"refused={refused} stored_total={stored} still_pending={pending} "
+        f"pings_per_check_per_minute~{per_check:.0f} (limit {settings.PING_RATE_PER_MINUTE})"
+    )
+    print(f"logs: {work}")
+    ratios = [p / b for p, b in zip(runs["ping"], runs["bare"], strict=True)]
+    print(
+        f"checks={args.checks} ping_rps={statistics.median(runs['ping']):.0f} "
+        f"bare_rps={statistics.median(runs['bare']):.0f} ratio={statistics.median(ratios):.2f} "
+        f"sent_ok={sent_ok} stored={applied} lost={max(0, sent_ok - applied)}"
+    )
+
+
+if __name__ == "__main__":
+    main()
