@@ -6,8 +6,16 @@ Uses DATABASE_URL / REDIS_URL (default: a `statuspage_bench` PostgreSQL database
 database 9). Starts a local HTTP target, creates the checks under a `bench-engine` team,
 puts every check's first slot just after a warm-up, runs `celery beat` and `celery worker`
 for the measured window, and reports from the stored results: results per second, schedule
-lag (probe start minus slot time) p50/p99, duplicate and missing slots, and the worker's
-peak memory. The last line is key=value pairs.
+lag (probe start minus slot time) p50/p99, duplicate and missing slots, the worker's
+peak memory and the CPU the stack spent per stored result. The last line is key=value pairs.
+
+``cpu_ms_per_check`` is the CPU time (user + system) of every process of the stack over
+the window, divided by the results stored for it: the worker and beat process trees, every
+process of the PostgreSQL server (postmaster, backends, background writers) and the Redis
+server (its own figure from INFO, children included). The bench's own HTTP target is not
+part of the stack and is not counted. PostgreSQL and Redis are whole servers: take the
+measured run alone on the machine (e.g. under ``quiet-run``) so other users add nothing.
+A line before the last splits the figure by part.
 """
 
 import argparse
@@ -27,6 +35,7 @@ from bench.common import (
     quantile,
     start,
     stop,
+    tree_cpu_s,
     tree_rss_mb,
     wait_for_log,
     wait_for_port,
@@ -116,6 +125,35 @@ def measured(check_ids: list[int], start_t: float, end_t: float) -> tuple[int, i
     return len(rows), distinct, [float(row[2]) for row in rows]
 
 
+def postmaster_pid() -> int:
+    """The PostgreSQL server's main process: the parent of this connection's backend."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    stat = Path(f"/proc/{backend}/stat").read_text()
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def redis_cpu_s(url: str) -> float:
+    import redis
+
+    info = redis.Redis.from_url(url).info("cpu")
+    # used_cpu_{sys,user}[_children]; the *_main_thread figures are part of those.
+    return sum(float(v) for k, v in info.items() if k.startswith("used_cpu_") and "main" not in k)
+
+
+def stack_cpu(env: dict[str, str], worker: int, beat: int, postmaster: int) -> dict[str, float]:
+    """CPU seconds used so far by each part of the stack."""
+    return {
+        "worker": tree_cpu_s(worker),
+        "beat": tree_cpu_s(beat),
+        "postgres": tree_cpu_s(postmaster) if postmaster else 0.0,
+        "redis": redis_cpu_s(env["REDIS_URL"]) if env["REDIS_URL"].startswith("redis") else 0.0,
+    }
+
+
 def run(args: argparse.Namespace) -> dict[str, object]:
     env = bench_environment()
     ensure_database(env["DATABASE_URL"])
@@ -137,6 +175,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     )  # fmt: skip
     beat = start(python(*celery, "beat", "-l", "INFO"), env, work / "beat.log")
     peak_rss = 0.0
+    postmaster = postmaster_pid() if env["DATABASE_URL"].startswith("postgres") else 0
     try:
         # The window opens once the worker has run a dispatch tick: start-up is not measured.
         wait_for_log(work / "worker.log", "task=checks.dispatch_due", timeout=120)
@@ -144,9 +183,14 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         schedule_from(check_ids, args.interval, start_t)
         end_t = start_t + args.seconds
         print(f"window opens in {start_t - time.time():.1f}s", flush=True)
+        time.sleep(max(0.0, start_t - time.time()))
+        cpu_start = stack_cpu(env, worker.pid, beat.pid, postmaster)
+        cpu_end = None
         next_report = time.time() + 10
         while time.time() < end_t + 3:
             peak_rss = max(peak_rss, tree_rss_mb(worker.pid))
+            if cpu_end is None and time.time() >= end_t:
+                cpu_end = stack_cpu(env, worker.pid, beat.pid, postmaster)
             if time.time() >= next_report:
                 done = max(0, min(time.time(), end_t) - start_t)
                 print(f"  {done:4.0f}/{args.seconds}s  worker {peak_rss:.0f} MB", flush=True)
@@ -160,6 +204,8 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             stop(process)
     results, distinct, lags = measured(check_ids, start_t, end_t)
     expected = expected_slots(check_ids, args.interval, start_t, end_t)
+    cpu_ms = {part: (cpu_end[part] - cpu_start[part]) * 1000 / max(results, 1) for part in cpu_end}
+    print("cpu_ms_per_check by part: " + " ".join(f"{k}={v:.3f}" for k, v in cpu_ms.items()))
     print(f"logs: {work}")
     return {
         "checks": args.checks,
@@ -171,6 +217,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         "duplicates": results - distinct,
         "missing": expected - distinct,
         "worker_rss_mb": round(peak_rss, 1),
+        "cpu_ms_per_check": round(sum(cpu_ms.values()), 3),
     }
 
 
