@@ -54,7 +54,7 @@ def probe_batches_send(batches: list[tuple[str, str, list[Claim]]]) -> None:
 def dispatch_due() -> int:
     """Claim due checks and queue their probes in batches, after the claim committed."""
     started = time.monotonic()
-    claims = checks_claim_due()
+    claims = checks_claim_due(lead_s=settings.DISPATCH_LEAD_S)
     batches = probe_batches(claims)
     transaction.on_commit(lambda: probe_batches_send(batches))
     logger.info(
@@ -81,7 +81,7 @@ def probe_batch(claims: list[list[int]], location: str = "") -> int:
 
     started = time.monotonic()
     report = probe_batch_run(
-        claims=[Claim(check_id=c, slot=s) for c, s in claims], location=location
+        claims=[Claim(check_id=c, slot=s) for c, s in claims], location=location, at_slots=True
     )
     logger.info(
         "task=checks.probe_batch location=%s claims=%d probed=%d failed=%d skipped=%d "

@@ -327,8 +327,12 @@ LOGGING = {
 }
 
 # --- Check engine -----------------------------------------------------------------------
-# How often beat asks for due checks; lag from a slot to its probe is at most about this.
+# How often beat asks for due checks.
 DISPATCH_TICK_S = float(os.environ.get("DISPATCH_TICK_S", "1"))
+# Checks are claimed this far ahead of their slot, and their probes wait at the worker for
+# it, so a probe starts at its slot rather than up to a tick later. It covers one tick plus
+# the claim and the trip through the broker; it must stay below the shortest interval.
+DISPATCH_LEAD_S = env_float("DISPATCH_LEAD_S", DISPATCH_TICK_S + 1)
 PROBE_BATCH_SIZE = env_int("PROBE_BATCH_SIZE", 200)
 PROBE_CONCURRENCY = env_int("PROBE_CONCURRENCY", 100)
 # A batch that starts later than this after its slot records the slot as skipped (a gap)
