@@ -4,13 +4,15 @@
 
 Uses DATABASE_URL / REDIS_URL (default: a `statuspage_bench` PostgreSQL database and Redis
 database 9). Starts a local HTTP target, creates the checks under a `bench-engine` team,
-puts every check's first slot just after a warm-up, runs `celery beat` and `celery worker`
-for the measured window, and reports from the stored results: results per second, schedule
+puts every check's first slot just after a warm-up, runs `celery beat`, a probe worker
+(`-Q probes`: dispatch ticks and probe batches, --concurrency processes) and a housekeeping
+worker (`-Q celery`, one process: rollups, gap sweeps, heartbeats) for the measured window,
+and reports from the stored results: results per second, schedule
 lag (probe start minus slot time) p50/p99, duplicate and missing slots, the worker's
 peak memory and the CPU the stack spent per stored result. The last line is key=value pairs.
 
 ``cpu_ms_per_check`` is the CPU time (user + system) of every process of the stack over
-the window, divided by the results stored for it: the worker and beat process trees, every
+the window, divided by the results stored for it: both workers' and beat's process trees, every
 process of the PostgreSQL server (postmaster, backends, background writers) and the Redis
 server (its own figure from INFO, children included). The bench's own HTTP target is not
 part of the stack and is not counted. PostgreSQL and Redis are whole servers: take the
@@ -144,10 +146,13 @@ def redis_cpu_s(url: str) -> float:
     return sum(float(v) for k, v in info.items() if k.startswith("used_cpu_") and "main" not in k)
 
 
-def stack_cpu(env: dict[str, str], worker: int, beat: int, postmaster: int) -> dict[str, float]:
+def stack_cpu(
+    env: dict[str, str], workers: tuple[int, int], beat: int, postmaster: int
+) -> dict[str, float]:
     """CPU seconds used so far by each part of the stack."""
     return {
-        "worker": tree_cpu_s(worker),
+        "worker": tree_cpu_s(workers[0]),
+        "housekeeping": tree_cpu_s(workers[1]),
         "beat": tree_cpu_s(beat),
         "postgres": tree_cpu_s(postmaster) if postmaster else 0.0,
         "redis": redis_cpu_s(env["REDIS_URL"]) if env["REDIS_URL"].startswith("redis") else 0.0,
@@ -169,9 +174,16 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     app.control.purge()
     celery = ["-m", "celery", "-A", "statuspage"]
     worker = start(
-        python(*celery, "worker", "-l", "INFO", "-c", str(args.concurrency),
+        python(*celery, "worker", "-l", "INFO", "-c", str(args.concurrency), "-Q", "probes",
                "--without-gossip", "--without-mingle", "-n", f"bench-{port}@%h"),
         env, work / "worker.log",
+    )  # fmt: skip
+    # Housekeeping (rollups, gap sweeps, heartbeats) in a worker of its own, as
+    # docs/scaling.md sets a probe worker apart: its CPU counts like the rest of the stack.
+    housekeeping = start(
+        python(*celery, "worker", "-l", "INFO", "-c", "1", "-Q", "celery",
+               "--without-gossip", "--without-mingle", "-n", f"bench-housekeeping-{port}@%h"),
+        env, work / "housekeeping.log",
     )  # fmt: skip
     beat = start(python(*celery, "beat", "-l", "INFO"), env, work / "beat.log")
     peak_rss = 0.0
@@ -184,13 +196,13 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         end_t = start_t + args.seconds
         print(f"window opens in {start_t - time.time():.1f}s", flush=True)
         time.sleep(max(0.0, start_t - time.time()))
-        cpu_start = stack_cpu(env, worker.pid, beat.pid, postmaster)
+        cpu_start = stack_cpu(env, (worker.pid, housekeeping.pid), beat.pid, postmaster)
         cpu_end = None
         next_report = time.time() + 10
         while time.time() < end_t + 3:
             peak_rss = max(peak_rss, tree_rss_mb(worker.pid))
             if cpu_end is None and time.time() >= end_t:
-                cpu_end = stack_cpu(env, worker.pid, beat.pid, postmaster)
+                cpu_end = stack_cpu(env, (worker.pid, housekeeping.pid), beat.pid, postmaster)
             if time.time() >= next_report:
                 done = max(0, min(time.time(), end_t) - start_t)
                 print(f"  {done:4.0f}/{args.seconds}s  worker {peak_rss:.0f} MB", flush=True)
@@ -200,7 +212,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         time.sleep(5)  # let the last batches finish writing
         peak_rss = max(peak_rss, tree_rss_mb(worker.pid))
     finally:
-        for process in (beat, worker, target):
+        for process in (beat, worker, housekeeping, target):
             stop(process)
     results, distinct, lags = measured(check_ids, start_t, end_t)
     expected = expected_slots(check_ids, args.interval, start_t, end_t)

@@ -443,6 +443,11 @@ CELERY_BEAT_SCHEDULE = {
 # with `-Q probes.<name>` (checks.locations.location_queue).
 CELERY_TASK_QUEUES = (Queue("celery"), Queue("probes"))
 CELERY_TASK_DEFAULT_QUEUE = "celery"
-CELERY_TASK_ROUTES = {"checks.probe_batch": {"queue": "probes"}}
+# Dispatch ticks go with the probes they feed: a tick must not wait behind a long
+# housekeeping task (rollups, gap sweeps) on the default queue, or every probe runs late.
+CELERY_TASK_ROUTES = {
+    "checks.probe_batch": {"queue": "probes"},
+    "checks.dispatch_due": {"queue": "probes"},
+}
 
 AUTHENTICATION_BACKENDS = ["statuspage.accounts.throttle.ThrottledModelBackend"]

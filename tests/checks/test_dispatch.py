@@ -128,3 +128,9 @@ def test_many_claims_move_every_check_to_its_own_next_slot(service):
     assert set(claims) == {c.pk for c in checks}
     for check in Check.objects.filter(pk__in=claims):
         assert check.next_due_at.timestamp() == claims[check.pk] + check.interval_s
+
+
+def test_dispatch_ticks_share_the_probes_queue_not_the_housekeeping_one():
+    from statuspage.celery import app
+
+    assert app.conf.task_routes["checks.dispatch_due"]["queue"] == "probes"
