@@ -99,6 +99,40 @@ def tree_rss_mb(pid: int) -> float:
     return total_kb / 1024
 
 
+_TICKS_PER_S = os.sysconf("SC_CLK_TCK")
+
+
+def _descendants(pid: int) -> list[int]:
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        try:
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        pending.extend(int(child) for child in children)
+    return found
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by a process and all its descendants.
+
+    Each live process adds its own time and that of its children already reaped, so a
+    child that exits between two readings is still counted (in its parent's figure)."""
+    ticks = 0
+    for current in _descendants(pid):
+        try:
+            stat = Path(f"/proc/{current}/stat").read_text()
+        except OSError:
+            continue
+        # Fields after the command name (which may hold spaces) start at "state" (field 3);
+        # utime, stime, cutime, cstime are fields 14-17.
+        fields = stat.rsplit(")", 1)[1].split()
+        ticks += sum(int(value) for value in fields[11:15])
+    return ticks / _TICKS_PER_S
+
+
 def stop(process: subprocess.Popen, timeout: float = 20.0) -> None:
     if process.poll() is not None:
         return

@@ -4,10 +4,20 @@
 
 Uses DATABASE_URL / REDIS_URL (default: a `statuspage_bench` PostgreSQL database and Redis
 database 9). Starts a local HTTP target, creates the checks under a `bench-engine` team,
-puts every check's first slot just after a warm-up, runs `celery beat` and `celery worker`
-for the measured window, and reports from the stored results: results per second, schedule
-lag (probe start minus slot time) p50/p99, duplicate and missing slots, and the worker's
-peak memory. The last line is key=value pairs.
+puts every check's first slot just after a warm-up, runs `celery beat`, a probe worker
+(`-Q probes`: dispatch ticks and probe batches, --concurrency processes) and a housekeeping
+worker (`-Q celery`, one process: rollups, gap sweeps, heartbeats) for the measured window,
+and reports from the stored results: results per second, schedule
+lag (probe start minus slot time) p50/p99, duplicate and missing slots, the worker's
+peak memory and the CPU the stack spent per stored result. The last line is key=value pairs.
+
+``cpu_ms_per_check`` is the CPU time (user + system) of every process of the stack over
+the window, divided by the results stored for it: both workers' and beat's process trees, every
+process of the PostgreSQL server (postmaster, backends, background writers) and the Redis
+server (its own figure from INFO, children included). The bench's own HTTP target is not
+part of the stack and is not counted. PostgreSQL and Redis are whole servers: take the
+measured run alone on the machine (e.g. under ``quiet-run``) so other users add nothing.
+A line before the last splits the figure by part.
 """
 
 import argparse
@@ -27,6 +37,7 @@ from bench.common import (
     quantile,
     start,
     stop,
+    tree_cpu_s,
     tree_rss_mb,
     wait_for_log,
     wait_for_port,
@@ -116,6 +127,38 @@ def measured(check_ids: list[int], start_t: float, end_t: float) -> tuple[int, i
     return len(rows), distinct, [float(row[2]) for row in rows]
 
 
+def postmaster_pid() -> int:
+    """The PostgreSQL server's main process: the parent of this connection's backend."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    stat = Path(f"/proc/{backend}/stat").read_text()
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def redis_cpu_s(url: str) -> float:
+    import redis
+
+    info = redis.Redis.from_url(url).info("cpu")
+    # used_cpu_{sys,user}[_children]; the *_main_thread figures are part of those.
+    return sum(float(v) for k, v in info.items() if k.startswith("used_cpu_") and "main" not in k)
+
+
+def stack_cpu(
+    env: dict[str, str], workers: tuple[int, int], beat: int, postmaster: int
+) -> dict[str, float]:
+    """CPU seconds used so far by each part of the stack."""
+    return {
+        "worker": tree_cpu_s(workers[0]),
+        "housekeeping": tree_cpu_s(workers[1]),
+        "beat": tree_cpu_s(beat),
+        "postgres": tree_cpu_s(postmaster) if postmaster else 0.0,
+        "redis": redis_cpu_s(env["REDIS_URL"]) if env["REDIS_URL"].startswith("redis") else 0.0,
+    }
+
+
 def run(args: argparse.Namespace) -> dict[str, object]:
     env = bench_environment()
     ensure_database(env["DATABASE_URL"])
@@ -131,12 +174,20 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     app.control.purge()
     celery = ["-m", "celery", "-A", "statuspage"]
     worker = start(
-        python(*celery, "worker", "-l", "INFO", "-c", str(args.concurrency),
+        python(*celery, "worker", "-l", "INFO", "-c", str(args.concurrency), "-Q", "probes",
                "--without-gossip", "--without-mingle", "-n", f"bench-{port}@%h"),
         env, work / "worker.log",
     )  # fmt: skip
+    # Housekeeping (rollups, gap sweeps, heartbeats) in a worker of its own, as
+    # docs/scaling.md sets a probe worker apart: its CPU counts like the rest of the stack.
+    housekeeping = start(
+        python(*celery, "worker", "-l", "INFO", "-c", "1", "-Q", "celery",
+               "--without-gossip", "--without-mingle", "-n", f"bench-housekeeping-{port}@%h"),
+        env, work / "housekeeping.log",
+    )  # fmt: skip
     beat = start(python(*celery, "beat", "-l", "INFO"), env, work / "beat.log")
     peak_rss = 0.0
+    postmaster = postmaster_pid() if env["DATABASE_URL"].startswith("postgres") else 0
     try:
         # The window opens once the worker has run a dispatch tick: start-up is not measured.
         wait_for_log(work / "worker.log", "task=checks.dispatch_due", timeout=120)
@@ -144,9 +195,14 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         schedule_from(check_ids, args.interval, start_t)
         end_t = start_t + args.seconds
         print(f"window opens in {start_t - time.time():.1f}s", flush=True)
+        time.sleep(max(0.0, start_t - time.time()))
+        cpu_start = stack_cpu(env, (worker.pid, housekeeping.pid), beat.pid, postmaster)
+        cpu_end = None
         next_report = time.time() + 10
         while time.time() < end_t + 3:
             peak_rss = max(peak_rss, tree_rss_mb(worker.pid))
+            if cpu_end is None and time.time() >= end_t:
+                cpu_end = stack_cpu(env, (worker.pid, housekeeping.pid), beat.pid, postmaster)
             if time.time() >= next_report:
                 done = max(0, min(time.time(), end_t) - start_t)
                 print(f"  {done:4.0f}/{args.seconds}s  worker {peak_rss:.0f} MB", flush=True)
@@ -156,10 +212,12 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         time.sleep(5)  # let the last batches finish writing
         peak_rss = max(peak_rss, tree_rss_mb(worker.pid))
     finally:
-        for process in (beat, worker, target):
+        for process in (beat, worker, housekeeping, target):
             stop(process)
     results, distinct, lags = measured(check_ids, start_t, end_t)
     expected = expected_slots(check_ids, args.interval, start_t, end_t)
+    cpu_ms = {part: (cpu_end[part] - cpu_start[part]) * 1000 / max(results, 1) for part in cpu_end}
+    print("cpu_ms_per_check by part: " + " ".join(f"{k}={v:.3f}" for k, v in cpu_ms.items()))
     print(f"logs: {work}")
     return {
         "checks": args.checks,
@@ -171,6 +229,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         "duplicates": results - distinct,
         "missing": expected - distinct,
         "worker_rss_mb": round(peak_rss, 1),
+        "cpu_ms_per_check": round(sum(cpu_ms.values()), 3),
     }
 
 

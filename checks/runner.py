@@ -117,13 +117,25 @@ async def run_one(
         return ProbeResult.down(f"probe error: {type(exc).__name__}")
 
 
+async def _slot_reached(slot: int, most_s: float) -> None:
+    """Wait until the slot's second begins: a claim is made up to DISPATCH_LEAD_S ahead so
+    its probe can start on time. The wait is capped, so a clock ahead on the dispatcher's
+    host delays a probe by no more than the lead."""
+    delay = slot - time.time()
+    if delay > 0:
+        await asyncio.sleep(min(delay, most_s))
+
+
 async def _probe_one(
     job: Job,
     session: aiohttp.ClientSession,
     limit: asyncio.Semaphore,
     allow_private: Allowlist | bool,
     location: str,
+    wait_s: float,
 ) -> Observation:
+    if wait_s:
+        await _slot_reached(job.claim.slot, wait_s)
     async with limit:
         started = time.time()
         if job.target is None:
@@ -145,23 +157,31 @@ async def _probe_one(
     )
 
 
-async def _probe_all(jobs: list[Job], concurrency: int, location: str) -> list[Observation]:
+async def _probe_all(
+    jobs: list[Job], concurrency: int, location: str, wait_s: float
+) -> list[Observation]:
     session = await _session()
     limit = asyncio.Semaphore(concurrency)
     allow_private = allow_private_targets()
     return await asyncio.gather(
-        *(_probe_one(j, session, limit, allow_private, location) for j in jobs)
+        *(_probe_one(j, session, limit, allow_private, location, wait_s) for j in jobs)
     )
 
 
 def observations_collect(
-    jobs: list[Job], *, concurrency: int | None = None, location: str = ""
+    jobs: list[Job],
+    *,
+    concurrency: int | None = None,
+    location: str = "",
+    at_slots: bool = False,
 ) -> list[Observation]:
-    """Probe every job concurrently (never raises for a failing target)."""
+    """Probe every job concurrently (never raises for a failing target); with
+    ``at_slots``, each probe starts no earlier than its slot (see _slot_reached)."""
     if not jobs:
         return []
     concurrency = concurrency or settings.PROBE_CONCURRENCY
-    return _loop().run_until_complete(_probe_all(jobs, concurrency, location))
+    wait_s = settings.DISPATCH_LEAD_S if at_slots else 0.0
+    return _loop().run_until_complete(_probe_all(jobs, concurrency, location, wait_s))
 
 
 @dataclass(frozen=True)
@@ -185,9 +205,12 @@ def gap_observation(*, check_id: int, slot: int, detail: str, location: str = ""
 
 
 def probe_batch_run(
-    *, claims: list[Claim], now: float | None = None, location: str = ""
+    *, claims: list[Claim], now: float | None = None, location: str = "", at_slots: bool = False
 ) -> BatchReport:
     """Probe the claimed checks and record what was seen.
+
+    With ``at_slots`` (the queued batches of the dispatcher, claimed a little ahead), each
+    probe waits for its slot's second before it starts.
 
     A claim whose slot is older than PROBE_MAX_LATENESS_S (the batch waited in the broker,
     or was redelivered after its worker died) is not probed: a measurement taken now is not
@@ -211,7 +234,7 @@ def probe_batch_run(
                     location=location,
                 )
             )
-    observations = observations_collect(jobs, location=location)
+    observations = observations_collect(jobs, location=location, at_slots=at_slots)
     schedule_lag_observe(o.checked_at - o.slot for o in observations)
     failed = sum(o.outcome == Outcome.DOWN for o in observations)
     recorded = results_record(observations=[*observations, *stale])

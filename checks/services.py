@@ -4,6 +4,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
@@ -37,6 +38,8 @@ class RecordSummary:
 def _insert_results(observations: list[Observation]) -> set[tuple[int, int, str]]:
     """Insert results, ignoring slots already stored; return the (check, slot, location)
     inserted."""
+    if connection.vendor == "postgresql":
+        return _insert_results_arrays(observations)
     inserted: set[tuple[int, int, str]] = set()
     with connection.cursor() as cursor:
         for start in range(0, len(observations), _INSERT_CHUNK):
@@ -52,9 +55,7 @@ def _insert_results(observations: list[Observation]) -> set[tuple[int, int, str]
                     o.outcome,
                     o.latency_ms,
                     o.status_code,
-                    # Results are the largest table: the detail of a plain success is not
-                    # kept per row (the check's last_detail still shows it).
-                    o.detail[:500] if o.outcome != Outcome.UP else "",
+                    _stored_detail(o),
                 ]
             # Only placeholders are interpolated; every value travels as a parameter.
             sql = (
@@ -66,6 +67,45 @@ def _insert_results(observations: list[Observation]) -> set[tuple[int, int, str]
             cursor.execute(sql, params)
             inserted.update((row[0], row[1], row[2]) for row in cursor.fetchall())
     return inserted
+
+
+def _insert_results_arrays(observations: list[Observation]) -> set[tuple[int, int, str]]:
+    """PostgreSQL: every result in one statement, one array parameter per column, so the
+    cost of sending and planning it does not grow with the number of rows."""
+    columns = [
+        [o.check_id for o in observations],
+        [o.slot for o in observations],
+        [o.location for o in observations],
+        [float(o.checked_at) for o in observations],
+        [int(o.outcome) for o in observations],
+        [_float(o.latency_ms) for o in observations],
+        [o.status_code for o in observations],
+        [_stored_detail(o) for o in observations],
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO checks_result (check_id, slot, location, checked_at, outcome, "
+            "latency_ms, status_code, detail) SELECT v.check_id, v.slot, v.location, "
+            "to_timestamp(v.checked_at), v.outcome, v.latency_ms, v.status_code, v.detail "
+            "FROM unnest(%s::bigint[], %s::bigint[], %s::varchar[], %s::float8[], "
+            "%s::smallint[], %s::float8[], %s::smallint[], %s::varchar[]) AS v(check_id, slot, "
+            "location, checked_at, outcome, latency_ms, status_code, detail) "
+            "ON CONFLICT (check_id, slot, location) DO NOTHING "
+            "RETURNING check_id, slot, location",
+            columns,
+        )
+        return {(row[0], row[1], row[2]) for row in cursor.fetchall()}
+
+
+def _float(value: float | None) -> float | None:
+    # An array parameter takes one Python type: an int among floats would not be dumped.
+    return None if value is None else float(value)
+
+
+def _stored_detail(o: Observation) -> str:
+    # Results are the largest table: the detail of a plain success is not kept per row
+    # (the check's last_detail still shows it).
+    return o.detail[:500] if o.outcome != Outcome.UP else ""
 
 
 def results_record(*, observations: list[Observation]) -> RecordSummary:
@@ -114,11 +154,12 @@ def _apply_states(fresh: list[Observation]) -> int:
     by_check: dict[int, list[Observation]] = defaultdict(list)
     for o in fresh:
         by_check[o.check_id].append(o)
-    checks = (
+    # Plain rows rather than model instances: this runs for every result.
+    rows = (
         Check.objects.select_for_update()
         .filter(id__in=sorted(by_check))
         .order_by("id")
-        .only(
+        .values_list(
             "id",
             "state",
             "consecutive_failures",
@@ -131,34 +172,34 @@ def _apply_states(fresh: list[Observation]) -> int:
     )
     updates = []
     transitions = []
-    for check in checks:
+    for check_id, state, failures, successes, before_down, before_up, last_slot, changed in rows:
         current = CheckState(
-            state=check.state,
-            consecutive_failures=check.consecutive_failures,
-            consecutive_successes=check.consecutive_successes,
-            failures_before_down=check.failures_before_down,
-            successes_before_up=check.successes_before_up,
+            state=state,
+            consecutive_failures=failures,
+            consecutive_successes=successes,
+            failures_before_down=before_down,
+            successes_before_up=before_up,
         )
         last = None
-        for o in sorted(by_check[check.pk], key=lambda o: o.slot):
-            if check.last_slot is not None and o.slot <= check.last_slot:
+        for o in sorted(by_check[check_id], key=lambda o: o.slot):
+            if last_slot is not None and o.slot <= last_slot:
                 continue
             step = state_step(current, o.outcome, o.detail)
             if step.reason is not None:
+                changed = as_datetime(o.checked_at)
                 transitions.append(
                     Transition(
-                        check_ref_id=check.pk,
+                        check_ref_id=check_id,
                         from_state=current.state,
                         to_state=step.after.state,
-                        at=as_datetime(o.checked_at),
+                        at=changed,
                         slot=o.slot,
                         reason=step.reason,
                     )
                 )
-                check.state_changed_at = as_datetime(o.checked_at)
             current, last = step.after, o
         if last is not None:
-            updates.append(_check_update_row(check, current, last))
+            updates.append(_CheckUpdate(check_id, current, changed, last))
     _save_check_updates(updates)
     if transitions:
         Transition.objects.bulk_create(transitions, ignore_conflicts=True)
@@ -166,24 +207,65 @@ def _apply_states(fresh: list[Observation]) -> int:
     return len(transitions)
 
 
-def _check_update_row(check: Check, state: CheckState, last: Observation) -> tuple:
-    return (
-        state.state,
-        db_datetime(check.state_changed_at),
-        state.consecutive_failures,
-        state.consecutive_successes,
-        last.slot,
-        db_datetime(as_datetime(last.checked_at)),
-        last.outcome,
-        last.latency_ms,
-        last.detail[:500],
-        check.pk,
-    )
+@dataclass(frozen=True)
+class _CheckUpdate:
+    check_id: int
+    state: CheckState
+    state_changed_at: datetime | None
+    last: Observation
 
 
-def _save_check_updates(rows: list[tuple]) -> None:
-    if not rows:
+def _save_check_updates(updates: list[_CheckUpdate]) -> None:
+    """Store each check's state and last result.
+
+    PostgreSQL takes every check in one statement, as one array per column, whatever their
+    number; the embedded SQLite default, with few checks, one statement per check.
+    """
+    if not updates:
         return
+    if connection.vendor == "postgresql":
+        columns = [
+            [u.check_id for u in updates],
+            [u.state.state for u in updates],
+            [u.state_changed_at for u in updates],
+            [u.state.consecutive_failures for u in updates],
+            [u.state.consecutive_successes for u in updates],
+            [u.last.slot for u in updates],
+            [float(u.last.checked_at) for u in updates],
+            [int(u.last.outcome) for u in updates],
+            [_float(u.last.latency_ms) for u in updates],
+            [u.last.detail[:500] for u in updates],
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE checks_check AS c SET state = v.state, "
+                "state_changed_at = v.state_changed_at, "
+                "consecutive_failures = v.failures, consecutive_successes = v.successes, "
+                "last_slot = v.slot, last_checked_at = to_timestamp(v.checked_at), "
+                "last_outcome = v.outcome, last_latency_ms = v.latency_ms, "
+                "last_detail = v.detail FROM unnest(%s::bigint[], %s::varchar[], "
+                "%s::timestamptz[], %s::integer[], %s::integer[], %s::bigint[], "
+                "%s::float8[], %s::smallint[], %s::float8[], %s::varchar[]) AS v(id, state, "
+                "state_changed_at, failures, successes, slot, checked_at, outcome, "
+                "latency_ms, detail) WHERE c.id = v.id",
+                columns,
+            )
+        return
+    rows = [
+        (
+            u.state.state,
+            db_datetime(u.state_changed_at),
+            u.state.consecutive_failures,
+            u.state.consecutive_successes,
+            u.last.slot,
+            db_datetime(as_datetime(u.last.checked_at)),
+            u.last.outcome,
+            u.last.latency_ms,
+            u.last.detail[:500],
+            u.check_id,
+        )
+        for u in updates
+    ]
     with connection.cursor() as cursor:
         cursor.executemany(
             "UPDATE checks_check SET state = %s, state_changed_at = %s, "

@@ -60,7 +60,7 @@ def dispatch_due() -> int:
     started = time.monotonic()
     now = time.time()
     resumed = missed_slots_skip(now=now)
-    claims = checks_claim_due(now=now)
+    claims = checks_claim_due(now=now, lead_s=settings.DISPATCH_LEAD_S)
     batches = probe_batches(claims)
     transaction.on_commit(lambda: probe_batches_send(batches))
     logger.info(
@@ -88,7 +88,7 @@ def probe_batch(claims: list[list[int]], location: str = "") -> int:
 
     started = time.monotonic()
     report = probe_batch_run(
-        claims=[Claim(check_id=c, slot=s) for c, s in claims], location=location
+        claims=[Claim(check_id=c, slot=s) for c, s in claims], location=location, at_slots=True
     )
     logger.info(
         "task=checks.probe_batch location=%s claims=%d probed=%d failed=%d skipped=%d "

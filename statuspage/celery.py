@@ -8,7 +8,7 @@ instead of silently talking to a default broker on localhost.
 import os
 
 from celery import Celery, bootsteps
-from celery.signals import worker_init
+from celery.signals import task_postrun, task_prerun, worker_init
 from click import Option
 from django.core.exceptions import ImproperlyConfigured
 
@@ -55,8 +55,28 @@ app.conf.update(
     timezone="UTC",
     enable_utc=True,
     beat_scheduler="statuspage.core.beat:HeartbeatScheduler",
+    # Celery's Django fixup closes every database connection before and after each task,
+    # and in a prefork child the whole connection pool with them: each task then pays for
+    # new server connections (a PostgreSQL backend started per task). With a reuse count it
+    # does that only every this many tasks; each task still hands its connection back to
+    # the pool (below), and each child still starts with a pool of its own (the fixup's
+    # worker_process_init closes whatever the parent had).
+    CELERY_DB_REUSE_MAX=1000,
 )
 app.autodiscover_tasks()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _connection_to_pool(task: object = None, **_: object) -> None:
+    """Around each task, as around each web request: hand the connection back to the pool,
+    or drop it if it broke (the server restarted), so the next task starts on a good one.
+    A task run eagerly runs inside its caller's transaction, which must be left alone."""
+    if getattr(getattr(task, "request", None), "is_eager", False):
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()
 
 
 class LocationQueue(bootsteps.Step):

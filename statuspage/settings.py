@@ -339,8 +339,12 @@ LOGGING = {
 }
 
 # --- Check engine -----------------------------------------------------------------------
-# How often beat asks for due checks; lag from a slot to its probe is at most about this.
+# How often beat asks for due checks.
 DISPATCH_TICK_S = float(os.environ.get("DISPATCH_TICK_S", "1"))
+# Checks are claimed this far ahead of their slot, and their probes wait at the worker for
+# it, so a probe starts at its slot rather than up to a tick later. It covers one tick plus
+# the claim and the trip through the broker; it must stay below the shortest interval.
+DISPATCH_LEAD_S = env_float("DISPATCH_LEAD_S", DISPATCH_TICK_S + 1)
 PROBE_BATCH_SIZE = env_int("PROBE_BATCH_SIZE", 200)
 PROBE_CONCURRENCY = env_int("PROBE_CONCURRENCY", 100)
 # A batch that starts later than this after its slot records the slot as skipped (a gap)
@@ -461,6 +465,11 @@ CELERY_BEAT_SCHEDULE = {
 # with `-Q probes.<name>` (checks.locations.location_queue).
 CELERY_TASK_QUEUES = (Queue("celery"), Queue("probes"))
 CELERY_TASK_DEFAULT_QUEUE = "celery"
-CELERY_TASK_ROUTES = {"checks.probe_batch": {"queue": "probes"}}
+# Dispatch ticks go with the probes they feed: a tick must not wait behind a long
+# housekeeping task (rollups, gap sweeps) on the default queue, or every probe runs late.
+CELERY_TASK_ROUTES = {
+    "checks.probe_batch": {"queue": "probes"},
+    "checks.dispatch_due": {"queue": "probes"},
+}
 
 AUTHENTICATION_BACKENDS = ["statuspage.accounts.throttle.ThrottledModelBackend"]

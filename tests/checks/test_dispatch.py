@@ -83,3 +83,54 @@ def test_a_check_is_due_at_the_very_second_of_its_slot(service):
     claims = checks_claim_due(now=slot)
     assert [(c.check_id, c.slot) for c in claims] == [(check.pk, slot)]
     assert [c.slot for c in checks_claim_due(now=slot + 60)] == [slot + 60]
+
+
+@pytest.mark.django_db
+def test_a_slot_within_the_lead_is_claimed_ahead_and_keeps_its_time(service):
+    check = make_check(service)
+    slot = slot_after(check_id=check.pk, interval_s=60, t=T0)
+    check.next_due_at = as_datetime(slot)
+    check.save()
+    assert checks_claim_due(now=slot - 3, lead_s=2) == []  # not yet within the lead
+    claims = checks_claim_due(now=slot - 2, lead_s=2)
+    assert [(c.check_id, c.slot) for c in claims] == [(check.pk, slot)]
+    check.refresh_from_db()
+    assert check.next_due_at.timestamp() == slot + 60
+    # The next slot is claimed ahead in its turn, never twice.
+    assert checks_claim_due(now=slot, lead_s=2) == []
+    assert [c.slot for c in checks_claim_due(now=slot + 58.5, lead_s=2)] == [slot + 60]
+
+
+@pytest.mark.django_db
+def test_a_late_check_claimed_with_a_lead_gets_its_latest_past_slot(service):
+    check = make_check(service)
+    check.next_due_at = as_datetime(T0 - 3600)
+    check.save()
+    (claim,) = checks_claim_due(now=T0, lead_s=2)
+    assert claim.slot == slot_at_or_before(check_id=check.pk, interval_s=60, t=T0)
+    check.refresh_from_db()
+    assert check.next_due_at.timestamp() == claim.slot + 60
+
+
+@pytest.mark.django_db
+def test_a_new_check_claimed_with_a_lead_is_due_at_once(service):
+    check = make_check(service)
+    Check.objects.filter(pk=check.pk).update(next_due_at=None)
+    (claim,) = checks_claim_due(now=T0, lead_s=2)
+    assert claim.slot == slot_at_or_before(check_id=check.pk, interval_s=60, t=T0)
+
+
+@pytest.mark.django_db
+def test_many_claims_move_every_check_to_its_own_next_slot(service):
+    checks = [make_check(service, f"c{i}", interval_s=30 + 10 * (i % 3)) for i in range(30)]
+    Check.objects.update(next_due_at=as_datetime(T0 - 1))
+    claims = {c.check_id: c.slot for c in checks_claim_due(now=T0, lead_s=2)}
+    assert set(claims) == {c.pk for c in checks}
+    for check in Check.objects.filter(pk__in=claims):
+        assert check.next_due_at.timestamp() == claims[check.pk] + check.interval_s
+
+
+def test_dispatch_ticks_share_the_probes_queue_not_the_housekeeping_one():
+    from statuspage.celery import app
+
+    assert app.conf.task_routes["checks.dispatch_due"]["queue"] == "probes"

@@ -9,6 +9,7 @@ import os
 import signal
 import threading
 import time
+from collections import Counter
 
 import pytest
 from aiohttp import web
@@ -82,19 +83,22 @@ def test_same_slot_delivered_twice_stores_one_result(service):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_racing_dispatchers_claim_each_slot_once(service):
+def test_racing_dispatchers_claim_each_slot_once(service, settings):
     target = Target()
     with serving_app(target.app) as port, celery_worker() as worker:
         checks = make_checks(service, port, 300)
         Check.objects.update(next_due_at=as_datetime(time.time() - 1))
-        # Two dispatch tasks in the worker race two dispatchers in this process.
+        # Two dispatch tasks in the worker race two dispatchers in this process, all
+        # claiming ahead: a check whose next slot falls within the lead is claimed again,
+        # for that next slot, by whichever dispatcher comes next.
         dispatch_due.delay()
         dispatch_due.delay()
-        claimed: list[int] = []
+        claimed: list[tuple[int, int]] = []
 
         def claim_here() -> None:
             try:
-                claimed.extend(c.check_id for c in checks_claim_due())
+                claims = checks_claim_due(lead_s=settings.DISPATCH_LEAD_S)
+                claimed.extend((c.check_id, c.slot) for c in claims)
             finally:
                 connection.close()
 
@@ -104,11 +108,17 @@ def test_racing_dispatchers_claim_each_slot_once(service):
         for thread in threads:
             thread.join()
         worker.wait_for("task=checks.dispatch_due", count=2)
-        wait_until(lambda: Result.objects.count() + len(claimed) >= len(checks))
-    in_worker = Result.objects.count()
-    assert in_worker + len(claimed) == len(checks)  # each check claimed exactly once
+
+        def probed() -> set[tuple[int, int]]:
+            return set(Result.objects.values_list("check_ref", "slot"))
+
+        wait_until(lambda: {c for c, _ in probed() | set(claimed)} == {c.pk for c in checks})
+        time.sleep(settings.DISPATCH_LEAD_S + 1)  # probes claimed ahead wait for their slot
     assert len(set(claimed)) == len(claimed)
-    assert Result.objects.filter(check_ref_id__in=claimed).count() == 0
+    assert not probed() & set(claimed)  # no slot claimed here was also claimed there
+    per_check = Counter(c for c, _ in probed() | set(claimed))
+    assert set(per_check) == {c.pk for c in checks}  # every check claimed...
+    assert max(per_check.values()) <= 2  # ...for its slot, and at most its next one
     per_slot = Result.objects.values("check_ref", "slot").annotate(n=Count("id"))
     assert per_slot.filter(n__gt=1).count() == 0
 
