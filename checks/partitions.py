@@ -146,6 +146,9 @@ def partitions_drop(*, before_slot: int, now: datetime) -> tuple[list[str], int]
             break
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+            # Foreign-key checks deferred by an enclosing transaction must run first: a
+            # table with pending checks cannot be dropped.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute(
                 "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = %s::regclass",
                 [partition.name],
