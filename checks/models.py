@@ -145,6 +145,14 @@ def _check_ref(related_name: str) -> models.ForeignKey:
     )
 
 
+class SingleFloatField(models.FloatField):
+    """A 4-byte float ("real"): about seven significant digits, plenty for a latency in
+    milliseconds, and half the width of a double in the largest table."""
+
+    def db_type(self, connection) -> str:
+        return "real"
+
+
 class Result(models.Model):
     """One probe outcome for one slot of a check. Pruned after RESULT_RETENTION_DAYS.
 
@@ -165,7 +173,9 @@ class Result(models.Model):
     location = models.CharField(max_length=32, blank=True, default="", db_default="")
     checked_at = models.DateTimeField()
     outcome = models.PositiveSmallIntegerField(choices=Outcome.choices)
-    latency_ms = models.FloatField(null=True)
+    latency_ms = SingleFloatField(null=True)
+    # Like the detail, kept only for results that are not plainly up (checks.services):
+    # with both empty a row of the largest table is a few bytes narrower.
     status_code = models.PositiveSmallIntegerField(null=True)
     detail = models.CharField(max_length=500, blank=True)
 

@@ -11,8 +11,8 @@ slot range and are pruned to one or two partitions.
 
 Why compaction: results of every check arrive interleaved in slot order, so each check's
 run of the (check, slot, location) b-tree grows in the middle of the index and its pages
-split half-full. Once a day can take no more results (gaps are recorded up to a day
-late), its primary key is rebuilt packed (``partitions_compact``).
+split half-full. Once a day is over, its primary key is rebuilt packed
+(``partitions_compact``).
 
 SQLite (the embedded default) has one plain table: every function here does nothing there
 and retention deletes in batches (``checks.rollups.history_prune``).
@@ -29,9 +29,9 @@ TABLE = "checks_result"
 DEFAULT = f"{TABLE}_default"
 PREFIX = f"{TABLE}_p"
 DAY_S = 86400
-# Results are recorded up to a day late (checks.gaps.MAX_LOOKBACK_S): a partition is
-# compacted only when it ended longer ago than that, with a margin.
-COMPACT_AFTER_S = 2 * DAY_S
+# A day is compacted an hour after it ended. Gaps may still be recorded in it for a day
+# (checks.gaps.MAX_LOOKBACK_S): such a late insert only splits the page it lands on.
+COMPACT_AFTER_S = 3600
 COMPACTED = "compacted"
 # DDL on the results table waits this long for its lock, then gives up until the next run
 # rather than queueing every insert behind it.
@@ -109,25 +109,27 @@ def partition_create(cursor, partition: Partition) -> None:
     )
 
 
-def partitions_ensure(*, now: datetime, ahead_days: int) -> list[str]:
-    """Create the partitions of today and the next ``ahead_days`` days that are missing.
-
-    Returns the names created; a second run creates none. Each partition is its own
-    transaction, so one that cannot get its lock leaves the others done.
-    """
+def partitions_create(days: list[date]) -> list[str]:
+    """Create the day partitions of ``days`` that are missing; returns the names created.
+    Each partition is its own transaction, so one that cannot get its lock leaves the
+    others done."""
     if not partitioned():
         return []
-    today = now.astimezone(UTC).date()
     existing = {p.day for p in partitions_list()}
     created = []
-    for offset in range(ahead_days + 1):
-        day = today + timedelta(days=offset)
-        if day in existing:
-            continue
+    for day in sorted(set(days) - existing):
+        partition = partition_of(day)
         with transaction.atomic(), connection.cursor() as cursor:
-            partition_create(cursor, partition_of(day))
-        created.append(partition_of(day).name)
+            partition_create(cursor, partition)
+        created.append(partition.name)
     return created
+
+
+def partitions_ensure(*, now: datetime, ahead_days: int) -> list[str]:
+    """Create the partitions of today and the next ``ahead_days`` days that are missing.
+    A second run creates none."""
+    today = now.astimezone(UTC).date()
+    return partitions_create([today + timedelta(days=n) for n in range(ahead_days + 1)])
 
 
 def partitions_drop(*, before_slot: int, now: datetime) -> tuple[list[str], int]:
@@ -216,16 +218,21 @@ def _leftovers_drop(cursor) -> None:
         cursor.execute(f"DROP INDEX {name}")
 
 
-def default_rows_delete(*, before: datetime, batch: int) -> int:
-    """Delete up to ``batch`` of the oldest rows checked before ``before`` from the table
-    that holds rows no partition drop removes: the default partition on PostgreSQL, the
-    whole table on SQLite. Oldest first along the checked_at index."""
+def oldest_rows_sql() -> str:
+    """The keys of the oldest rows checked before %s, at most %s of them, in the table
+    that holds the rows no partition drop removes: the default partition on PostgreSQL,
+    the whole table on SQLite. Oldest first along the checked_at index."""
     table = DEFAULT if partitioned() else TABLE
-    keys = "check_id, slot, location"
-    sql = (
-        f"DELETE FROM {table} WHERE ({keys}) IN (SELECT {keys} FROM {table} "  # noqa: S608
-        "WHERE checked_at < %s ORDER BY checked_at LIMIT %s)"
+    return (
+        f"SELECT check_id, slot, location FROM {table} "  # noqa: S608
+        "WHERE checked_at < %s ORDER BY checked_at LIMIT %s"
     )
+
+
+def default_rows_delete(*, before: datetime, batch: int) -> int:
+    """Delete up to ``batch`` of the rows ``oldest_rows_sql`` finds."""
+    table = DEFAULT if partitioned() else TABLE
+    sql = f"DELETE FROM {table} WHERE (check_id, slot, location) IN ({oldest_rows_sql()})"  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(sql, [db_datetime(before), batch])
         return cursor.rowcount

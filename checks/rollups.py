@@ -24,6 +24,8 @@ COUNT_FIELDS = ["up", "degraded", "down", "maintenance", "latency_sum_ms", "late
 SUMMED_FIELDS = [*COUNT_FIELDS, *HISTOGRAM_FIELDS]
 HOURLY_RETENTION_DAYS = 35
 SLOT_MARGIN_S = 300
+# Results are measured at most PROBE_MAX_LATENESS_S after their slot; an hour bounds it.
+SLOT_LAG_S = 3600
 
 
 def hour_start(moment: datetime) -> datetime:
@@ -63,13 +65,15 @@ def _hour_totals(start: datetime) -> dict[int, dict[str, float]]:
     sql = (
         f"WITH w AS MATERIALIZED ({windows}) "  # noqa: S608
         f"SELECT r.check_id, {counted} AS counted, {bucket_sql('r.latency_ms')} AS bucket, "
-        "COUNT(*), SUM(r.latency_ms), COUNT(r.latency_ms) FROM checks_result r "
+        "COUNT(*), SUM(CAST(r.latency_ms AS double precision)), COUNT(r.latency_ms) "
+        "FROM checks_result r "
         # Gaps (skipped slots) are neither up nor down: they are left out of every count.
         # Each location's own result is not counted: its slot's outcome is (checks.quorum).
-        # A slot is not after its result's checked_at (a few minutes of margin for a probe
-        # started a little early): the slot bound changes no answer and lets PostgreSQL
-        # skip the day partitions after the hour.
-        f"WHERE r.checked_at >= %s AND r.checked_at < %s AND r.slot < %s "
+        # A slot is at most a few minutes after its result's checked_at, and a result is
+        # stored well within SLOT_LAG_S of its slot (later ones are gaps, checked at their
+        # slot): the slot bounds change no answer and let PostgreSQL read only the day
+        # partitions around the hour.
+        f"WHERE r.checked_at >= %s AND r.checked_at < %s AND r.slot >= %s AND r.slot < %s "
         f"AND r.outcome <> {Outcome.SKIPPED:d} "
         "AND r.location = '' "
         "GROUP BY r.check_id, counted, bucket"
@@ -80,6 +84,7 @@ def _hour_totals(start: datetime) -> dict[int, dict[str, float]]:
             sql,
             [
                 *(db_datetime(t) for t in (end, start, start, end)),
+                int(start.timestamp()) - SLOT_LAG_S,
                 int(end.timestamp()) + SLOT_MARGIN_S,
             ],
         )

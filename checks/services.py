@@ -51,9 +51,9 @@ def _insert_results(observations: list[Observation]) -> set[tuple[int, int, str]
                     db_datetime(as_datetime(o.checked_at)),
                     o.outcome,
                     o.latency_ms,
-                    o.status_code,
-                    # Results are the largest table: the detail of a plain success is not
-                    # kept per row (the check's last_detail still shows it).
+                    # Results are the largest table: the status code and detail of a plain
+                    # success are not kept per row (the check's last_detail still shows it).
+                    o.status_code if o.outcome != Outcome.UP else None,
                     o.detail[:500] if o.outcome != Outcome.UP else "",
                 ]
             # Only placeholders are interpolated; every value travels as a parameter.

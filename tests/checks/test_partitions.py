@@ -139,12 +139,13 @@ def test_closed_days_are_compacted_once_and_stay_readable(service):
     partitions_ensure(now=FUTURE, ahead_days=3)
     start = day_slot(FUTURE.date())
     record(check, [start + 60 * n for n in range(50)])
-    later = FUTURE + timedelta(days=4)
+    later = FUTURE + timedelta(days=2)  # days 0 and 1 are over, day 2 is today
 
-    first = partitions_compact(now=later, limit=10)
-    second = partitions_compact(now=later, limit=10)
+    first = partitions_compact(now=later, limit=100)
+    second = partitions_compact(now=later, limit=100)
 
     assert partition_of(FUTURE.date()).name in first
-    assert partition_of(FUTURE.date() + timedelta(days=3)).name not in first  # still open
+    assert partition_of(FUTURE.date() + timedelta(days=1)).name in first
+    assert partition_of(FUTURE.date() + timedelta(days=2)).name not in first  # still open
     assert second == []
     assert Result.objects.filter(check_ref=check, slot__gte=start).count() == 50
