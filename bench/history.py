@@ -336,9 +336,9 @@ def statistics_refresh() -> None:
 def relation_bytes(table: str) -> int:
     """Heap, indexes and TOAST of a table, its partitions included."""
     return _query_one(
-        "SELECT coalesce(sum(pg_total_relation_size(relid)), 0)::bigint "
+        "SELECT coalesce(sum(pg_total_relation_size(relid)), pg_total_relation_size(%s))::bigint "
         "FROM pg_partition_tree(%s::regclass)",
-        [table],
+        [table, table],
     )
 
 

@@ -27,7 +27,7 @@ from django.db import connection
 
 from checks.histogram import BUCKET_BOUNDS_MS, bucket_sql
 from checks.models import HISTOGRAM_FIELDS, Check, Kind, ServiceRollup, State
-from checks.partitions import partitions_compact, partitions_create
+from checks.partitions import partition_of, partitions_compact, partitions_create
 from checks.rollups import HOURLY_RETENTION_DAYS, day_start, hour_start, service_rollups_sql
 from checks.scheduling import as_datetime, slot_after, slot_at_or_before, slot_offset
 from statuspage.catalog.models import Service, Team, Tier
@@ -283,7 +283,8 @@ ORDER BY check_id, minute, kind
 # check's median (Box-Muller), swings with the time of day, spikes now and then and is
 # multiplied during slow spells; outages give timeouts and 503s, and rare lone failures
 # appear anywhere. The probe starts within a second of its slot, so a result's hour is its
-# slot's hour. The inserted rows feed the hourly totals in the same statement.
+# slot's hour. Rows go in slot order, the order the engine writes them in. The inserted
+# rows feed the hourly totals in the same statement.
 RAW_SQL = f"""
 WITH generated AS (
     SELECT c.check_id, s.slot, c.degraded_ms, e.kind AS episode,
@@ -323,6 +324,7 @@ WITH generated AS (
                     || ' ms (slower than ' || degraded_ms || ' ms)'
                 ELSE '' END
     FROM shaped
+    ORDER BY slot, check_id
     RETURNING check_id, checked_at, outcome, latency_ms
 )
 INSERT INTO bench_hour (check_id, start, {", ".join(TOTALS)})
@@ -486,6 +488,18 @@ def _step(label: str, action) -> None:
     print(f"  {label}: {time.monotonic() - began:.1f}s", flush=True)
 
 
+def _marks_clear(days: list) -> None:
+    names = [partition_of(day).name for day in days]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT i.indexrelid::regclass::text FROM pg_index i "
+            "WHERE i.indisprimary AND i.indrelid::regclass::text = ANY(%s)",
+            [names],
+        )
+        for (index,) in cursor.fetchall():
+            cursor.execute(f"COMMENT ON INDEX {index} IS NULL")
+
+
 def dataset_generate(*, url: str, checks: int, raw: int, raw_rows: int, days: int) -> Dataset:
     """Replace the team's history with a freshly generated one (steps printed as they go)."""
     _step("removed previous bench-history rows", catalog_remove)
@@ -529,7 +543,9 @@ def dataset_generate(*, url: str, checks: int, raw: int, raw_rows: int, days: in
         )
         _step("rollups", lambda: _rollups_load(conn, anchor=anchor, days=days))
     _step("service rollups summed from the check rollups", service_rollups_fill)
-    # What the partitions task does to each day once it is closed (checks.partitions).
+    # What the partitions task does to each day once it is closed (checks.partitions). The
+    # days were just written again: their marks from an earlier history no longer hold.
+    _step("compaction marks of the rewritten days cleared", lambda: _marks_clear(days_covered))
     _step(
         "primary keys of the closed days rebuilt (partitions_compact)",
         lambda: partitions_compact(now=anchor, limit=len(days_covered)),
