@@ -246,17 +246,20 @@ def rollups_prove(data) -> tuple[dict[str, float], list]:
 
 
 def prune_statements(data) -> list:
-    """The batch select history_prune runs on raw results (only read: nothing is deleted)."""
+    """The batch select history_prune runs on raw results that no partition drop removes
+    (only read: nothing is deleted)."""
     from django.conf import settings
 
-    from checks.models import Result
-    from checks.rollups import prune_batch
+    from checks.partitions import oldest_rows_sql
+    from statuspage.core.dbtime import db_datetime
 
     before = data.anchor - timedelta(days=settings.RESULT_RETENTION_DAYS)
-    batch = prune_batch(Result, field_name="checked_at", before=before, batch=10_000)
-    return statements_of(lambda: list(batch))
+    return [(oldest_rows_sql(), [db_datetime(before), 10_000])]
 
 
+# A table and its day partitions hold the same rows: a sequential scan of one partition
+# is one of the results table (the default partition is judged by its size, like others).
+PARTITION = re.compile(r"^(checks_result)_p\d{8}$")
 SEQ_SCAN = re.compile(r"Seq Scan on (\w+)")
 READ = re.compile(r"\s*(SELECT|WITH)\b", re.IGNORECASE)
 WRITE = re.compile(r"\b(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
@@ -281,7 +284,7 @@ def plans_print(title: str, statements: dict[str, list]) -> dict[str, list[str]]
             server = EXECUTION.search(plan)
             print(f"-- {name} (server {server.group(1) if server else '?'} ms)")
             print(PLAN_INDENT + plan.replace("\n", "\n" + PLAN_INDENT))
-            scans[name] += SEQ_SCAN.findall(plan)
+            scans[name] += [PARTITION.sub(r"\1", t) for t in SEQ_SCAN.findall(plan)]
     return scans
 
 
@@ -319,13 +322,71 @@ def statistics_refresh() -> None:
             [list(SERVER_SETTINGS)],
         )
         settings = " ".join(f"{name}={value}" for name, value in cursor)
-        cursor.execute(
-            "SELECT relname, pg_size_pretty(pg_total_relation_size(oid)) FROM pg_class "
-            "WHERE relname IN ('checks_result', 'checks_rollup') ORDER BY relname"
+        sizes = ", ".join(
+            f"{name} {size / 2**20:,.1f} MB"
+            for name, size in (
+                ("checks_result", relation_bytes("checks_result")),
+                ("checks_rollup", relation_bytes("checks_rollup")),
+            )
         )
-        sizes = ", ".join(f"{name} {size}" for name, size in cursor)
     print(f"ANALYZE of the tables read: {time.monotonic() - began:.1f}s")
     print(f"server: {settings}; with indexes: {sizes}")
+
+
+def relation_bytes(table: str) -> int:
+    """Heap, indexes and TOAST of a table, its partitions included."""
+    return _query_one(
+        "SELECT coalesce(sum(pg_total_relation_size(relid)), pg_total_relation_size(%s))::bigint "
+        "FROM pg_partition_tree(%s::regclass)",
+        [table, table],
+    )
+
+
+def history_size(data) -> dict[str, float]:
+    """Bytes per check-year at a 1-minute interval, extrapolated from the stored sample.
+
+    Measured: bytes per row of the results table (all its partitions, heap and indexes)
+    and of the two rollup tables. Extrapolated: a check at 1 minute keeps its raw window
+    of RESULT_RETENTION_DAYS plus the day partition being dropped (whole days go, so up
+    to a day more), its hourly rollups for HOURLY_RETENTION_DAYS and its daily ones for
+    ROLLUP_RETENTION_DAYS, and its share of its service's rollups (the sample's checks per
+    service). The tables hold only this benchmark's rows in its own database.
+    """
+    from django.conf import settings
+
+    from checks.rollups import HOURLY_RETENTION_DAYS
+
+    rows = {
+        table: _query_one(f"SELECT count(*) FROM {table}", [])  # noqa: S608
+        for table in ("checks_result", "checks_rollup", "checks_servicerollup")
+    }
+    per_row = {table: relation_bytes(table) / max(1, count) for table, count in rows.items()}
+    raw_rows = (settings.RESULT_RETENTION_DAYS + 1) * 1440
+    rollup_rows = HOURLY_RETENTION_DAYS * 24 + settings.ROLLUP_RETENTION_DAYS
+    checks_per_service = len(data.check_ids) / len(data.service_ids)
+    raw = per_row["checks_result"] * raw_rows
+    rollups = per_row["checks_rollup"] * rollup_rows
+    service = per_row["checks_servicerollup"] * rollup_rows / checks_per_service
+    print("\n== size per check-year at a 1-minute interval ==")
+    print(
+        f"  results: {per_row['checks_result']:.1f} bytes/row (of {rows['checks_result']:,}) x "
+        f"{raw_rows:,} rows ({settings.RESULT_RETENTION_DAYS}+1 days) = {raw / 1e6:.2f} MB"
+    )
+    print(
+        f"  rollups: {per_row['checks_rollup']:.1f} bytes/row x {rollup_rows:,} rows = "
+        f"{rollups / 1e6:.2f} MB; service rollups: {per_row['checks_servicerollup']:.1f} "
+        f"bytes/row x {rollup_rows:,} / {checks_per_service:.0f} checks = {service / 1e6:.2f} MB"
+    )
+    total = raw + rollups + service
+    print(
+        f"  total {total / 1e6:.2f} MB per check-year. A check with k locations stores k+1 "
+        f"rows per slot (one per location and the decided outcome): its raw part is "
+        f"(k+1) x {raw / 1e6:.2f} MB, e.g. {(4 * raw + rollups + service) / 1e6:.2f} MB at k=3"
+    )
+    return {
+        "bytes_per_result_row": round(per_row["checks_result"], 1),
+        "bytes_per_check_year": round(total),
+    }
 
 
 def stored_counts(data) -> tuple[int, int]:
@@ -395,6 +456,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         figures[f"{name}_ms_p50"] = round(values["p50"], 2)
         figures[f"{name}_ms_p95"] = round(values["p95"], 2)
     figures |= {key: round(value, 1) for key, value in recompute.items()}
+    figures |= history_size(data)
     figures["seq_scans_on_results"] = seq_scans
     figures["maintenance_seq_scans_on_results"] = maintenance_seq
     return figures

@@ -6,8 +6,9 @@ give the same history for the same end minute. Only rows of the ``bench-history`
 are written or deleted (VACUUM and ANALYZE aside): other benchmarks share the database.
 
 Raw results are loaded in chunks of whole days across all raw checks rather than check by
-check: both indexes of checks_result (check_id, slot) and (checked_at) then grow at a few
-right-hand edges that stay in cache, as they do in production. Each chunk's INSERT also
+check, in slot order, as production writes them: into the day partitions of
+checks_result, whose (check_id, slot, location) keys then grow as production's do, and
+the closed days are compacted as the partitions task compacts them. Each chunk's INSERT also
 returns its rows to an aggregate, which gives the hourly totals of exactly those rows; the
 daily rollups are the sums of the hours, as rollup_day_compute makes them, so raw data,
 hourly and daily rollups agree.
@@ -26,6 +27,7 @@ from django.db import connection
 
 from checks.histogram import BUCKET_BOUNDS_MS, bucket_sql
 from checks.models import HISTOGRAM_FIELDS, Check, Kind, ServiceRollup, State
+from checks.partitions import partition_of, partitions_compact, partitions_create
 from checks.rollups import HOURLY_RETENTION_DAYS, day_start, hour_start, service_rollups_sql
 from checks.scheduling import as_datetime, slot_after, slot_at_or_before, slot_offset
 from statuspage.catalog.models import Service, Team, Tier
@@ -276,11 +278,13 @@ FROM (
 ORDER BY check_id, minute, kind
 """
 
-# One chunk of raw results, [t0, t1) in epoch seconds. Latency is lognormal around the
+# One chunk of raw results, [t0, t1) in epoch seconds, stored as the engine stores them
+# (a plain success keeps no status code and no detail). Latency is lognormal around the
 # check's median (Box-Muller), swings with the time of day, spikes now and then and is
 # multiplied during slow spells; outages give timeouts and 503s, and rare lone failures
 # appear anywhere. The probe starts within a second of its slot, so a result's hour is its
-# slot's hour. The inserted rows feed the hourly totals in the same statement.
+# slot's hour. Rows go in slot order, the order the engine writes them in. The inserted
+# rows feed the hourly totals in the same statement.
 RAW_SQL = f"""
 WITH generated AS (
     SELECT c.check_id, s.slot, c.degraded_ms, e.kind AS episode,
@@ -311,17 +315,22 @@ WITH generated AS (
     SELECT check_id, slot, to_timestamp(slot + lag_s),
            CASE WHEN how <> 'ok' THEN 3 WHEN latency > degraded_ms THEN 2 ELSE 1 END,
            CASE how WHEN 'ok' THEN latency WHEN 'http503' THEN 2 + latency * 0.1 END,
-           CASE how WHEN 'ok' THEN 200 WHEN 'http503' THEN 503 END,
-           CASE how WHEN 'timeout' THEN 'timeout after {TIMEOUT_MS / 1000}s'
-                    WHEN 'http503' THEN 'HTTP 503 Service Unavailable'
-                    WHEN 'reset' THEN 'connection reset by peer' ELSE '' END
+           CASE WHEN how = 'ok' AND latency > degraded_ms THEN 200
+                WHEN how = 'http503' THEN 503 END,
+           CASE WHEN how = 'timeout' THEN 'timeout after {TIMEOUT_MS / 1000}s'
+                WHEN how = 'http503' THEN 'HTTP 503 Service Unavailable'
+                WHEN how = 'reset' THEN 'connection reset by peer'
+                WHEN latency > degraded_ms THEN 'HTTP 200 in ' || round(latency::numeric)
+                    || ' ms (slower than ' || degraded_ms || ' ms)'
+                ELSE '' END
     FROM shaped
+    ORDER BY slot, check_id
     RETURNING check_id, checked_at, outcome, latency_ms
 )
 INSERT INTO bench_hour (check_id, start, {", ".join(TOTALS)})
 SELECT check_id, date_trunc('hour', checked_at) AS start,
        count(*) FILTER (WHERE outcome = 1), count(*) FILTER (WHERE outcome = 2),
-       count(*) FILTER (WHERE outcome = 3), coalesce(sum(latency_ms), 0), count(latency_ms),
+       count(*) FILTER (WHERE outcome = 3), coalesce(sum(latency_ms::float8), 0), count(latency_ms),
        {", ".join(f"count(latency_ms) FILTER (WHERE bucket = {k})" for k in range(len(WEIGHTS)))}
 FROM (SELECT *, {bucket_sql("latency_ms")} AS bucket FROM inserted) AS bucketed
 GROUP BY check_id, start
@@ -479,6 +488,18 @@ def _step(label: str, action) -> None:
     print(f"  {label}: {time.monotonic() - began:.1f}s", flush=True)
 
 
+def _marks_clear(days: list) -> None:
+    names = [partition_of(day).name for day in days]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT i.indexrelid::regclass::text FROM pg_index i "
+            "WHERE i.indisprimary AND i.indrelid::regclass::text = ANY(%s)",
+            [names],
+        )
+        for (index,) in cursor.fetchall():
+            cursor.execute(f"COMMENT ON INDEX {index} IS NULL")
+
+
 def dataset_generate(*, url: str, checks: int, raw: int, raw_rows: int, days: int) -> Dataset:
     """Replace the team's history with a freshly generated one (steps printed as they go)."""
     _step("removed previous bench-history rows", catalog_remove)
@@ -508,6 +529,12 @@ def dataset_generate(*, url: str, checks: int, raw: int, raw_rows: int, days: in
         f"{as_datetime(start_s):%Y-%m-%d} ({raw_days:.1f} days): {expected:,} raw results",
         flush=True,
     )
+    first_day, last_day = as_datetime(start_s).date(), anchor.date()
+    days_covered = [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
+    _step(
+        "day partitions of the raw window (checks.partitions)",
+        lambda: partitions_create(days_covered),
+    )
     with session_open(url) as conn:
         _scratch_create(conn, rows, weights)
         _step(
@@ -516,6 +543,13 @@ def dataset_generate(*, url: str, checks: int, raw: int, raw_rows: int, days: in
         )
         _step("rollups", lambda: _rollups_load(conn, anchor=anchor, days=days))
     _step("service rollups summed from the check rollups", service_rollups_fill)
+    # What the partitions task does to each day once it is closed (checks.partitions). The
+    # days were just written again: their marks from an earlier history no longer hold.
+    _step("compaction marks of the rewritten days cleared", lambda: _marks_clear(days_covered))
+    _step(
+        "primary keys of the closed days rebuilt (partitions_compact)",
+        lambda: partitions_compact(now=anchor, limit=len(days_covered)),
+    )
     with session_open(url) as conn:
         # Visibility map and statistics as autovacuum leaves them: the plans are production's.
         _step(

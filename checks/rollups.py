@@ -13,7 +13,8 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from checks.histogram import bucket_sql
-from checks.models import HISTOGRAM_FIELDS, Outcome, Ping, Result, Rollup, ServiceRollup
+from checks.models import HISTOGRAM_FIELDS, Outcome, Ping, Rollup, ServiceRollup
+from checks.partitions import default_rows_delete, partitions_drop
 from statuspage.core import days
 from statuspage.core.dbtime import db_datetime
 from statuspage.core.sql import sums
@@ -22,6 +23,9 @@ OUTCOME_FIELDS = {Outcome.UP: "up", Outcome.DEGRADED: "degraded", Outcome.DOWN: 
 COUNT_FIELDS = ["up", "degraded", "down", "maintenance", "latency_sum_ms", "latency_count"]
 SUMMED_FIELDS = [*COUNT_FIELDS, *HISTOGRAM_FIELDS]
 HOURLY_RETENTION_DAYS = 35
+SLOT_MARGIN_S = 300
+# Results are measured at most PROBE_MAX_LATENESS_S after their slot; an hour bounds it.
+SLOT_LAG_S = 3600
 
 
 def hour_start(moment: datetime) -> datetime:
@@ -61,16 +65,29 @@ def _hour_totals(start: datetime) -> dict[int, dict[str, float]]:
     sql = (
         f"WITH w AS MATERIALIZED ({windows}) "  # noqa: S608
         f"SELECT r.check_id, {counted} AS counted, {bucket_sql('r.latency_ms')} AS bucket, "
-        "COUNT(*), SUM(r.latency_ms), COUNT(r.latency_ms) FROM checks_result r "
+        "COUNT(*), SUM(CAST(r.latency_ms AS double precision)), COUNT(r.latency_ms) "
+        "FROM checks_result r "
         # Gaps (skipped slots) are neither up nor down: they are left out of every count.
         # Each location's own result is not counted: its slot's outcome is (checks.quorum).
-        f"WHERE r.checked_at >= %s AND r.checked_at < %s AND r.outcome <> {Outcome.SKIPPED:d} "
+        # A slot is at most a few minutes after its result's checked_at, and a result is
+        # stored well within SLOT_LAG_S of its slot (later ones are gaps, checked at their
+        # slot): the slot bounds change no answer and let PostgreSQL read only the day
+        # partitions around the hour.
+        f"WHERE r.checked_at >= %s AND r.checked_at < %s AND r.slot >= %s AND r.slot < %s "
+        f"AND r.outcome <> {Outcome.SKIPPED:d} "
         "AND r.location = '' "
         "GROUP BY r.check_id, counted, bucket"
     )
     totals: dict[int, dict[str, float]] = defaultdict(lambda: dict.fromkeys(SUMMED_FIELDS, 0))
     with connection.cursor() as cursor:
-        cursor.execute(sql, [db_datetime(t) for t in (end, start, start, end)])
+        cursor.execute(
+            sql,
+            [
+                *(db_datetime(t) for t in (end, start, start, end)),
+                int(start.timestamp()) - SLOT_LAG_S,
+                int(end.timestamp()) + SLOT_MARGIN_S,
+            ],
+        )
         for check_id, counted, bucket, count, latency_sum, latency_count in cursor.fetchall():
             t = totals[check_id]
             t[OUTCOME_FIELDS[Outcome(counted)] if counted else "maintenance"] += count
@@ -213,13 +230,13 @@ def rollups_recompute(*, hours: Iterable[datetime]) -> tuple[int, int]:
 
 
 def prune_batch(model, *, field_name: str, before: datetime, batch: int):
-    """The ids of the next batch to prune: the oldest rows before ``before``.
+    """The primary keys of the next batch to prune: the oldest rows before ``before``.
 
     Oldest first along the time index: without an order the planner may pick a sequential
     scan that re-reads the already-deleted prefix on every batch.
     """
     old = model.objects.filter(**{f"{field_name}__lt": before}).order_by(field_name)
-    return old.values_list("id", flat=True)[:batch]
+    return old.values_list("pk", flat=True)[:batch]
 
 
 def history_prune(
@@ -229,18 +246,25 @@ def history_prune(
     budget_s: float = 120.0,
     clock: Callable[[], float] = time.monotonic,
 ) -> dict[str, int]:
-    """Delete raw results and pings past retention, and rollups past theirs, in batches.
+    """Remove raw results and pings past retention, and rollups past theirs.
 
-    One budget covers every table, and the tables take turns a batch at a time: a backlog
-    in one (results after an outage of the pruner) cannot starve the others, and the run
-    ends when the budget is spent whatever is left. Rows left over go at the next run.
+    1. On PostgreSQL, drop the day partitions of results that ended before the retention
+       cutoff (``checks.partitions``): whole days at once, whatever their size.
+    2. Delete the rest in batches: results in the default partition (or, on SQLite, the
+       whole results table), pings and rollups. One budget covers them all and the tables
+       take turns a batch at a time, so a backlog in one (results after an outage of the
+       pruner) cannot starve the others; the run ends when the budget is spent, and rows
+       left over go at the next run.
+
+    ``results`` counts rows deleted one by one; ``result_partitions`` the day partitions
+    dropped and ``result_partition_rows`` their rows as the statistics estimate them.
     """
     deadline = clock() + budget_s
     raw_before = now - timedelta(days=settings.RESULT_RETENTION_DAYS)
     hourly_before = now - timedelta(days=HOURLY_RETENTION_DAYS)
     daily_before = now - timedelta(days=settings.ROLLUP_RETENTION_DAYS)
+    dropped, estimate = partitions_drop(before_slot=int(raw_before.timestamp()), now=now)
     tables = {
-        "results": (Result.objects.filter(checked_at__lt=raw_before), "checked_at"),
         "pings": (Ping.objects.filter(received_at__lt=raw_before), "received_at"),
         "hourly": (
             Rollup.objects.filter(period=Rollup.Period.HOUR, start__lt=hourly_before),
@@ -256,17 +280,20 @@ def history_prune(
             "start",
         ),
     }
-    deleted = dict.fromkeys(tables, 0)
-    pending = list(tables)
+    deleted = {"results": 0, **dict.fromkeys(tables, 0)}
+    pending = list(deleted)
     while pending and clock() < deadline:
         for name in list(pending):
             if clock() >= deadline:
                 break
-            old, field_name = tables[name]
-            # Oldest first along the time index, as prune_batch explains.
-            ids = list(old.order_by(field_name).values_list("id", flat=True)[:batch])
-            if not ids:
+            if name == "results":
+                removed = default_rows_delete(before=raw_before, batch=batch)
+            else:
+                old, field_name = tables[name]
+                # Oldest first along the time index, as prune_batch explains.
+                ids = list(old.order_by(field_name).values_list("id", flat=True)[:batch])
+                removed = old.model.objects.filter(id__in=ids).delete()[0] if ids else 0
+            if not removed:
                 pending.remove(name)
-                continue
-            deleted[name] += old.model.objects.filter(id__in=ids).delete()[0]
-    return deleted
+            deleted[name] += removed
+    return deleted | {"result_partitions": len(dropped), "result_partition_rows": estimate}

@@ -54,7 +54,7 @@ def _insert_results(observations: list[Observation]) -> set[tuple[int, int, str]
                     db_datetime(as_datetime(o.checked_at)),
                     o.outcome,
                     o.latency_ms,
-                    o.status_code,
+                    _stored_status_code(o),
                     _stored_detail(o),
                 ]
             # Only placeholders are interpolated; every value travels as a parameter.
@@ -79,7 +79,7 @@ def _insert_results_arrays(observations: list[Observation]) -> set[tuple[int, in
         [float(o.checked_at) for o in observations],
         [int(o.outcome) for o in observations],
         [_float(o.latency_ms) for o in observations],
-        [o.status_code for o in observations],
+        [_stored_status_code(o) for o in observations],
         [_stored_detail(o) for o in observations],
     ]
     with connection.cursor() as cursor:
@@ -102,9 +102,13 @@ def _float(value: float | None) -> float | None:
     return None if value is None else float(value)
 
 
+def _stored_status_code(o: Observation) -> int | None:
+    # Results are the largest table: the status code and detail of a plain success are not
+    # kept per row (the check's last_detail still shows them).
+    return o.status_code if o.outcome != Outcome.UP else None
+
+
 def _stored_detail(o: Observation) -> str:
-    # Results are the largest table: the detail of a plain success is not kept per row
-    # (the check's last_detail still shows it).
     return o.detail[:500] if o.outcome != Outcome.UP else ""
 
 

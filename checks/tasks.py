@@ -282,3 +282,24 @@ def sweep_heartbeats_chunk(check_ids: list[int], now: float) -> int:
         _ms(started),
     )
     return summary.inserted
+
+
+@shared_task(
+    name="checks.partitions_maintain", ignore_result=True, soft_time_limit=200, time_limit=240
+)
+def partitions_maintain() -> int:
+    """Create the results' day partitions ahead and compact one closed day (PostgreSQL;
+    nothing on SQLite). Safe twice: existing partitions and compacted days are skipped."""
+    from checks.partitions import partitions_compact, partitions_ensure
+
+    started = time.monotonic()
+    now = timezone.now()
+    created = partitions_ensure(now=now, ahead_days=settings.RESULT_PARTITIONS_AHEAD_DAYS)
+    compacted = partitions_compact(now=now)
+    logger.info(
+        "task=checks.partitions_maintain created=%d compacted=%d ms=%.1f",
+        len(created),
+        len(compacted),
+        _ms(started),
+    )
+    return len(created)

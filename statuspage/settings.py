@@ -357,7 +357,11 @@ CHECK_LOCATIONS = env_list("CHECK_LOCATIONS", "default")
 CHECK_QUORUM = env_int("CHECK_QUORUM", 0)
 # How often slots that never ran at all are recorded as gaps.
 GAP_SWEEP_S = env_int("GAP_SWEEP_S", 60)
+# Raw results are kept this many days (on PostgreSQL up to a day more: whole day partitions
+# are dropped), rollups ROLLUP_RETENTION_DAYS; day partitions of results are created this
+# many days ahead (checks.partitions).
 RESULT_RETENTION_DAYS = env_int("RESULT_RETENTION_DAYS", 30)
+RESULT_PARTITIONS_AHEAD_DAYS = env_int("RESULT_PARTITIONS_AHEAD_DAYS", 7)
 ROLLUP_RETENTION_DAYS = max(400, env_int("ROLLUP_RETENTION_DAYS", 400))
 # The sweep reads only heartbeat checks past their stored deadline (an index), so it can
 # run often; every HEARTBEAT_DEADLINES_S all deadlines are recomputed (edited periods).
@@ -458,6 +462,7 @@ CELERY_BEAT_SCHEDULE = {
     "alerts-subscriber-mails": periodic("alerts.subscriber_mails_sweep", ALERTS_SWEEP_S),
     "alerts-remind": periodic("alerts.remind", ALERTS_REMIND_S),
     "prune-results": periodic("checks.prune_results", 3600.0, expires_s=300),
+    "result-partitions": periodic("checks.partitions_maintain", 3600.0, expires_s=300),
 }
 # Probe batches have their own queue so probe-only workers can be added with `-Q probes`;
 # a worker started without -Q consumes both queues. "probes" serves the default location;

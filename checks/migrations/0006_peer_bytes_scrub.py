@@ -40,13 +40,10 @@ def _scrub_model(model, field: str) -> None:
     matching = Q()
     for marker in _MARKERS:
         matching |= Q(**{f"{field}__contains": marker})
-    last_pk = 0
+    last_pk = None
     while True:
-        rows = list(
-            model.objects.filter(matching, pk__gt=last_pk)
-            .order_by("pk")
-            .values_list("pk", field)[:BATCH]
-        )
+        after = model.objects.filter(pk__gt=last_pk) if last_pk is not None else model.objects
+        rows = list(after.filter(matching).order_by("pk").values_list("pk", field)[:BATCH])
         if not rows:
             return
         last_pk = rows[-1][0]

@@ -61,7 +61,7 @@ def wait_until(predicate, timeout: float = 30.0) -> None:
 def assert_one_result_and_transition_per_check(checks: list[Check]) -> None:
     ids = [c.pk for c in checks]
     per_slot = Result.objects.filter(check_ref__in=ids).values("check_ref", "slot")
-    assert per_slot.annotate(n=Count("id")).filter(n__gt=1).count() == 0
+    assert per_slot.annotate(n=Count("slot")).filter(n__gt=1).count() == 0
     assert Result.objects.filter(check_ref__in=ids).count() == len(checks)
     assert Transition.objects.filter(check_ref__in=ids).count() == len(checks)
 
@@ -119,7 +119,7 @@ def test_racing_dispatchers_claim_each_slot_once(service, settings):
     per_check = Counter(c for c, _ in probed() | set(claimed))
     assert set(per_check) == {c.pk for c in checks}  # every check claimed...
     assert max(per_check.values()) <= 2  # ...for its slot, and at most its next one
-    per_slot = Result.objects.values("check_ref", "slot").annotate(n=Count("id"))
+    per_slot = Result.objects.values("check_ref", "slot").annotate(n=Count("slot"))
     assert per_slot.filter(n__gt=1).count() == 0
 
 
