@@ -1,6 +1,7 @@
 """Shared pieces of the benchmarks: environment, database creation, processes, memory."""
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -84,18 +85,14 @@ def python(*args: str) -> list[str]:
 def tree_rss_mb(pid: int) -> float:
     """Resident memory of a process and all its descendants, in MB."""
     total_kb = 0
-    pending = [pid]
-    while pending:
-        current = pending.pop()
+    for current in _descendants(pid):
         try:
             status = Path(f"/proc/{current}/status").read_text()
-            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
         except OSError:
             continue
         for line in status.splitlines():
             if line.startswith("VmRSS:"):
                 total_kb += int(line.split()[1])
-        pending.extend(int(child) for child in children)
     return total_kb / 1024
 
 
@@ -149,3 +146,70 @@ def quantile(values: list[float], q: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def http_checks_replace(
+    *, team: str, team_name: str, prefix: str, count: int, interval: int, port: int
+) -> list[int]:
+    """Replace the team's bench checks with ``count`` HTTP checks of the local target on
+    ``port``, parked far in the future until ``checks_schedule_from`` puts them on their grid."""
+    from checks.models import Check, Kind
+    from checks.scheduling import as_datetime
+    from statuspage.catalog.models import Service, Team
+
+    Check.objects.filter(service__team__slug=team).delete()
+    Service.objects.filter(team__slug=team).delete()
+    owner, _ = Team.objects.get_or_create(slug=team, defaults={"name": team_name})
+    service = Service.objects.create(slug=f"{team}-target", name="Bench target", team=owner)
+    parked = as_datetime(4_000_000_000)
+    checks = Check.objects.bulk_create(
+        (
+            Check(
+                service=service,
+                name=f"{prefix}-{i:05d}",
+                kind=Kind.HTTP,
+                config={"url": f"http://127.0.0.1:{port}/health/{i}"},
+                interval_s=interval,
+                timeout_s=5,
+                next_due_at=parked,
+            )
+            for i in range(count)
+        ),
+        batch_size=2000,
+    )
+    return [c.pk for c in checks]
+
+
+def checks_schedule_from(check_ids: list[int], interval: int, first_after: float) -> dict[int, int]:
+    """Put every check on its slot grid, its first slot at or after ``first_after``; returns
+    each check's first slot."""
+    from django.db import connection, transaction
+
+    from checks.scheduling import as_datetime, slot_after
+
+    first = {
+        pk: slot_after(check_id=pk, interval_s=interval, t=first_after - 1) for pk in check_ids
+    }
+    rows = [(as_datetime(slot), pk) for pk, slot in first.items()]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany("UPDATE checks_check SET next_due_at = %s WHERE id = %s", rows)
+    return first
+
+
+def wrk(
+    url: str, *, seconds: int, connections: int, args: tuple[str, ...] = ()
+) -> dict[str, float]:
+    """One wrk run: requests/s (``rps``), requests answered (``total``) and non-2xx/3xx
+    answers (``bad``). ``args`` go to wrk before the URL (a header, a script)."""
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", *args, url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "total": int(re.search(r"(\d+) requests in", out).group(1)),
+        "bad": int(bad.group(1)) if bad else 0,
+    }

@@ -31,8 +31,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import (
     bench_environment,
+    checks_schedule_from,
     ensure_database,
     free_port,
+    http_checks_replace,
     python,
     quantile,
     start,
@@ -54,49 +56,6 @@ def setup_django() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-
-
-def reset_and_create(count: int, interval: int, port: int) -> list[int]:
-    """Replace the benchmark's checks with ``count`` new ones, not yet scheduled."""
-    from checks.models import Check, Kind
-    from checks.scheduling import as_datetime
-    from statuspage.catalog.models import Service, Team
-
-    Check.objects.filter(service__team__slug=TEAM).delete()
-    Service.objects.filter(team__slug=TEAM).delete()
-    team, _ = Team.objects.get_or_create(slug=TEAM, defaults={"name": "Benchmark (engine)"})
-    service = Service.objects.create(slug=f"{TEAM}-target", name="Bench target", team=team)
-    parked = as_datetime(4_000_000_000)  # far in the future until the window is set
-    checks = Check.objects.bulk_create(
-        (
-            Check(
-                service=service,
-                name=f"bench-{i:05d}",
-                kind=Kind.HTTP,
-                config={"url": f"http://127.0.0.1:{port}/health/{i}"},
-                interval_s=interval,
-                timeout_s=5,
-                next_due_at=parked,
-            )
-            for i in range(count)
-        ),
-        batch_size=2000,
-    )
-    return [c.pk for c in checks]
-
-
-def schedule_from(check_ids: list[int], interval: int, first_after: float) -> None:
-    """Put every check on its slot grid, its first slot at or after ``first_after``."""
-    from django.db import connection, transaction
-
-    from checks.scheduling import as_datetime, slot_after
-
-    rows = [
-        (as_datetime(slot_after(check_id=pk, interval_s=interval, t=first_after - 1)), pk)
-        for pk in check_ids
-    ]
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.executemany("UPDATE checks_check SET next_due_at = %s WHERE id = %s", rows)
 
 
 def expected_slots(check_ids: list[int], interval: int, start_t: float, end_t: float) -> int:
@@ -168,7 +127,10 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     port = free_port()
     target = start(python("bench/target.py", str(port)), env, work / "target.log")
     wait_for_port(port)
-    check_ids = reset_and_create(args.checks, args.interval, port)
+    check_ids = http_checks_replace(
+        team=TEAM, team_name="Benchmark (engine)", prefix="bench", count=args.checks,
+        interval=args.interval, port=port,
+    )  # fmt: skip
     from statuspage.celery import app
 
     app.control.purge()
@@ -192,7 +154,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         # The window opens once the worker has run a dispatch tick: start-up is not measured.
         wait_for_log(work / "worker.log", "task=checks.dispatch_due", timeout=120)
         start_t = math.ceil(time.time() + WARMUP_S + args.checks / 5000)
-        schedule_from(check_ids, args.interval, start_t)
+        checks_schedule_from(check_ids, args.interval, start_t)
         end_t = start_t + args.seconds
         print(f"window opens in {start_t - time.time():.1f}s", flush=True)
         time.sleep(max(0.0, start_t - time.time()))

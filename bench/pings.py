@@ -26,10 +26,8 @@ checks= ping_rps= bare_rps= ratio= sent_ok= stored= lost=
 """
 
 import argparse
-import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -46,6 +44,7 @@ from bench.common import (
     stop,
     wait_for_log,
     wait_for_port,
+    wrk,
 )
 
 TEAM = "bench-pings"
@@ -103,20 +102,6 @@ def catalog_create(checks: int) -> list[str]:
         batch_size=2000,
     )
     return [str(c.ping_uuid) for c in rows]
-
-
-def wrk(base: str, script: Path, *, seconds: int, connections: int) -> tuple[float, int, int]:
-    """Requests/s, requests answered and non-2xx/3xx answers of one wrk run."""
-    out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", str(script), base],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    total = int(re.search(r"(\d+) requests in", out).group(1))
-    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    return rps, total, int(bad.group(1)) if bad else 0
 
 
 def scripts(folder: Path, uuids: list[str]) -> dict[str, Path]:
@@ -207,18 +192,19 @@ def main() -> None:
         base = f"http://127.0.0.1:{port}"
         # Warm-up: both workers import everything and open their connections.
         for name in ("bare", "ping"):
-            wrk(base, made[name], seconds=2, connections=args.connections)
+            wrk(base, seconds=2, connections=args.connections, args=("-s", str(made[name])))
         drained(60)
         before = stored_and_applied()[1]
         for _ in range(args.rounds):
             for name in ("bare", "ping"):
-                rps, total, bad = wrk(
-                    base, made[name], seconds=args.seconds, connections=args.connections
-                )
-                runs[name].append(rps)
+                run = wrk(
+                    base, seconds=args.seconds, connections=args.connections,
+                    args=("-s", str(made[name])),
+                )  # fmt: skip
+                runs[name].append(run["rps"])
                 if name == "ping":
-                    sent_ok += total - bad
-                    refused += bad
+                    sent_ok += run["total"] - run["bad"]
+                    refused += run["bad"]
         pending = drained(120)
     finally:
         for process in (web, beat, worker):

@@ -25,7 +25,6 @@ services= page_rps= summary_rps= bare_rps= ratio_page= ratio_summary= uncached_m
 
 import argparse
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -45,6 +44,7 @@ from bench.common import (
     start,
     stop,
     wait_for_port,
+    wrk,
 )
 
 TEAM = "bench-public"
@@ -302,19 +302,6 @@ def measure_uncached(runs: int) -> dict[str, float]:
     }
 
 
-def wrk(url: str, *, seconds: int, connections: int) -> tuple[float, int]:
-    """Requests/s and non-2xx/3xx answers of one wrk run."""
-    out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-H", "Accept-Encoding: gzip", url],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    return rps, int(bad.group(1)) if bad else 0
-
-
 def measure_server(args, env: dict[str, str], tmp: str) -> dict[str, float]:
     """gunicorn with the production settings; wrk against the three URLs in turn, round
     after round. Requests/s are medians over rounds; ratios are medians of each round's
@@ -338,9 +325,12 @@ def measure_server(args, env: dict[str, str], tmp: str) -> dict[str, float]:
             subprocess.run(["curl", "-fsS", "-o", "/dev/null", base + path], check=True)
         for _ in range(args.rounds):
             for name, path in URLS.items():
-                rps, bad = wrk(base + path, seconds=args.seconds, connections=args.connections)
-                runs[name].append(rps)
-                failures += bad
+                run = wrk(
+                    base + path, seconds=args.seconds, connections=args.connections,
+                    args=("-H", "Accept-Encoding: gzip"),
+                )  # fmt: skip
+                runs[name].append(run["rps"])
+                failures += run["bad"]
     finally:
         stop(server)
     for name, values in runs.items():

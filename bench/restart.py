@@ -32,8 +32,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import (
     bench_environment,
+    checks_schedule_from,
     ensure_database,
     free_port,
+    http_checks_replace,
     python,
     start,
     stop,
@@ -59,46 +61,19 @@ def setup_django() -> None:
     assert (*REAL, SKIPPED) == (Outcome.UP, Outcome.DEGRADED, Outcome.DOWN, Outcome.SKIPPED)
 
 
-def reset_and_create(count: int, interval: int, port: int, first_after: float) -> list[int]:
+def checks_create(count: int, interval: int, port: int, first_after: float) -> list[int]:
     """Replace the benchmark's checks with ``count`` new ones whose first slot is at or
     after ``first_after``."""
     from django.db import connection, transaction
 
-    from checks.models import Check, Kind
-    from checks.scheduling import as_datetime, slot_after
-    from statuspage.catalog.models import Service, Team
-
-    Check.objects.filter(service__team__slug=TEAM).delete()
-    Service.objects.filter(team__slug=TEAM).delete()
-    team, _ = Team.objects.get_or_create(slug=TEAM, defaults={"name": "Benchmark (restart)"})
-    service = Service.objects.create(slug=f"{TEAM}-target", name="Bench target", team=team)
-    parked = as_datetime(4_000_000_000)
-    checks = Check.objects.bulk_create(
-        (
-            Check(
-                service=service,
-                name=f"restart-{i:05d}",
-                kind=Kind.HTTP,
-                config={"url": f"http://127.0.0.1:{port}/health/{i}"},
-                interval_s=interval,
-                timeout_s=5,
-                next_due_at=parked,
-            )
-            for i in range(count)
-        ),
-        batch_size=2000,
-    )
-    ids = [c.pk for c in checks]
-    rows = [
-        (as_datetime(slot_after(check_id=pk, interval_s=interval, t=first_after - 1)), pk)
-        for pk in ids
-    ]
+    ids = http_checks_replace(
+        team=TEAM, team_name="Benchmark (restart)", prefix="restart", count=count,
+        interval=interval, port=port,
+    )  # fmt: skip
+    first = checks_schedule_from(ids, interval, first_after)
     # The sweep starts at the first slot: nothing before it is a gap.
-    marks = [
-        (slot_after(check_id=pk, interval_s=interval, t=first_after - 1) - 1, pk) for pk in ids
-    ]
+    marks = [(slot - 1, pk) for pk, slot in first.items()]
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.executemany("UPDATE checks_check SET next_due_at = %s WHERE id = %s", rows)
         cursor.executemany("UPDATE checks_check SET gaps_swept_to = %s WHERE id = %s", marks)
     return ids
 
@@ -218,7 +193,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     app.control.purge()
     # The first slots come once the stack had time to start: its start-up is not measured.
     first_t = math.ceil(time.time() + 20 + args.checks / 2000)
-    check_ids = reset_and_create(args.checks, args.interval, port, first_t)
+    check_ids = checks_create(args.checks, args.interval, port, first_t)
     processes = stack_start(env, work, web_port, 1)
     try:
         wait_for_log(work / "worker-1.log", "task=checks.dispatch_due", timeout=120)
