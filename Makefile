@@ -23,6 +23,11 @@ TEST_STATIC_ROOT := var/test-static
 TEST_ENV := SECRET_KEY=$(TEST_SECRET_KEY) STATIC_ROOT=$(TEST_STATIC_ROOT) SECURE_SSL_REDIRECT=false \
 	DJANGO_ALLOW_ASYNC_UNSAFE=true CHECK_PRIVATE_TARGETS=private,loopback
 PYTEST_ARGS ?=
+# Test processes side by side (pytest-xdist; 0: one process). The suites wait on sockets,
+# browsers and worker start-ups for about half their time, so more processes than cores pay.
+# Each process gets its own test database, Redis database (REDIS_URL's number plus 0, 1, 2...)
+# and var/ folder (tests/settings.py).
+TEST_WORKERS ?= 3
 
 .PHONY: install chromium run test test-embedded test-faults test-api-schema migrate lint format lock bench-engine bench-history clean
 
@@ -62,7 +67,7 @@ test: install chromium
 		$(PY) scripts/check_services.py
 	@DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		$(TEST_ENV) \
-		sh -c '$(PY) manage.py collectstatic --noinput -v0 && $(VENV)/bin/pytest $(PYTEST_ARGS)'
+		sh -c '$(PY) manage.py collectstatic --noinput -v0 && $(VENV)/bin/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)'
 
 # The fault suite: a private PostgreSQL cluster and Redis, gunicorn, a worker and beat,
 # started by the tests (tests/faults), with Redis restarts, PostgreSQL stops and kills.
@@ -76,7 +81,7 @@ test-faults: install
 test-embedded: install chromium
 	@env -u DATABASE_URL -u REDIS_URL STATUSPAGE_VAR_DIR=$$(mktemp -d) \
 		$(TEST_ENV) \
-		sh -c '$(PY) manage.py collectstatic --noinput -v0 && $(VENV)/bin/pytest $(PYTEST_ARGS)'
+		sh -c '$(PY) manage.py collectstatic --noinput -v0 && $(VENV)/bin/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)'
 
 # Schemathesis against /api/v1/openapi.json of a live gunicorn (a fresh database beside
 # TEST_DATABASE_URL's, dropped afterwards): no server error, no schema violation.
