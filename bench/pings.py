@@ -21,11 +21,17 @@ last_ping_at at or after them), and lost = answered 200 but not stored and appli
 The per-client cap is raised for the run (every request comes from 127.0.0.1); the
 per-check limit stays as shipped, so --checks must be large enough (the run says so).
 
+It also prints where the CPU went in each kind of round: milliseconds of CPU per request
+answered, for the web server, the Celery worker and beat, every PostgreSQL process, Redis
+and wrk, and how busy the cores were (CPU used / cores x seconds).
+
 The last line is key=value pairs:
 checks= ping_rps= bare_rps= ratio= sent_ok= stored= lost=
 """
 
 import argparse
+import os
+import resource
 import shutil
 import statistics
 import sys
@@ -42,10 +48,12 @@ from bench.common import (
     python,
     start,
     stop,
+    tree_cpu_s,
     wait_for_log,
     wait_for_port,
     wrk,
 )
+from bench.engine import postmaster_pid, redis_cpu_s
 
 TEAM = "bench-pings"
 
@@ -137,6 +145,18 @@ def stored_and_applied() -> tuple[int, int]:
     return applied, pings.count()
 
 
+def stack_cpu(env: dict[str, str], web: int, celery: tuple[int, int], postmaster: int):
+    """CPU seconds used so far by each part of the stack and by wrk (reaped children)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "web": tree_cpu_s(web),
+        "celery": sum(tree_cpu_s(pid) for pid in celery),
+        "postgres": tree_cpu_s(postmaster) if postmaster else 0.0,
+        "redis": redis_cpu_s(env["REDIS_URL"]) if env["REDIS_URL"].startswith("redis") else 0.0,
+        "wrk": children.ru_utime + children.ru_stime,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -185,6 +205,9 @@ def main() -> None:
         work / "web.log",
     )
     runs: dict[str, list[float]] = {"ping": [], "bare": []}
+    cpu: dict[str, dict[str, float]] = {"ping": {}, "bare": {}}
+    answered: dict[str, int] = {"ping": 0, "bare": 0}
+    postmaster = postmaster_pid() if env["DATABASE_URL"].startswith("postgres") else 0
     sent_ok = refused = 0
     try:
         wait_for_port(port, timeout=60)
@@ -197,10 +220,15 @@ def main() -> None:
         before = stored_and_applied()[1]
         for _ in range(args.rounds):
             for name in ("bare", "ping"):
+                before_cpu = stack_cpu(env, web.pid, (worker.pid, beat.pid), postmaster)
                 run = wrk(
                     base, seconds=args.seconds, connections=args.connections,
                     args=("-s", str(made[name])),
                 )  # fmt: skip
+                after_cpu = stack_cpu(env, web.pid, (worker.pid, beat.pid), postmaster)
+                for part, used in after_cpu.items():
+                    cpu[name][part] = cpu[name].get(part, 0.0) + used - before_cpu[part]
+                answered[name] += run["total"]
                 runs[name].append(run["rps"])
                 if name == "ping":
                     sent_ok += run["total"] - run["bad"]
@@ -220,6 +248,15 @@ def main() -> None:
         f"refused={refused} stored_total={stored} still_pending={pending} "
         f"pings_per_check_per_minute~{per_check:.0f} (limit {settings.PING_RATE_PER_MINUTE})"
     )
+    cores = os.cpu_count() or 1
+    for name, parts in cpu.items():
+        used = sum(parts.values())
+        busy = used / (cores * args.seconds * args.rounds)
+        shares = " ".join(f"{part}={1000 * s / answered[name]:.3f}" for part, s in parts.items())
+        print(
+            f"{name:5} cpu ms/request: {shares} total={1000 * used / answered[name]:.3f} "
+            f"busy={busy:.0%}"
+        )
     print(f"logs: {work}")
     ratios = [p / b for p, b in zip(runs["ping"], runs["bare"], strict=True)]
     print(

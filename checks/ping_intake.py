@@ -7,90 +7,70 @@ whole machine dying right after. Its effect on the check (result, state, notific
 while a worker runs; pings that wait longer (no worker) are applied in order when one
 is back. On SQLite pings are applied during the request (``ping_record``).
 
-The request path is one lookup and one INSERT: check ids by ping uuid are kept in this
-process for ``PING_UUID_CACHE_S`` (a new check is looked up on its first ping; a deleted
-one is refused by the INSERT's foreign key and forgotten), and the INSERT commits on its
-own, outside any transaction.
+The request path is one statement: it finds the heartbeat check by its ping uuid and
+inserts the row in the same ``INSERT ... SELECT``, committing on its own, outside any
+transaction. It is a prepared statement of the pooled connection, so PostgreSQL parses
+and plans it once per connection, not once per ping.
 """
 
-import threading
 import time
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 
+import psycopg
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 
 from checks.heartbeats import PingInput, pings_apply
-from checks.models import Check, Kind, Ping
-from statuspage.core.dbtime import db_datetime
+from checks.models import Kind, Ping
 
-# Past this many cached uuids, expired ones are dropped on the next miss.
-CACHE_PRUNE_AT = 100_000
-
-_lock = threading.Lock()
-_check_ids: dict[uuid.UUID, tuple[int, float]] = {}  # ping uuid -> (check id, expires)
-
-
-def _check_id(ping_uuid: uuid.UUID, *, fresh: bool = False) -> int | None:
-    now = time.monotonic()
-    cached = None if fresh else _check_ids.get(ping_uuid)
-    if cached is not None and cached[1] > now:
-        return cached[0]
-    check_id = (
-        Check.objects.filter(ping_uuid=ping_uuid, kind=Kind.HEARTBEAT)
-        .values_list("id", flat=True)
-        .first()
-    )
-    with _lock:
-        if check_id is None:
-            _check_ids.pop(ping_uuid, None)
-            return None
-        if len(_check_ids) > CACHE_PRUNE_AT:
-            for stale in [k for k, (_, ends) in _check_ids.items() if ends <= now]:
-                del _check_ids[stale]
-        _check_ids[ping_uuid] = (check_id, now + settings.PING_UUID_CACHE_S)
-    return check_id
-
-
-def check_ids_forget() -> None:
-    """Forget every cached check id (tests; a process that must see deletions at once)."""
-    with _lock:
-        _check_ids.clear()
-
-
-_INSERT = (
+# Any threshold but None lets psycopg prepare; prepare=True then prepares at once.
+_PREPARE_NOW = 0
+_COLUMNS = (
     "INSERT INTO checks_ping (check_id, kind, exit_status, received_at, rid, duration_ms, "
     "method, remote_addr, user_agent, body, pending) "
-    "VALUES (%s, %s, %s, %s, %s, NULL, %s, %s, %s, %s, TRUE)"
+    "SELECT c.id, %s, %s, %s, %s, NULL, %s, %s, %s, %s, TRUE FROM checks_check AS c"
 )
+_MATCH = " WHERE c.ping_uuid = %s AND c.kind = %s RETURNING check_id"
+_INSERT = _COLUMNS + _MATCH
 # The same row, committed without waiting for the WAL to reach the disk: set_config(...,
 # true) changes synchronous_commit for this statement's own transaction only, and adds no
 # round trip. PostgreSQL stays consistent; only its own crash can lose such a commit, and
 # only one made in the last moments before it (at most about three wal_writer_delay).
 _INSERT_ASYNC = (
-    "INSERT INTO checks_ping (check_id, kind, exit_status, received_at, rid, duration_ms, "
-    "method, remote_addr, user_agent, body, pending) "
-    "SELECT %s, %s, %s, %s, %s, NULL, %s, %s, %s, %s, TRUE "
-    "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit"
+    _COLUMNS + " CROSS JOIN (SELECT set_config('synchronous_commit', 'off', true)) AS a" + _MATCH
 )
 
 
-def _insert(check_id: int, ping: PingInput, now: datetime) -> None:
-    """One statement. In autocommit it commits by itself (no BEGIN/COMMIT round trips);
-    inside a caller's transaction a savepoint keeps a refused row from breaking it."""
+def _insert(ping_uuid: uuid.UUID, ping: PingInput, now: datetime) -> int | None:
+    """The row's check id, or None when no heartbeat check has this uuid.
+
+    In autocommit the statement commits by itself (no BEGIN/COMMIT round trips); inside
+    a caller's transaction a savepoint keeps a refused row from breaking it. A server-side
+    binding cursor on Django's own connection: the values travel apart from the text,
+    which PostgreSQL then keeps prepared.
+    """
     row = (
-        check_id, ping.kind, ping.exit_status, db_datetime(now), ping.rid[:64],
-        ping.method[:8], ping.remote_addr, ping.user_agent[:200], ping.body,
+        ping.kind, ping.exit_status, now, ping.rid[:64], ping.method[:8],
+        ping.remote_addr, ping.user_agent[:200], ping.body, ping_uuid, Kind.HEARTBEAT.value,
     )  # fmt: skip
     sql = _INSERT if settings.PING_SYNCHRONOUS_COMMIT else _INSERT_ASYNC
-    if connection.in_atomic_block:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(sql, row)
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(sql, row)
+    with transaction.atomic() if connection.in_atomic_block else nullcontext():
+        connection.ensure_connection()
+        raw = connection.connection
+        with connection.wrap_database_errors, psycopg.Cursor(raw) as cursor:
+            # Django turns psycopg's prepared statements off for the whole connection
+            # (prepare_threshold None); they are allowed for this one statement only, and
+            # psycopg remembers the name it prepared under for the connection's next ping.
+            raw.prepare_threshold = _PREPARE_NOW
+            try:
+                cursor.execute(sql, row, prepare=True)
+            finally:
+                raw.prepare_threshold = None
+            found = cursor.fetchone()
+    return found[0] if found else None
 
 
 def ping_accept(*, ping_uuid: uuid.UUID, ping: PingInput, now: datetime) -> int | None:
@@ -98,18 +78,11 @@ def ping_accept(*, ping_uuid: uuid.UUID, ping: PingInput, now: datetime) -> int 
 
     Outside a transaction (as in a request) the ping is committed once this returns.
     """
-    check_id = _check_id(ping_uuid)
-    if check_id is None:
-        return None
     try:
-        _insert(check_id, ping, now)
+        return _insert(ping_uuid, ping, now)
     except IntegrityError:
-        # The cached check was deleted: ask the database again.
-        check_id = _check_id(ping_uuid, fresh=True)
-        if check_id is None:
-            return None
-        _insert(check_id, ping, now)
-    return check_id
+        # The check was deleted between the lookup and the row's foreign key check.
+        return None
 
 
 @dataclass(frozen=True)

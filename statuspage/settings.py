@@ -139,10 +139,8 @@ PING_RATE_PER_MINUTE = env_int("PING_RATE_PER_MINUTE", 120)
 PING_CLIENT_RATE_PER_MINUTE = env_int("PING_CLIENT_RATE_PER_MINUTE", 3000)
 PING_BODY_LIMIT_BYTES = 10_000
 # On PostgreSQL a ping is stored by the request and applied to its check by a drain task
-# this often (checks/ping_intake.py); a check's id is kept per web process this long after
-# its uuid was looked up.
+# this often (checks/ping_intake.py).
 PING_DRAIN_S = env_float("PING_DRAIN_S", 1.0)
-PING_UUID_CACHE_S = env_int("PING_UUID_CACHE_S", 60)
 # true: a ping is answered only once its row is on disk (one WAL flush per ping, which
 # caps the intake of each sync web worker). false: once PostgreSQL committed it; only a
 # crash of PostgreSQL itself within a fraction of a second could lose it (see README).

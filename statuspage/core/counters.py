@@ -173,43 +173,52 @@ def rate_exceeded(*, key: str, limit: int, window_s: int = 60) -> int | None:
     return None
 
 
-_clients: dict[int, tuple[object, object]] = {}  # id(store) -> (store, its Redis client)
+# Each key: start its window's count at 0 unless it exists (expiring after two windows,
+# like _cache_hit's add), then count one. One command for every key, run atomically by Redis.
+_COUNT_SCRIPT = """
+local counts = {}
+for i, key in ipairs(KEYS) do
+  redis.call('SET', key, 0, 'EX', ARGV[1], 'NX')
+  counts[i] = redis.call('INCR', key)
+end
+return counts
+"""
+
+_scripts: dict[int, tuple[object, object]] = {}  # id(store) -> (store, its counting script)
 
 
-def _redis_client(store):
-    """The Redis client of a Redis cache, kept per store: building one per call (as the
-    cache does for each command) costs more than the round trip it makes."""
-    kept = _clients.get(id(store))
+def _count_script(store):
+    """The counting script on the Redis client of a Redis cache, kept per store (building a
+    client per call, as the cache does for each command, costs more than the round trip),
+    or None when the store is not a Redis cache."""
+    kept = _scripts.get(id(store))
     if kept is not None and kept[0] is store:
         return kept[1]
     client_of = getattr(getattr(store, "_cache", None), "get_client", None)
-    client = client_of(write=True) if client_of is not None else None
-    _clients[id(store)] = (store, client)
-    return client
+    script = client_of(write=True).register_script(_COUNT_SCRIPT) if client_of else None
+    _scripts[id(store)] = (store, script)
+    return script
 
 
 def rates_exceeded(*, limits: list[tuple[str, int]], window_s: int = 60) -> int | None:
-    """``rate_exceeded`` for several keys at once, in one Redis round trip when the
+    """``rate_exceeded`` for several keys at once, in one Redis command (a script) when the
     counters live in Redis: seconds to wait if any key is over its limit, else None.
 
     Every key is counted, even after one is found over its limit (they travel together).
     """
     store = _store()
-    client = _redis_client(store)
-    if client is None or not _cache_usable():
+    script = _count_script(store)
+    if script is None or not _cache_usable():
         waits = [rate_exceeded(key=key, limit=limit, window_s=window_s) for key, limit in limits]
         return next((wait for wait in waits if wait is not None), None)
     now = time.time()
     window = int(now // window_s)
     keys = [f"rate:{key}:{window}" for key, _ in limits]
     try:
-        pipe = client.pipeline(transaction=False)
-        for key in keys:
-            # The same keys and values as _cache_hit's add + incr: a fixed window's count.
-            stored = store.make_and_validate_key(key)
-            pipe.set(stored, 0, ex=window_s * 2, nx=True)
-            pipe.incr(stored)
-        counts = pipe.execute()[1::2]
+        # The same stored keys as _cache_hit's: a fixed window's count, whichever path.
+        counts = script(
+            keys=[store.make_and_validate_key(key) for key in keys], args=[window_s * 2]
+        )
     except (RedisError, OSError) as exc:
         _cache_failed(exc)
         counts = [_local_add(key, (window + 1) * window_s - now, now)[0] for key in keys]

@@ -6,7 +6,7 @@ import time_machine
 
 from checks.heartbeats import heartbeats_sweep, late_deadline
 from checks.models import Check, Kind, Outcome, Ping, PingKind, Result, State, Transition
-from checks.ping_intake import check_ids_forget, pings_drain
+from checks.ping_intake import pings_drain
 from tests.checks.factories import make_check
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -19,11 +19,6 @@ def job(service) -> Check:
             service, "nightly", kind=Kind.HEARTBEAT, config={}, interval_s=3600, grace_s=300,
             failures_before_down=1,
         )  # fmt: skip
-
-
-@pytest.fixture(autouse=True)
-def _fresh_uuid_cache():
-    check_ids_forget()
 
 
 def ping(client, path: str, at: datetime, method: str = "get", **kw):

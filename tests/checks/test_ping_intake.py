@@ -14,12 +14,12 @@ from pathlib import Path
 import psycopg
 import pytest
 import time_machine
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from checks.heartbeats import PingInput
 from checks.models import Check, Kind, Ping, Result, State
-from checks.ping_intake import check_ids_forget, ping_accept, pings_drain
+from checks.ping_intake import ping_accept, pings_drain
 from checks.tasks import drain_pings
 from tests.checks.factories import make_check
 from tests.checks.worker import _database_url, celery_worker
@@ -27,11 +27,6 @@ from tests.gunicorn_server import gunicorn
 from tests.reverse_proxy import call
 
 pytestmark = [pytest.mark.postgres]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_uuid_cache():
-    check_ids_forget()
 
 
 def heartbeat(service, name: str = "nightly") -> Check:
@@ -121,13 +116,46 @@ def test_pings_of_many_checks_are_applied_in_one_drain_in_order(client, service)
     assert durations == {5000.0}
 
 
-@pytest.mark.django_db(transaction=True)  # autocommit, as in a request: the key is checked
-def test_a_deleted_check_whose_uuid_is_cached_is_a_404(client, service):
+@pytest.mark.django_db(transaction=True)  # autocommit, as in a request
+def test_a_check_deleted_after_its_pings_is_a_404_at_once(client, service):
     job = heartbeat(service)
-    assert client.get(f"/ping/{job.ping_uuid}").status_code == 200  # now cached
+    assert client.get(f"/ping/{job.ping_uuid}").status_code == 200
     Check.objects.filter(pk=job.pk).delete()
     assert client.get(f"/ping/{job.ping_uuid}").status_code == 404
     assert Ping.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_check_changed_to_another_kind_takes_no_more_pings(client, service):
+    job = heartbeat(service)
+    assert client.get(f"/ping/{job.ping_uuid}").status_code == 200
+    Check.objects.filter(pk=job.pk).update(kind=Kind.HTTP)
+    assert client.get(f"/ping/{job.ping_uuid}").status_code == 404
+    assert Ping.objects.filter(check_ref=job).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_refused_row_inside_a_transaction_leaves_it_usable(service):
+    job = heartbeat(service)
+    with transaction.atomic():
+        Check.objects.filter(pk=job.pk).delete()
+        # The row's check is gone: a 404, and the transaction goes on.
+        assert ping_accept(ping_uuid=job.ping_uuid, ping=success(), now=timezone.now()) is None
+        assert Check.objects.filter(service=service).count() == 0
+
+
+@pytest.mark.django_db
+def test_a_connection_prepares_the_statement_once_for_all_its_pings(service):
+    job = heartbeat(service)
+    for _ in range(3):
+        assert ping_accept(ping_uuid=job.ping_uuid, ping=success(), now=timezone.now()) == job.pk
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ["INSERT INTO checks_ping%"],
+        )
+        assert cursor.fetchone()[0] == 1
+    assert Ping.objects.filter(check_ref=job, pending=True).count() == 3
 
 
 @pytest.mark.django_db

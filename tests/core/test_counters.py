@@ -78,3 +78,16 @@ def test_local_windows_end(cache_down, time_machine):
     time_machine.shift(61)
     assert window_peek("k") == 0
     assert window_count("k", window_s=60) == 1
+
+
+def test_several_limits_at_once_share_the_counts_of_single_ones():
+    import time_machine
+
+    # Mid-window, so that the four counts fall into one fixed window.
+    with time_machine.travel(1_800_000_030, tick=False):
+        limits = [("ping-client:a", 10), ("ping:b", 2)]
+        assert counters.rates_exceeded(limits=limits) is None
+        assert counters.rates_exceeded(limits=limits) is None
+        assert rate_exceeded(key="ping-client:a", limit=10) is None  # the third count of "a"
+        wait = counters.rates_exceeded(limits=limits)  # "b" counted a third time: over
+    assert wait == 30
