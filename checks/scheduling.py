@@ -19,11 +19,11 @@ from statuspage.core.dbtime import db_datetime
 logger = logging.getLogger(__name__)
 
 # Knuth's multiplicative hash spreads consecutive ids evenly over the interval.
-_SPREAD = 2654435761
+SLOT_SPREAD = 2654435761
 
 
 def slot_offset(*, check_id: int, interval_s: int) -> int:
-    return (check_id * _SPREAD) % interval_s
+    return (check_id * SLOT_SPREAD) % interval_s
 
 
 def slot_at_or_before(*, check_id: int, interval_s: int, t: float) -> int:
