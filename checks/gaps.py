@@ -25,7 +25,13 @@ from checks.locations import DECIDED
 from checks.models import Check, Kind, Result
 from checks.quorum import slots_settle
 from checks.runner import gap_observation
-from checks.scheduling import SLOT_SPREAD, as_datetime, slot_after, slot_at_or_before
+from checks.scheduling import (
+    SLOT_SPREAD,
+    as_datetime,
+    prefer_ordered_index_scan,
+    slot_after,
+    slot_at_or_before,
+)
 from checks.services import results_record
 from statuspage.core.dbtime import db_datetime
 
@@ -34,8 +40,10 @@ logger = logging.getLogger(__name__)
 # Never look further back than this when a check was not swept for a long time (a stack that
 # was off for days): older slots are outside any window the pages show in detail.
 MAX_LOOKBACK_S = 86400
-# Checks whose slots one query looks up, and marks one statement moves: each a short
-# transaction, so dispatch ticks (which skip locked checks) and batches wait little.
+# Checks whose slots one query looks up, and marks one statement moves. Moving a mark locks
+# its check until the statement commits: a dispatch tick skips locked checks (they are
+# claimed a tick later) and a batch writing their results waits, so each statement holds
+# few rows for a moment.
 _SWEEP_CHUNK = 20_000
 _MARK_CHUNK = 10_000
 
@@ -52,6 +60,10 @@ def missed_slots_skip(*, now: float) -> int:
     """
     tick = settings.DISPATCH_TICK_S
     with transaction.atomic():
+        # Every entry of this range is one a claim left dead (live ones are ahead of now):
+        # the ordered index scan marks them on first visit, where the planner's bitmap scan
+        # would visit each one's table page again on every tick until vacuum runs.
+        prefer_ordered_index_scan()
         rows = list(
             # Rows a dispatcher holds are its to claim this tick; the next run sees them.
             Check.objects.select_for_update(skip_locked=True, of=("self",))
