@@ -63,13 +63,13 @@ def _allowlist(items: tuple[str, ...]) -> Allowlist:
 
 def target_build(kind: str, config: Mapping[str, Any], *, degraded_ms: float | None) -> Target:
     """The probe target of a valid definition (raises DefinitionError otherwise)."""
-    errors = _config_errors(kind, config)
+    # Built once: the target validation builds is the probe's target.
+    target, errors = _config_target(kind, config, degraded_ms=degraded_ms)
     if errors:
         raise DefinitionError(errors)
-    build = KINDS[kind].target
-    if build is None:
+    if target is None:
         raise DefinitionError({"kind": [f"{kind} checks are not probed"]})
-    return build(**config, degraded_ms=degraded_ms)
+    return target
 
 
 def kind_unknown(kind: str) -> str:
@@ -120,30 +120,39 @@ def definition_errors(
 
 
 def _config_errors(kind: str, config: Mapping[str, Any]) -> dict[str, list[str]]:
+    return _config_target(kind, config)[1]
+
+
+def _config_target(
+    kind: str, config: Mapping[str, Any], *, degraded_ms: float | None = None
+) -> tuple[Target | None, dict[str, list[str]]]:
+    """The target of a kind's settings and their problems (no target when there are any,
+    or when the kind is not probed)."""
     check_kind = KINDS[kind]
     unknown = sorted(set(config) - check_kind.keys)
     if unknown:
         allowed = ", ".join(sorted(check_kind.keys)) or "none"
-        return {"config": [f"unknown setting(s) {', '.join(unknown)} for a {kind} check "
-                           f"(allowed: {allowed})"]}  # fmt: skip
+        return None, {"config": [f"unknown setting(s) {', '.join(unknown)} for a {kind} "
+                                 f"check (allowed: {allowed})"]}  # fmt: skip
     if check_kind.target is None:
-        return {}
+        return None, {}
     unreadable = config_unreadable(config)
     if unreadable:
-        return {"config": [f"{', '.join(unreadable)}: cannot be decrypted with CHECK_SECRET_KEYS"]}
+        names = ", ".join(unreadable)
+        return None, {"config": [f"{names}: cannot be decrypted with CHECK_SECRET_KEYS"]}
     try:
-        target = check_kind.target(**config)
+        target = check_kind.target(**config, degraded_ms=degraded_ms)
     except ConditionSyntaxError as exc:
-        return {"config": [f"conditions: {exc}"]}
+        return None, {"config": [f"conditions: {exc}"]}
     except (TypeError, ValueError) as exc:
-        return {"config": [_readable(exc)]}
+        return None, {"config": [_readable(exc)]}
     host = getattr(target, "host", None) or getattr(target, "nameserver", None)
     if host:
         try:
             screen_literal(host, allow_private=allow_private_targets())
         except TargetRefused as exc:
-            return {"config": [f"target refused: {exc.message}"]}
-    return {}
+            return None, {"config": [f"target refused: {exc.message}"]}
+    return target, {}
 
 
 def _readable(exc: Exception) -> str:

@@ -5,7 +5,6 @@ from the raw results it contains, a day from its hours. Pages read rollups only.
 """
 
 import time
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
@@ -39,20 +38,23 @@ def day_start(moment: datetime) -> datetime:
     return days.day_start(days.day_of(moment))
 
 
-def _hour_totals(start: datetime) -> dict[int, dict[str, float]]:
-    """Aggregate the raw results of one hour per check, in the database.
+def _hour_upsert_sql() -> str:
+    """One statement that aggregates the raw results of one hour per check, in the database,
+    and writes them as that hour's check rollups.
 
     A result taken while its service was inside a maintenance window counts as
     ``maintenance`` instead of up/degraded/down (its latency still counts). The windows
     overlapping the hour are gathered once per check in a small materialized CTE (usually
     empty), so the per-result test is cheap, and EXISTS (not a join) keeps a result counted
-    once when two windows overlap.
+    once when two windows overlap. The results are first grouped by check, outcome and
+    latency bucket (a few groups per check), then folded into one row per check, so the
+    bucket of each result is worked out once. A rollup whose counts did not change is not
+    written again.
     """
-    end = start + timedelta(hours=1)
     windows = (
         "SELECT c.id AS check_id, mw.starts_at, mw.ends_at FROM checks_maintenancewindow mw "
         "JOIN checks_check c ON c.service_id = mw.service_id "
-        "WHERE mw.starts_at < %s AND (mw.ends_at IS NULL OR mw.ends_at > %s)"
+        "WHERE mw.starts_at < %(end)s AND (mw.ends_at IS NULL OR mw.ends_at > %(start)s)"
     )
     # 0 stands for "inside a window"; outcomes are 1..3. The IN test is a hashed lookup
     # done once per query, so only results of checks that have a window run the EXISTS.
@@ -62,10 +64,10 @@ def _hour_totals(start: datetime) -> dict[int, dict[str, float]]:
         "AND w.starts_at <= r.checked_at AND (w.ends_at IS NULL OR w.ends_at > r.checked_at)) "
         "THEN 0 ELSE r.outcome END"
     )
-    sql = (
-        f"WITH w AS MATERIALIZED ({windows}) "  # noqa: S608
-        f"SELECT r.check_id, {counted} AS counted, {bucket_sql('r.latency_ms')} AS bucket, "
-        "COUNT(*), SUM(CAST(r.latency_ms AS double precision)), COUNT(r.latency_ms) "
+    groups = (
+        f"SELECT r.check_id, {counted} AS counted, {bucket_sql('r.latency_ms')} AS bucket, "  # noqa: S608
+        "COUNT(*) AS n, SUM(CAST(r.latency_ms AS double precision)) AS latency_sum, "
+        "COUNT(r.latency_ms) AS latency_count "
         "FROM checks_result r "
         # Gaps (skipped slots) are neither up nor down: they are left out of every count.
         # Each location's own result is not counted: its slot's outcome is (checks.quorum).
@@ -73,48 +75,66 @@ def _hour_totals(start: datetime) -> dict[int, dict[str, float]]:
         # stored well within SLOT_LAG_S of its slot (later ones are gaps, checked at their
         # slot): the slot bounds change no answer and let PostgreSQL read only the day
         # partitions around the hour.
-        f"WHERE r.checked_at >= %s AND r.checked_at < %s AND r.slot >= %s AND r.slot < %s "
+        "WHERE r.checked_at >= %(start)s AND r.checked_at < %(end)s "
+        "AND r.slot >= %(slot_from)s AND r.slot < %(slot_to)s "
         f"AND r.outcome <> {Outcome.SKIPPED:d} "
         "AND r.location = '' "
         "GROUP BY r.check_id, counted, bucket"
     )
-    totals: dict[int, dict[str, float]] = defaultdict(lambda: dict.fromkeys(SUMMED_FIELDS, 0))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            sql,
-            [
-                *(db_datetime(t) for t in (end, start, start, end)),
-                int(start.timestamp()) - SLOT_LAG_S,
-                int(end.timestamp()) + SLOT_MARGIN_S,
-            ],
-        )
-        for check_id, counted, bucket, count, latency_sum, latency_count in cursor.fetchall():
-            t = totals[check_id]
-            t[OUTCOME_FIELDS[Outcome(counted)] if counted else "maintenance"] += count
-            if latency_count:
-                t["latency_sum_ms"] += latency_sum
-                t["latency_count"] += latency_count
-                t[HISTOGRAM_FIELDS[bucket]] += latency_count
-    return totals
+    folded = {
+        **{
+            name: f"SUM(CASE WHEN g.counted = {outcome:d} THEN g.n ELSE 0 END)"
+            for outcome, name in OUTCOME_FIELDS.items()
+        },
+        "maintenance": "SUM(CASE WHEN g.counted = 0 THEN g.n ELSE 0 END)",
+        "latency_sum_ms": "COALESCE(SUM(g.latency_sum), 0)",
+        "latency_count": "SUM(g.latency_count)",
+        **{
+            name: f"SUM(CASE WHEN g.bucket = {index} THEN g.latency_count ELSE 0 END)"
+            for index, name in enumerate(HISTOGRAM_FIELDS)
+        },
+    }
+    columns = ", ".join(SUMMED_FIELDS)
+    updates = ", ".join(f"{name} = excluded.{name}" for name in SUMMED_FIELDS)
+    old = ", ".join(f"checks_rollup.{name}" for name in SUMMED_FIELDS)
+    new = ", ".join(f"excluded.{name}" for name in SUMMED_FIELDS)
+    return (
+        # The CTEs belong to the SELECT: SQLite reports no row count for a statement that
+        # starts with WITH.
+        f"INSERT INTO checks_rollup (check_id, period, start, {columns}) "  # noqa: S608
+        f"WITH w AS MATERIALIZED ({windows}), g AS ({groups}) "
+        "SELECT g.check_id, %(period)s, %(start)s, "
+        f"{', '.join(folded[name] for name in SUMMED_FIELDS)} "
+        # WHERE true: SQLite would otherwise read the ON CONFLICT below as a join's ON.
+        "FROM g WHERE true GROUP BY g.check_id "
+        f"ON CONFLICT (check_id, period, start) DO UPDATE SET {updates} "
+        f"WHERE ({old}) <> ({new})"
+    )
+
+
+_HOUR_UPSERT_SQL = _hour_upsert_sql()
 
 
 @transaction.atomic
 def rollup_hour_compute(*, start: datetime) -> int:
-    """Rebuild the hourly rollups of the hour starting at ``start``. Returns rows written."""
+    """Rebuild the hourly rollups of the hour starting at ``start``. Returns the check
+    rollups written (new or changed)."""
     start = hour_start(start)
-    rows = [
-        Rollup(check_ref_id=check_id, period=Rollup.Period.HOUR, start=start, **values)
-        for check_id, values in _hour_totals(start).items()
-    ]
-    Rollup.objects.bulk_create(
-        rows,
-        batch_size=500,
-        update_conflicts=True,
-        unique_fields=["check_ref", "period", "start"],
-        update_fields=SUMMED_FIELDS,
-    )
+    end = start + timedelta(hours=1)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _HOUR_UPSERT_SQL,
+            {
+                "start": db_datetime(start),
+                "end": db_datetime(end),
+                "slot_from": int(start.timestamp()) - SLOT_LAG_S,
+                "slot_to": int(end.timestamp()) + SLOT_MARGIN_S,
+                "period": Rollup.Period.HOUR,
+            },
+        )
+        written = cursor.rowcount
     _service_rollups_compute(Rollup.Period.HOUR, start)
-    return len(rows)
+    return written
 
 
 def _summed(prefix: str = "") -> tuple[str, str, str]:

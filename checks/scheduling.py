@@ -19,11 +19,11 @@ from statuspage.core.dbtime import db_datetime
 logger = logging.getLogger(__name__)
 
 # Knuth's multiplicative hash spreads consecutive ids evenly over the interval.
-_SPREAD = 2654435761
+SLOT_SPREAD = 2654435761
 
 
 def slot_offset(*, check_id: int, interval_s: int) -> int:
-    return (check_id * _SPREAD) % interval_s
+    return (check_id * SLOT_SPREAD) % interval_s
 
 
 def slot_at_or_before(*, check_id: int, interval_s: int, t: float) -> int:
@@ -78,7 +78,7 @@ def checks_claim_due(
     """
     now = time.time() if now is None else now
     with transaction.atomic():
-        _prefer_ordered_index_scan()
+        prefer_ordered_index_scan()
         claimable = (
             # of=("self",): lock the check rows only, not the joined service rows.
             Check.objects.select_for_update(skip_locked=True, of=("self",))
@@ -104,7 +104,7 @@ def checks_claim_due(
     return claims
 
 
-def _prefer_ordered_index_scan() -> None:
+def prefer_ordered_index_scan() -> None:
     """Walk the due index in order for this transaction's claims (PostgreSQL).
 
     Every claim leaves a dead index entry behind (next_due_at moved on), and a due range

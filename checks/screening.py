@@ -23,6 +23,7 @@ import ipaddress
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 type IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 type Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -143,6 +144,13 @@ class Allowlist:
         return self.private and not any(_within(address, net) for net, _ in _LOOPBACK)
 
 
+# The probes screen every request, pooled connections included, and a worker reaches the
+# same few hosts and addresses over and over: the answers of the two pure steps below are
+# kept (a bounded cache; an answer depends on nothing but the arguments).
+_SCREEN_CACHE = 4096
+
+
+@lru_cache(maxsize=_SCREEN_CACHE)
 def normalise_address(host: str) -> IPAddress | None:
     """The address `host` reaches when it is an IP address in any spelling, else None.
 
@@ -161,6 +169,7 @@ def normalise_address(host: str) -> IPAddress | None:
     return _unwrap(ipaddress.IPv6Address(address.packed))  # packed drops a zone id
 
 
+@lru_cache(maxsize=_SCREEN_CACHE)
 def refusal_reason(address: IPAddress, *, allow_private: Allowlist | bool) -> str | None:
     """Why `address` is refused (e.g. "a link-local address"), or None when it may be probed."""
     if isinstance(address, ipaddress.IPv6Address):

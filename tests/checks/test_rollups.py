@@ -206,3 +206,15 @@ def test_the_prune_budget_ends_before_the_task_soft_limit():
     from checks.tasks import PRUNE_BUDGET_S, prune_results
 
     assert PRUNE_BUDGET_S < prune_results.soft_time_limit < prune_results.time_limit
+
+
+@pytest.mark.django_db
+def test_recomputing_an_unchanged_hour_writes_no_row_again(service):
+    check = make_check(service)
+    record(check, HOUR, [(Outcome.UP, 40.0)] * 3 + [(Outcome.DOWN, None)] * 2)
+    assert rollup_hour_compute(start=HOUR) == 1
+    assert rollup_hour_compute(start=HOUR) == 0
+    rollup = Rollup.objects.get(period="hour")
+    assert (rollup.up, rollup.down, rollup.latency_count) == (3, 2, 3)
+    # Results without a latency are in no latency bucket.
+    assert sum(rollup.histogram) == rollup.latency_count == rollup.histogram[bucket_of(40)]
