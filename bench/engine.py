@@ -11,6 +11,10 @@ and reports from the stored results: results per second, schedule
 lag (probe start minus slot time) p50/p99, duplicate and missing slots, the worker's
 peak memory and the CPU the stack spent per stored result. The last line is key=value pairs.
 
+Only probes count as results: a slot recorded as a gap (``skipped``, a batch that came too
+late or a slot that never ran) is reported as ``skipped=`` and counts as missing, so a
+stack that sheds load into gaps cannot look on time (a gap's time is its slot's, lag 0).
+
 ``cpu_ms_per_check`` is the CPU time (user + system) of every process of the stack over
 the window, divided by the results stored for it: both workers' and beat's process trees, every
 process of the PostgreSQL server (postmaster, backends, background writers) and the Redis
@@ -69,21 +73,27 @@ def expected_slots(check_ids: list[int], interval: int, start_t: float, end_t: f
     return total
 
 
-def measured(check_ids: list[int], start_t: float, end_t: float) -> tuple[int, int, list[float]]:
-    """(results, distinct slots, lags) of the benchmark's checks for slots in the window."""
+def measured(
+    check_ids: list[int], start_t: float, end_t: float
+) -> tuple[int, int, list[float], int]:
+    """(probes, distinct probed slots, lags, slots recorded as gaps) of the benchmark's
+    checks for slots in the window."""
     from django.db import connection
+
+    from checks.models import Outcome
 
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT r.check_id, r.slot, EXTRACT(EPOCH FROM r.checked_at) - r.slot "
+            "SELECT r.check_id, r.slot, EXTRACT(EPOCH FROM r.checked_at) - r.slot, r.outcome "
             "FROM checks_result r JOIN checks_check c ON c.id = r.check_id "
             "JOIN catalog_service s ON s.id = c.service_id JOIN catalog_team t ON t.id = s.team_id "
             "WHERE t.slug = %s AND r.slot >= %s AND r.slot < %s",
             [TEAM, int(start_t), int(end_t)],
         )
         rows = cursor.fetchall()
-    distinct = len({(row[0], row[1]) for row in rows})
-    return len(rows), distinct, [float(row[2]) for row in rows]
+    probes = [row for row in rows if row[3] != Outcome.SKIPPED]
+    distinct = len({(row[0], row[1]) for row in probes})
+    return len(probes), distinct, [float(row[2]) for row in probes], len(rows) - len(probes)
 
 
 def postmaster_pid() -> int:
@@ -176,7 +186,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     finally:
         for process in (beat, worker, housekeeping, target):
             stop(process)
-    results, distinct, lags = measured(check_ids, start_t, end_t)
+    results, distinct, lags, skipped = measured(check_ids, start_t, end_t)
     expected = expected_slots(check_ids, args.interval, start_t, end_t)
     cpu_ms = {part: (cpu_end[part] - cpu_start[part]) * 1000 / max(results, 1) for part in cpu_end}
     print("cpu_ms_per_check by part: " + " ".join(f"{k}={v:.3f}" for k, v in cpu_ms.items()))
@@ -190,6 +200,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         "lag_p99_s": round(quantile(lags, 0.99), 3),
         "duplicates": results - distinct,
         "missing": expected - distinct,
+        "skipped": skipped,
         "worker_rss_mb": round(peak_rss, 1),
         "cpu_ms_per_check": round(sum(cpu_ms.values()), 3),
     }
