@@ -130,6 +130,39 @@ def tree_cpu_s(pid: int) -> float:
     return ticks / _TICKS_PER_S
 
 
+def postmaster_pid(database_url: str) -> int:
+    """The PostgreSQL server's main process (the parent of this connection's backend), or 0
+    when the database is not PostgreSQL."""
+    if not database_url.startswith("postgres"):
+        return 0
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    stat = Path(f"/proc/{backend}/stat").read_text()
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def redis_cpu_s(url: str) -> float:
+    """CPU seconds used so far by the Redis server at ``url`` (0 for another broker)."""
+    if not url.startswith("redis"):
+        return 0.0
+    import redis
+
+    info = redis.Redis.from_url(url).info("cpu")
+    # used_cpu_{sys,user}[_children]; the *_main_thread figures are part of those.
+    return sum(float(v) for k, v in info.items() if k.startswith("used_cpu_") and "main" not in k)
+
+
+def servers_cpu_s(env: dict[str, str], postmaster: int) -> dict[str, float]:
+    """CPU seconds used so far by every process of the PostgreSQL server and by Redis."""
+    return {
+        "postgres": tree_cpu_s(postmaster) if postmaster else 0.0,
+        "redis": redis_cpu_s(env["REDIS_URL"]),
+    }
+
+
 def stop(process: subprocess.Popen, timeout: float = 20.0) -> None:
     if process.poll() is not None:
         return

@@ -39,8 +39,10 @@ from bench.common import (
     ensure_database,
     free_port,
     http_checks_replace,
+    postmaster_pid,
     python,
     quantile,
+    servers_cpu_s,
     start,
     stop,
     tree_cpu_s,
@@ -96,25 +98,6 @@ def measured(
     return len(probes), distinct, [float(row[2]) for row in probes], len(rows) - len(probes)
 
 
-def postmaster_pid() -> int:
-    """The PostgreSQL server's main process: the parent of this connection's backend."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        backend = cursor.fetchone()[0]
-    stat = Path(f"/proc/{backend}/stat").read_text()
-    return int(stat.rsplit(")", 1)[1].split()[1])
-
-
-def redis_cpu_s(url: str) -> float:
-    import redis
-
-    info = redis.Redis.from_url(url).info("cpu")
-    # used_cpu_{sys,user}[_children]; the *_main_thread figures are part of those.
-    return sum(float(v) for k, v in info.items() if k.startswith("used_cpu_") and "main" not in k)
-
-
 def stack_cpu(
     env: dict[str, str], workers: tuple[int, int], beat: int, postmaster: int
 ) -> dict[str, float]:
@@ -123,8 +106,7 @@ def stack_cpu(
         "worker": tree_cpu_s(workers[0]),
         "housekeeping": tree_cpu_s(workers[1]),
         "beat": tree_cpu_s(beat),
-        "postgres": tree_cpu_s(postmaster) if postmaster else 0.0,
-        "redis": redis_cpu_s(env["REDIS_URL"]) if env["REDIS_URL"].startswith("redis") else 0.0,
+        **servers_cpu_s(env, postmaster),
     }
 
 
@@ -159,7 +141,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     )  # fmt: skip
     beat = start(python(*celery, "beat", "-l", "INFO"), env, work / "beat.log")
     peak_rss = 0.0
-    postmaster = postmaster_pid() if env["DATABASE_URL"].startswith("postgres") else 0
+    postmaster = postmaster_pid(env["DATABASE_URL"])
     try:
         # The window opens once the worker has run a dispatch tick: start-up is not measured.
         wait_for_log(work / "worker.log", "task=checks.dispatch_due", timeout=120)

@@ -45,7 +45,9 @@ from bench.common import (
     bench_environment,
     ensure_database,
     free_port,
+    postmaster_pid,
     python,
+    servers_cpu_s,
     start,
     stop,
     tree_cpu_s,
@@ -53,7 +55,6 @@ from bench.common import (
     wait_for_port,
     wrk,
 )
-from bench.engine import postmaster_pid, redis_cpu_s
 
 TEAM = "bench-pings"
 
@@ -151,8 +152,7 @@ def stack_cpu(env: dict[str, str], web: int, celery: tuple[int, int], postmaster
     return {
         "web": tree_cpu_s(web),
         "celery": sum(tree_cpu_s(pid) for pid in celery),
-        "postgres": tree_cpu_s(postmaster) if postmaster else 0.0,
-        "redis": redis_cpu_s(env["REDIS_URL"]) if env["REDIS_URL"].startswith("redis") else 0.0,
+        **servers_cpu_s(env, postmaster),
         "wrk": children.ru_utime + children.ru_stime,
     }
 
@@ -207,7 +207,7 @@ def main() -> None:
     runs: dict[str, list[float]] = {"ping": [], "bare": []}
     cpu: dict[str, dict[str, float]] = {"ping": {}, "bare": {}}
     answered: dict[str, int] = {"ping": 0, "bare": 0}
-    postmaster = postmaster_pid() if env["DATABASE_URL"].startswith("postgres") else 0
+    postmaster = postmaster_pid(env["DATABASE_URL"])
     sent_ok = refused = 0
     try:
         wait_for_port(port, timeout=60)

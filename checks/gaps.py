@@ -187,17 +187,21 @@ def _due_checks(*, until: float, floor: float) -> tuple[int, list[_Due]]:
     return total, due
 
 
-# The slot grid of checks.scheduling in SQL: a check's offset, the last slot at or before a
-# time, and the first after one.
-_OFFSET_SQL = f"((c.id * {SLOT_SPREAD}) %% c.interval_s)"
+def _slot_at_or_before_sql(t: str) -> str:
+    """checks.scheduling.slot_at_or_before in SQL, for check ``c`` at time expression ``t``
+    (the first slot after ``t`` is this plus the interval)."""
+    offset = f"((c.id * {SLOT_SPREAD}) %% c.interval_s)"
+    return f"(floor(({t} - {offset}) / c.interval_s)::bigint * c.interval_s + {offset})"
+
+
+_SWEPT_FROM_SQL = (
+    "GREATEST(COALESCE(c.gaps_swept_to::float8, EXTRACT(EPOCH FROM c.created_at)::float8), "
+    "%(floor)s::float8)"
+)
 _DUE_SQL = (
     "SELECT c.id, c.interval_s, c.gaps_swept_to, "  # noqa: S608
-    f"floor((%(until)s::float8 - {_OFFSET_SQL}) / c.interval_s)::bigint * c.interval_s "
-    f"+ {_OFFSET_SQL} AS mark, "
-    "floor((GREATEST(COALESCE(c.gaps_swept_to::float8, "
-    "EXTRACT(EPOCH FROM c.created_at)::float8), %(floor)s::float8) "
-    f"- {_OFFSET_SQL}) / c.interval_s)::bigint * c.interval_s "
-    f"+ {_OFFSET_SQL} + c.interval_s AS first, "
+    f"{_slot_at_or_before_sql('%(until)s::float8')} AS mark, "
+    f"{_slot_at_or_before_sql(_SWEPT_FROM_SQL)} + c.interval_s AS first, "
     "c.is_enabled AND NOT c.is_paused AND NOT s.is_paused AS runs, "
     "jsonb_typeof(c.locations) = 'array' AND jsonb_array_length(c.locations) > 1 AS several "
     "FROM checks_check c JOIN catalog_service s ON s.id = c.service_id "
