@@ -215,7 +215,12 @@ def http_checks_replace(
 
 def checks_schedule_from(check_ids: list[int], interval: int, first_after: float) -> dict[int, int]:
     """Put every check on its slot grid, its first slot at or after ``first_after``; returns
-    each check's first slot."""
+    each check's first slot.
+
+    The checks start there: their gap sweep mark is set to the slot before, so the slots
+    between their creation and the first one are not theirs to run and are not recorded as
+    gaps while the bench measures (catching up after a stop is bench/restart.py's subject).
+    """
     from django.db import connection, transaction
 
     from checks.scheduling import as_datetime, slot_after
@@ -223,9 +228,11 @@ def checks_schedule_from(check_ids: list[int], interval: int, first_after: float
     first = {
         pk: slot_after(check_id=pk, interval_s=interval, t=first_after - 1) for pk in check_ids
     }
-    rows = [(as_datetime(slot), pk) for pk, slot in first.items()]
+    rows = [(as_datetime(slot), slot - interval, pk) for pk, slot in first.items()]
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.executemany("UPDATE checks_check SET next_due_at = %s WHERE id = %s", rows)
+        cursor.executemany(
+            "UPDATE checks_check SET next_due_at = %s, gaps_swept_to = %s WHERE id = %s", rows
+        )
     return first
 
 
