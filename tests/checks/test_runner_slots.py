@@ -5,7 +5,7 @@ import time
 import pytest
 
 from checks.models import Outcome, Result
-from checks.runner import probe_batch_run
+from checks.runner import probe_batch_run, worker_started
 from checks.scheduling import Claim
 from tests.checks.factories import make_check
 from tests.checks.probe_servers import serving_app
@@ -71,3 +71,45 @@ def test_a_late_claim_is_probed_at_once(service, target_port, settings):
     report = probe_batch_run(claims=[Claim(check.pk, slot)], at_slots=True)
     assert report.probed == 1
     assert Result.objects.get(check_ref=check).checked_at.timestamp() - began < 0.5
+
+
+@pytest.fixture
+def worker_started_at():
+    """Run as in a worker that started at the time given."""
+    yield worker_started
+    worker_started(None)
+
+
+@pytest.mark.django_db
+def test_a_slot_that_passed_while_no_worker_ran_is_a_gap(
+    service, target_port, settings, worker_started_at
+):
+    settings.PROBE_MAX_LATENESS_S = 600
+    url = {"url": f"http://127.0.0.1:{target_port}/health"}
+    waited, late = (
+        make_check(service, "waited", config=url),
+        make_check(service, "late", config=url),
+    )
+    now = time.time()
+    worker_started_at(now - 5)
+    # Claimed, then the worker went away for a minute: beyond the start-up grace.
+    # Queued a little before this worker started: within it, probed late as usual.
+    report = probe_batch_run(
+        claims=[Claim(waited.pk, int(now) - 60), Claim(late.pk, int(now) - 8)], now=now
+    )
+    assert (report.probed, report.skipped) == (1, 1)
+    gap = Result.objects.get(check_ref=waited)
+    assert gap.outcome == Outcome.SKIPPED
+    assert (
+        gap.detail
+        == f"skipped: waited for a worker ({now - 5 - (int(now) - 60):.0f}s before it started)"
+    )
+    assert Result.objects.get(check_ref=late).outcome == Outcome.UP
+
+
+@pytest.mark.django_db
+def test_outside_a_worker_only_the_lateness_limit_applies(service, target_port, settings):
+    settings.PROBE_MAX_LATENESS_S = 600
+    check = make_check(service, config={"url": f"http://127.0.0.1:{target_port}/health"})
+    report = probe_batch_run(claims=[Claim(check.pk, int(time.time()) - 300)])
+    assert (report.probed, report.skipped) == (1, 0)

@@ -5,6 +5,7 @@ whole run: every slot of every check has exactly one result, measured or recorde
 """
 
 import os
+import re
 import signal
 import time
 
@@ -45,8 +46,8 @@ def test_two_beats_at_once_still_claim_each_slot_once(stack):
     second = stack.start_beat("beat-2")
     started = time.time()
     try:
-        wait_until(lambda: "Sending due task dispatch-due" in second.text(), timeout=30,
-                   what="second beat sending ticks")  # fmt: skip
+        wait_until(lambda: "task=checks.dispatch_due" in second.text(), timeout=30,
+                   what="second beat running ticks")  # fmt: skip
         time.sleep(max(0.0, TWO_BEATS_S - (time.time() - started)))
     finally:
         second.stop()
@@ -56,8 +57,10 @@ def test_two_beats_at_once_still_claim_each_slot_once(stack):
     duplicates = batch_duplicates(new_lines)
     assert duplicates, "no batch ran while two beats were running"
     assert sum(duplicates) == 0  # no slot was probed twice
-    sent = second.text().count("Sending due task dispatch-due")
+    sent = second.text().count("task=checks.dispatch_due")
     assert sent >= TWO_BEATS_S // 2  # the second beat really was dispatching
+    # and claimed checks of its own: the two split the work between them.
+    assert re.search(r"task=checks\.dispatch_due claimed=[1-9]", second.text())
     # Each check is probed once per interval, not twice: hits follow the slot count.
     hits = stack.target_hits() - hits_before
     expected = CHECKS * (ended - started) / INTERVAL_S
