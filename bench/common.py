@@ -185,11 +185,30 @@ def http_checks_replace(
     *, team: str, team_name: str, prefix: str, count: int, interval: int, port: int
 ) -> list[int]:
     """Replace the team's bench checks with ``count`` HTTP checks of the local target on
-    ``port``, parked far in the future until ``checks_schedule_from`` puts them on their grid."""
+    ``port``, parked far in the future until ``checks_schedule_from`` puts them on their grid.
+
+    Stops with a message when other probed checks are enabled in the database: the stack
+    would run them too, and their probes would count in the bench's figures."""
+    from django.db.models import Count
+
     from checks.models import Check, Kind
     from checks.scheduling import as_datetime
     from statuspage.catalog.models import Service, Team
 
+    others = (
+        Check.objects.filter(is_enabled=True, is_paused=False, service__is_paused=False)
+        .exclude(kind=Kind.HEARTBEAT)
+        .exclude(service__team__slug=team)
+        .values("service__team__slug")
+        .annotate(n=Count("id"))
+    )
+    if others:
+        found = ", ".join(f"{row['service__team__slug']}: {row['n']}" for row in others)
+        raise SystemExit(
+            f"the database holds enabled probed checks of other teams ({found}); they would "
+            "run during the bench and count in its figures: disable them (bench_checks_park "
+            "in bench/common.py) or give the bench a DATABASE_URL of its own"
+        )
     Check.objects.filter(service__team__slug=team).delete()
     Service.objects.filter(team__slug=team).delete()
     owner, _ = Team.objects.get_or_create(slug=team, defaults={"name": team_name})
@@ -211,6 +230,14 @@ def http_checks_replace(
         batch_size=2000,
     )
     return [c.pk for c in checks]
+
+
+def bench_checks_park(team: str) -> int:
+    """Disable a bench's checks once it is done, so that a later bench on the same
+    database does not run them (their results stay); returns how many."""
+    from checks.models import Check
+
+    return Check.objects.filter(service__team__slug=team).update(is_enabled=False)
 
 
 def checks_schedule_from(check_ids: list[int], interval: int, first_after: float) -> dict[int, int]:

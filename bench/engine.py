@@ -35,6 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import (
+    bench_checks_park,
     bench_environment,
     checks_schedule_from,
     ensure_database,
@@ -171,6 +172,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     finally:
         for process in (beat, worker, housekeeping, target):
             stop(process)
+    bench_checks_park(TEAM)
     results, distinct, lags, skipped = measured(check_ids, start_t, end_t)
     expected = expected_slots(check_ids, args.interval, start_t, end_t)
     cpu_ms = {part: (cpu_end[part] - cpu_start[part]) * 1000 / max(results, 1) for part in cpu_end}

@@ -31,6 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import (
+    bench_checks_park,
     bench_environment,
     checks_schedule_from,
     ensure_database,
@@ -251,6 +252,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     )
     probes = rows_of(f"SELECT COUNT(*) {JOIN} AND r.outcome IN (%s, %s, %s)", [TEAM, *REAL])[0][0]
     uptime_pct, counted = uptime(first_t, time.time())
+    bench_checks_park(TEAM)
     print(f"logs: {work}")
     print(f"web_ok={web_ok} states={states}")
     return {
