@@ -29,9 +29,9 @@ logger = logging.getLogger(__name__)
 
 OUTCOMES = {"up": Outcome.UP, "degraded": Outcome.DEGRADED, "down": Outcome.DOWN}
 
-# A queued batch whose slot passed more than this before its worker started was claimed
-# while no worker took batches (the worker stopped or died, and beat went on claiming): its
-# slot is recorded as a gap, whatever PROBE_MAX_LATENESS_S allows a worker that fell behind.
+# A batch queued more than this before the worker that takes it started waited while no
+# worker took batches (the worker stopped or died, and beat went on claiming): its slots are
+# recorded as gaps, whatever PROBE_MAX_LATENESS_S allows a worker that fell behind.
 STARTUP_GRACE_S = 10.0
 
 
@@ -229,7 +229,12 @@ def gap_observation(*, check_id: int, slot: int, detail: str, location: str = ""
 
 
 def probe_batch_run(
-    *, claims: list[Claim], now: float | None = None, location: str = "", at_slots: bool = False
+    *,
+    claims: list[Claim],
+    now: float | None = None,
+    location: str = "",
+    at_slots: bool = False,
+    queued_at: float | None = None,
 ) -> BatchReport:
     """Probe the claimed checks and record what was seen.
 
@@ -238,15 +243,19 @@ def probe_batch_run(
 
     A claim whose slot is older than PROBE_MAX_LATENESS_S (the batch waited in the broker,
     or was redelivered after its worker died) is not probed: a measurement taken now is not
-    what its slot looked like, so the slot is recorded as a gap instead. So is one whose slot
-    passed more than STARTUP_GRACE_S before this worker started: it waited for a worker
-    while none ran. ``location`` names the location the results are from, for checks with
-    several (checks.locations).
+    what its slot looked like, so the slot is recorded as a gap instead. So is every claim
+    of a batch queued (``queued_at``) more than STARTUP_GRACE_S before this worker started:
+    it waited while no worker ran. ``location`` names the location the results are from,
+    for checks with several (checks.locations).
     """
     now = time.time() if now is None else now
     max_late = settings.PROBE_MAX_LATENESS_S
     started = worker_started_at()
-    waited_before = None if started is None else started - STARTUP_GRACE_S
+    waited = (
+        started - queued_at
+        if started is not None and queued_at is not None and queued_at < started - STARTUP_GRACE_S
+        else None
+    )
     jobs = []
     stale = []
     for job in jobs_for(claims):
@@ -254,8 +263,8 @@ def probe_batch_run(
         late = now - slot
         if late > max_late:
             detail = f"skipped: ran {late:.0f}s late"
-        elif waited_before is not None and slot < waited_before:
-            detail = f"skipped: waited for a worker ({started - slot:.0f}s before it started)"
+        elif waited is not None:
+            detail = f"skipped: queued {waited:.0f}s before a worker started"
         else:
             jobs.append(job)
             continue

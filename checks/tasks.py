@@ -42,10 +42,11 @@ def probe_batches(claims: list[Claim]) -> list[tuple[str, str, list[Claim]]]:
 
 
 def probe_batches_send(batches: list[tuple[str, str, list[Claim]]]) -> None:
+    queued_at = round(time.time(), 3)
     for queue, location, batch in batches:
         probe_batch.apply_async(
             ([[c.check_id, c.slot] for c in batch],),
-            {"location": location} if location else {},
+            {"queued_at": queued_at, **({"location": location} if location else {})},
             queue=queue,
         )
 
@@ -102,14 +103,18 @@ def dispatch_due() -> int:
     # A batch whose worker died is redelivered (acks_late + reject_on_worker_lost);
     # results already stored for its slots are ignored on the second run.
 )
-def probe_batch(claims: list[list[int]], location: str = "") -> int:
+def probe_batch(claims: list[list[int]], location: str = "", queued_at: float | None = None) -> int:
     """Probe claimed slots; ``location`` names the location whose result this is, for
-    checks with several (empty: the result is the slot's outcome)."""
+    checks with several (empty: the result is the slot's outcome); ``queued_at`` is when
+    the dispatcher queued the batch (checks.runner.STARTUP_GRACE_S)."""
     from checks.runner import probe_batch_run
 
     started = time.monotonic()
     report = probe_batch_run(
-        claims=[Claim(check_id=c, slot=s) for c, s in claims], location=location, at_slots=True
+        claims=[Claim(check_id=c, slot=s) for c, s in claims],
+        location=location,
+        at_slots=True,
+        queued_at=queued_at,
     )
     logger.info(
         "task=checks.probe_batch location=%s claims=%d probed=%d failed=%d skipped=%d "
