@@ -14,7 +14,7 @@ from checks.models import Outcome, Result, State, Transition
 from checks.scheduling import slot_after
 from tests.checks.factories import make_check
 from tests.checks.probe_servers import serving_app
-from tests.checks.worker import celery_beat, celery_worker
+from tests.checks.worker import celery_beat, celery_worker, wait_until
 from tests.checks.worlds import health_app
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -35,15 +35,6 @@ def stack(var_dir: Path):
     # first and beat claims on for a moment: batches no worker takes until the restart.
     with celery_beat(var_dir, env=ENV), celery_worker(env=ENV, name="restart") as worker:
         yield worker
-
-
-def wait_until(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"{what}: not reached in {timeout:.0f}s")
 
 
 def real(ids: list[int]):

@@ -107,3 +107,13 @@ def celery_beat(var_dir: Path, *, env: Mapping[str, str] | None = None) -> Itera
             process.kill()
             process.wait()
         log.close()
+
+
+def wait_until(predicate, timeout: float, what: str):
+    """``predicate``'s first true value, polled every 0.25 s; fails after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := predicate():
+            return value
+        time.sleep(0.25)
+    raise AssertionError(f"{what}: not reached in {timeout:.0f}s")

@@ -12,7 +12,7 @@ from statuspage.celery import app
 from statuspage.core.beat import HeartbeatScheduler
 from statuspage.core.metrics import queue_sizes
 from tests.checks.factories import make_check
-from tests.checks.worker import celery_beat
+from tests.checks.worker import celery_beat, wait_until
 
 
 class Away(Exception):
@@ -23,15 +23,6 @@ class Away(Exception):
 def flaky(fail: bool) -> None:
     if fail:
         raise Away("the database is away\nsecond line")
-
-
-def wait_until(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"{what}: not reached in {timeout:.0f}s")
 
 
 @pytest.mark.postgres
