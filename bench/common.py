@@ -185,11 +185,30 @@ def http_checks_replace(
     *, team: str, team_name: str, prefix: str, count: int, interval: int, port: int
 ) -> list[int]:
     """Replace the team's bench checks with ``count`` HTTP checks of the local target on
-    ``port``, parked far in the future until ``checks_schedule_from`` puts them on their grid."""
+    ``port``, parked far in the future until ``checks_schedule_from`` puts them on their grid.
+
+    Stops with a message when other probed checks are enabled in the database: the stack
+    would run them too, and their probes would count in the bench's figures."""
+    from django.db.models import Count
+
     from checks.models import Check, Kind
     from checks.scheduling import as_datetime
     from statuspage.catalog.models import Service, Team
 
+    others = (
+        Check.objects.filter(is_enabled=True, is_paused=False, service__is_paused=False)
+        .exclude(kind=Kind.HEARTBEAT)
+        .exclude(service__team__slug=team)
+        .values("service__team__slug")
+        .annotate(n=Count("id"))
+    )
+    if others:
+        found = ", ".join(f"{row['service__team__slug']}: {row['n']}" for row in others)
+        raise SystemExit(
+            f"the database holds enabled probed checks of other teams ({found}); they would "
+            "run during the bench and count in its figures: disable them (bench_checks_park "
+            "in bench/common.py) or give the bench a DATABASE_URL of its own"
+        )
     Check.objects.filter(service__team__slug=team).delete()
     Service.objects.filter(team__slug=team).delete()
     owner, _ = Team.objects.get_or_create(slug=team, defaults={"name": team_name})
@@ -213,9 +232,22 @@ def http_checks_replace(
     return [c.pk for c in checks]
 
 
+def bench_checks_park(team: str) -> int:
+    """Disable a bench's checks once it is done, so that a later bench on the same
+    database does not run them (their results stay); returns how many."""
+    from checks.models import Check
+
+    return Check.objects.filter(service__team__slug=team).update(is_enabled=False)
+
+
 def checks_schedule_from(check_ids: list[int], interval: int, first_after: float) -> dict[int, int]:
     """Put every check on its slot grid, its first slot at or after ``first_after``; returns
-    each check's first slot."""
+    each check's first slot.
+
+    The checks start there: their gap sweep mark is set to the slot before, so the slots
+    between their creation and the first one are not theirs to run and are not recorded as
+    gaps while the bench measures (catching up after a stop is bench/restart.py's subject).
+    """
     from django.db import connection, transaction
 
     from checks.scheduling import as_datetime, slot_after
@@ -223,9 +255,11 @@ def checks_schedule_from(check_ids: list[int], interval: int, first_after: float
     first = {
         pk: slot_after(check_id=pk, interval_s=interval, t=first_after - 1) for pk in check_ids
     }
-    rows = [(as_datetime(slot), pk) for pk, slot in first.items()]
+    rows = [(as_datetime(slot), slot - interval, pk) for pk, slot in first.items()]
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.executemany("UPDATE checks_check SET next_due_at = %s WHERE id = %s", rows)
+        cursor.executemany(
+            "UPDATE checks_check SET next_due_at = %s, gaps_swept_to = %s WHERE id = %s", rows
+        )
     return first
 
 

@@ -4,10 +4,11 @@
 
 Uses DATABASE_URL / REDIS_URL (default: a `statuspage_bench` PostgreSQL database and Redis
 database 9). Starts a local HTTP target, creates the checks under a `bench-engine` team,
-puts every check's first slot just after a warm-up, runs `celery beat`, a probe worker
-(`-Q probes`: dispatch ticks and probe batches, --concurrency processes) and a housekeeping
-worker (`-Q celery`, one process: rollups, gap sweeps, heartbeats) for the measured window,
-and reports from the stored results: results per second, schedule
+puts every check's first slot just after a warm-up (the slots before it are not the
+checks' to run, nor gaps), runs `celery beat` (which claims the due checks itself), a probe
+worker (`-Q probes`: probe batches, --concurrency processes) and a housekeeping worker
+(`-Q celery`, one process: rollups, gap sweeps, heartbeats) for the measured window, and
+reports from the stored results: results per second, schedule
 lag (probe start minus slot time) p50/p99, duplicate and missing slots, the worker's
 peak memory and the CPU the stack spent per stored result. The last line is key=value pairs.
 
@@ -34,6 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import (
+    bench_checks_park,
     bench_environment,
     checks_schedule_from,
     ensure_database,
@@ -143,8 +145,10 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     peak_rss = 0.0
     postmaster = postmaster_pid(env["DATABASE_URL"])
     try:
-        # The window opens once the worker has run a dispatch tick: start-up is not measured.
-        wait_for_log(work / "worker.log", "task=checks.dispatch_due", timeout=120)
+        # The window opens once the worker is ready and beat has run a dispatch tick:
+        # start-up is not measured.
+        wait_for_log(work / "worker.log", " ready.", timeout=120)
+        wait_for_log(work / "beat.log", "task=checks.dispatch_due", timeout=120)
         start_t = math.ceil(time.time() + WARMUP_S + args.checks / 5000)
         checks_schedule_from(check_ids, args.interval, start_t)
         end_t = start_t + args.seconds
@@ -168,6 +172,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     finally:
         for process in (beat, worker, housekeeping, target):
             stop(process)
+    bench_checks_park(TEAM)
     results, distinct, lags, skipped = measured(check_ids, start_t, end_t)
     expected = expected_slots(check_ids, args.interval, start_t, end_t)
     cpu_ms = {part: (cpu_end[part] - cpu_start[part]) * 1000 / max(results, 1) for part in cpu_end}

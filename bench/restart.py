@@ -31,6 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import (
+    bench_checks_park,
     bench_environment,
     checks_schedule_from,
     ensure_database,
@@ -64,17 +65,12 @@ def setup_django() -> None:
 def checks_create(count: int, interval: int, port: int, first_after: float) -> list[int]:
     """Replace the benchmark's checks with ``count`` new ones whose first slot is at or
     after ``first_after``."""
-    from django.db import connection, transaction
-
     ids = http_checks_replace(
         team=TEAM, team_name="Benchmark (restart)", prefix="restart", count=count,
         interval=interval, port=port,
     )  # fmt: skip
-    first = checks_schedule_from(ids, interval, first_after)
     # The sweep starts at the first slot: nothing before it is a gap.
-    marks = [(slot - 1, pk) for pk, slot in first.items()]
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.executemany("UPDATE checks_check SET gaps_swept_to = %s WHERE id = %s", marks)
+    checks_schedule_from(ids, interval, first_after)
     return ids
 
 
@@ -196,7 +192,8 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     check_ids = checks_create(args.checks, args.interval, port, first_t)
     processes = stack_start(env, work, web_port, 1)
     try:
-        wait_for_log(work / "worker-1.log", "task=checks.dispatch_due", timeout=120)
+        wait_for_log(work / "worker-1.log", " ready.", timeout=120)
+        wait_for_log(work / "beat-1.log", "task=checks.dispatch_due", timeout=120)
         # One whole interval of slots, and time for its last batches to be written.
         watch(first_t + args.interval + 10 - time.time(), "before the stop")
         for process in processes:
@@ -212,7 +209,8 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         processes = stack_start(env, work, web_port, 2)
         wait_for_port(web_port, timeout=60)
         web_ok = web_answers(web_port)
-        wait_for_log(work / "worker-2.log", "task=checks.dispatch_due", timeout=120)
+        wait_for_log(work / "worker-2.log", " ready.", timeout=120)
+        wait_for_log(work / "beat-2.log", "task=checks.dispatch_due", timeout=120)
         startup_s = time.time() - restart_t
         # Long enough for two whole intervals and for the sweep to reach the restart.
         horizon_wait = 2 * settings.PROBE_MAX_LATENESS_S + settings.GAP_SWEEP_S + 15
@@ -254,6 +252,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     )
     probes = rows_of(f"SELECT COUNT(*) {JOIN} AND r.outcome IN (%s, %s, %s)", [TEAM, *REAL])[0][0]
     uptime_pct, counted = uptime(first_t, time.time())
+    bench_checks_park(TEAM)
     print(f"logs: {work}")
     print(f"web_ok={web_ok} states={states}")
     return {

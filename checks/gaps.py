@@ -45,7 +45,7 @@ MAX_LOOKBACK_S = 86400
 # claimed a tick later) and a batch writing their results waits, so each statement holds
 # few rows for a moment.
 _SWEEP_CHUNK = 20_000
-_MARK_CHUNK = 10_000
+_MARK_CHUNK = 1_000
 
 
 def missed_slots_skip(*, now: float) -> int:

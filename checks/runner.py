@@ -29,6 +29,30 @@ logger = logging.getLogger(__name__)
 
 OUTCOMES = {"up": Outcome.UP, "degraded": Outcome.DEGRADED, "down": Outcome.DOWN}
 
+# A batch queued more than this before the worker that takes it started waited while no
+# worker took batches (the worker stopped or died, and beat went on claiming): its slots are
+# recorded as gaps, whatever PROBE_MAX_LATENESS_S allows a worker that fell behind.
+STARTUP_GRACE_S = 10.0
+
+
+class _Worker:
+    """When the worker running this process started (``worker_started``); None outside a
+    Celery worker, where no batch can have waited for one."""
+
+    started_at: float | None = None
+
+
+_worker = _Worker()
+
+
+def worker_started(at: float | None) -> None:
+    """Called as a Celery worker boots, before its pool processes start (None: no worker)."""
+    _worker.started_at = at
+
+
+def worker_started_at() -> float | None:
+    return _worker.started_at
+
 
 @dataclass(frozen=True)
 class Job:
@@ -205,7 +229,12 @@ def gap_observation(*, check_id: int, slot: int, detail: str, location: str = ""
 
 
 def probe_batch_run(
-    *, claims: list[Claim], now: float | None = None, location: str = "", at_slots: bool = False
+    *,
+    claims: list[Claim],
+    now: float | None = None,
+    location: str = "",
+    at_slots: bool = False,
+    queued_at: float | None = None,
 ) -> BatchReport:
     """Probe the claimed checks and record what was seen.
 
@@ -214,26 +243,36 @@ def probe_batch_run(
 
     A claim whose slot is older than PROBE_MAX_LATENESS_S (the batch waited in the broker,
     or was redelivered after its worker died) is not probed: a measurement taken now is not
-    what its slot looked like, so the slot is recorded as a gap instead. ``location`` names
-    the location the results are from, for checks with several (checks.locations).
+    what its slot looked like, so the slot is recorded as a gap instead. So is every claim
+    of a batch queued (``queued_at``) more than STARTUP_GRACE_S before this worker started:
+    it waited while no worker ran. ``location`` names the location the results are from,
+    for checks with several (checks.locations).
     """
     now = time.time() if now is None else now
     max_late = settings.PROBE_MAX_LATENESS_S
+    started = worker_started_at()
+    waited = (
+        started - queued_at
+        if started is not None and queued_at is not None and queued_at < started - STARTUP_GRACE_S
+        else None
+    )
     jobs = []
     stale = []
     for job in jobs_for(claims):
-        late = now - job.claim.slot
-        if late <= max_late:
-            jobs.append(job)
+        slot = job.claim.slot
+        late = now - slot
+        if late > max_late:
+            detail = f"skipped: ran {late:.0f}s late"
+        elif waited is not None:
+            detail = f"skipped: queued {waited:.0f}s before a worker started"
         else:
-            stale.append(
-                gap_observation(
-                    check_id=job.claim.check_id,
-                    slot=job.claim.slot,
-                    detail=f"skipped: ran {late:.0f}s late",
-                    location=location,
-                )
+            jobs.append(job)
+            continue
+        stale.append(
+            gap_observation(
+                check_id=job.claim.check_id, slot=slot, detail=detail, location=location
             )
+        )
     observations = observations_collect(jobs, location=location, at_slots=at_slots)
     schedule_lag_observe(o.checked_at - o.slot for o in observations)
     failed = sum(o.outcome == Outcome.DOWN for o in observations)

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from checks.locations import DECIDED, check_locations, location_queue
+from checks.locations import DECIDED, check_locations, location_queue, locations_configured
 from checks.scheduling import Claim, checks_claim_due
 
 logger = logging.getLogger(__name__)
@@ -42,32 +42,54 @@ def probe_batches(claims: list[Claim]) -> list[tuple[str, str, list[Claim]]]:
 
 
 def probe_batches_send(batches: list[tuple[str, str, list[Claim]]]) -> None:
+    queued_at = round(time.time(), 3)
     for queue, location, batch in batches:
         probe_batch.apply_async(
             ([[c.check_id, c.slot] for c in batch],),
-            {"location": location} if location else {},
+            {"queued_at": queued_at, **({"location": location} if location else {})},
             queue=queue,
         )
+
+
+def probe_queues_full() -> set[str] | None:
+    """The probe queues (one per location) holding more than DISPATCH_MAX_QUEUED_BATCHES
+    batches; None when the broker did not answer."""
+    from statuspage.core.metrics import queue_sizes
+
+    try:
+        sizes = queue_sizes(location_queue(name) for name in locations_configured())
+    except Exception as exc:
+        logger.warning("event=dispatch.broker_unreachable error=%s", type(exc).__name__)
+        return None
+    return {queue for queue, size in sizes.items() if size > settings.DISPATCH_MAX_QUEUED_BATCHES}
 
 
 @shared_task(name="checks.dispatch_due", ignore_result=True, soft_time_limit=30, time_limit=60)
 def dispatch_due() -> int:
     """Claim due checks and queue their probes in batches, after the claim committed.
     Checks that missed whole slots (the stack was stopped) first move on to their next
-    slot: the missed ones become gaps, none is probed late."""
+    slot: the missed ones become gaps, none is probed late.
+
+    Nothing is claimed while the broker does not answer: the batches could not be queued,
+    and the checks stay due for the next tick. A probe queue holding more than
+    DISPATCH_MAX_QUEUED_BATCHES batches (no worker of its location takes them) gets no
+    more until it drains: its claims are dropped, and their slots become gaps."""
     from checks.gaps import missed_slots_skip
 
     started = time.monotonic()
     now = time.time()
     resumed = missed_slots_skip(now=now)
-    claims = checks_claim_due(now=now, lead_s=settings.DISPATCH_LEAD_S)
+    full = probe_queues_full()
+    claims = [] if full is None else checks_claim_due(now=now, lead_s=settings.DISPATCH_LEAD_S)
     batches = probe_batches(claims)
-    transaction.on_commit(lambda: probe_batches_send(batches))
+    sent = [batch for batch in batches if batch[0] not in (full or ())]
+    transaction.on_commit(lambda: probe_batches_send(sent))
     logger.info(
-        "task=checks.dispatch_due claimed=%d batches=%d resumed=%d ms=%.1f",
+        "task=checks.dispatch_due claimed=%d batches=%d resumed=%d dropped=%d ms=%.1f",
         len(claims),
-        len(batches),
+        len(sent),
         resumed,
+        len(batches) - len(sent),
         _ms(started),
     )
     return len(claims)
@@ -81,14 +103,18 @@ def dispatch_due() -> int:
     # A batch whose worker died is redelivered (acks_late + reject_on_worker_lost);
     # results already stored for its slots are ignored on the second run.
 )
-def probe_batch(claims: list[list[int]], location: str = "") -> int:
+def probe_batch(claims: list[list[int]], location: str = "", queued_at: float | None = None) -> int:
     """Probe claimed slots; ``location`` names the location whose result this is, for
-    checks with several (empty: the result is the slot's outcome)."""
+    checks with several (empty: the result is the slot's outcome); ``queued_at`` is when
+    the dispatcher queued the batch (checks.runner.STARTUP_GRACE_S)."""
     from checks.runner import probe_batch_run
 
     started = time.monotonic()
     report = probe_batch_run(
-        claims=[Claim(check_id=c, slot=s) for c, s in claims], location=location, at_slots=True
+        claims=[Claim(check_id=c, slot=s) for c, s in claims],
+        location=location,
+        at_slots=True,
+        queued_at=queued_at,
     )
     logger.info(
         "task=checks.probe_batch location=%s claims=%d probed=%d failed=%d skipped=%d "

@@ -6,6 +6,7 @@ instead of silently talking to a default broker on localhost.
 """
 
 import os
+import time
 
 from celery import Celery, bootsteps
 from celery.signals import task_postrun, task_prerun, worker_init
@@ -35,6 +36,15 @@ def _metrics_dir_ready(**_: object) -> None:
     from statuspage.core.metrics import metrics_dir_ready
 
     metrics_dir_ready()
+
+
+@worker_init.connect
+def _worker_started(**_: object) -> None:
+    """Before the pool forks: batches that waited for this worker are told apart
+    (checks.runner.STARTUP_GRACE_S)."""
+    from checks.runner import worker_started
+
+    worker_started(time.time())
 
 
 app.conf.update(

@@ -337,12 +337,16 @@ LOGGING = {
 }
 
 # --- Check engine -----------------------------------------------------------------------
-# How often beat asks for due checks.
+# How often beat claims the due checks (statuspage.core.beat runs the tick itself).
 DISPATCH_TICK_S = float(os.environ.get("DISPATCH_TICK_S", "1"))
 # Checks are claimed this far ahead of their slot, and their probes wait at the worker for
 # it, so a probe starts at its slot rather than up to a tick later. It covers one tick plus
 # the claim and the trip through the broker; it must stay below the shortest interval.
 DISPATCH_LEAD_S = env_float("DISPATCH_LEAD_S", DISPATCH_TICK_S + 1)
+# A probe queue holding more batches than this (no worker of its location takes them, or
+# they fell far behind) gets no more until it drains: its slots become gaps, and Redis does
+# not fill up while a location's workers are away.
+DISPATCH_MAX_QUEUED_BATCHES = env_int("DISPATCH_MAX_QUEUED_BATCHES", 1000)
 PROBE_BATCH_SIZE = env_int("PROBE_BATCH_SIZE", 200)
 PROBE_CONCURRENCY = env_int("PROBE_CONCURRENCY", 100)
 # A batch that starts later than this after its slot records the slot as skipped (a gap)
@@ -435,8 +439,8 @@ CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": periodic(
         "core.heartbeat", HEARTBEAT_INTERVAL_S, expires_s=HEARTBEAT_INTERVAL_S * 3
     ),
-    # Each tick claims the due checks and queues probe batches. A tick that waited longer
-    # than a few ticks in the queue is dropped: the next one claims the same checks.
+    # Each tick claims the due checks and queues probe batches. Beat runs it in its own
+    # process instead of queueing it (statuspage.core.beat.INLINE_TASKS).
     "dispatch-due": periodic(
         "checks.dispatch_due", DISPATCH_TICK_S, expires_s=max(5.0, DISPATCH_TICK_S * 5)
     ),
@@ -468,8 +472,8 @@ CELERY_BEAT_SCHEDULE = {
 # with `-Q probes.<name>` (checks.locations.location_queue).
 CELERY_TASK_QUEUES = (Queue("celery"), Queue("probes"))
 CELERY_TASK_DEFAULT_QUEUE = "celery"
-# Dispatch ticks go with the probes they feed: a tick must not wait behind a long
-# housekeeping task (rollups, gap sweeps) on the default queue, or every probe runs late.
+# Beat runs the dispatch ticks itself; one sent by hand (dispatch_due.delay()) goes with the
+# probes it feeds rather than behind a long housekeeping task on the default queue.
 CELERY_TASK_ROUTES = {
     "checks.probe_batch": {"queue": "probes"},
     "checks.dispatch_due": {"queue": "probes"},

@@ -24,9 +24,9 @@ from statuspage.alerts.ack_models import Ack
 from statuspage.alerts.events import event_announce, last_announced, state_announce
 from statuspage.alerts.flapping import flaps_settled
 from statuspage.alerts.messages import duration_text
-from statuspage.alerts.models import Event, EventKind
+from statuspage.alerts.models import Channel, Event, EventKind
 from statuspage.alerts.notices import after_maintenance_sweep, incidents_sweep, maintenance_sweep
-from statuspage.alerts.routing import channels_for
+from statuspage.alerts.routing import candidates, route
 
 logger = logging.getLogger(__name__)
 
@@ -63,10 +63,11 @@ def _follow_up_context(outage: Event, *, now: datetime, note: str) -> dict:
     return context
 
 
-def _remind(check: Check, outage: Event, *, now: datetime) -> int:
+def _remind(check: Check, outage: Event, *, now: datetime, channels: list[Channel]) -> int:
+    """Remind ``channels`` (the service's candidates, routed here) of ``outage``."""
     recorded = 0
     elapsed = (now - outage.occurred_at).total_seconds()
-    for channel in channels_for(service=check.service, kind=EventKind.REMINDER):
+    for channel in route(channels, service=check.service, kind=EventKind.REMINDER):
         if not channel.remind_every_s:
             continue
         number = int(elapsed // channel.remind_every_s)
@@ -117,10 +118,13 @@ def reminders_send(*, now: datetime) -> tuple[int, int]:
                 ended_at__isnull=True, service_id__in={c.service_id for c, _ in outages}
             ).values_list("service_id", flat=True)
         )
+        # Every down service's channels in two queries, not two per outage: a network
+        # fault can put thousands of checks down at once.
+        by_service = candidates({check.service_id: check.service for check, _ in outages}.values())
         for check, outage in outages:
             if check.service_id in acknowledged:
                 continue
-            reminded += _remind(check, outage, now=now)
+            reminded += _remind(check, outage, now=now, channels=by_service[check.service_id])
             escalated += _escalate(check, outage, now=now)
     return reminded, escalated
 

@@ -123,8 +123,11 @@ class _Broker(threading.local):
 _broker = _Broker()
 
 
-def queue_sizes() -> dict[str, int]:
-    names = [queue.name for queue in settings.CELERY_TASK_QUEUES]
+def queue_sizes(names: Iterable[str] | None = None) -> dict[str, int]:
+    """Messages waiting in each queue of ``names`` (default: CELERY_TASK_QUEUES), as the
+    broker counts them; raises when the broker does not answer."""
+    if names is None:
+        names = [queue.name for queue in settings.CELERY_TASK_QUEUES]
     url = settings.CELERY_BROKER_URL
     if _broker.connection is not None and _broker.url != url:
         _broker.connection.release()

@@ -3,11 +3,14 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from statuspage.alerts.acks import alert_ack
 from statuspage.alerts.models import AckVia, Event, EventKind
 from statuspage.alerts.reminders import alerts_sweep
 from tests.alerts.eventkit import at, down, kinds, make_channel, quick_check, up
+from tests.factories import make_service
 
 pytestmark = pytest.mark.django_db
 
@@ -123,3 +126,23 @@ def test_the_periodic_task_with_nothing_down_records_nothing(service, channels):
 
     assert remind() == 0
     assert Event.objects.count() == 0
+
+
+def services_down(team, count: int, first: int = 0) -> None:
+    for number in range(first, first + count):
+        check = quick_check(make_service(f"svc-{number}", team=team))
+        down(check, at(1))
+
+
+def test_the_sweep_reads_channels_once_however_many_services_are_down(team, channels):
+    """A network fault can put thousands of services down at once: the sweep must not read
+    each one's channels apart."""
+    services_down(team, 2)
+    with CaptureQueriesContext(connection) as few:
+        sweep(5)  # no reminder due yet: only the reading is counted
+    services_down(team, 10, first=2)
+    with CaptureQueriesContext(connection) as many:
+        sweep(6)
+    assert len(many.captured_queries) == len(few.captured_queries)
+    sweep(11)  # and each of the twelve is reminded once its interval passed
+    assert len(kinds(channels["chat"])) == 12 * 2

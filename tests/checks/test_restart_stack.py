@@ -2,9 +2,6 @@
 is recorded as gaps, nothing of it is probed, and every check is back on its next slot."""
 
 import math
-import os
-import subprocess
-import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +14,7 @@ from checks.models import Outcome, Result, State, Transition
 from checks.scheduling import slot_after
 from tests.checks.factories import make_check
 from tests.checks.probe_servers import serving_app
-from tests.checks.worker import ROOT, _database_url, celery_worker
+from tests.checks.worker import celery_beat, celery_worker, wait_until
 from tests.checks.worlds import health_app
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -33,39 +30,11 @@ ENV = {"DISPATCH_TICK_S": "1", "PROBE_MAX_LATENESS_S": str(MAX_LATENESS_S)}
 
 
 @contextmanager
-def celery_beat(var_dir: Path):
-    env = {**os.environ, **ENV, "DATABASE_URL": _database_url(), "STATUSPAGE_VAR_DIR": str(var_dir)}
-    log = (var_dir / "beat.log").open("a")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "statuspage", "beat", "-l", "INFO"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-
-
-@contextmanager
 def stack(var_dir: Path):
-    # Beat first: its start-up then overlaps the worker's.
-    with celery_beat(var_dir), celery_worker(env=ENV, name="restart") as worker:
+    # Beat first: its start-up then overlaps the worker's. At the stop the worker goes
+    # first and beat claims on for a moment: batches no worker takes until the restart.
+    with celery_beat(var_dir, env=ENV), celery_worker(env=ENV, name="restart") as worker:
         yield worker
-
-
-def wait_until(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"{what}: not reached in {timeout:.0f}s")
 
 
 def real(ids: list[int]):

@@ -12,6 +12,8 @@ from django.core.management import CommandError, call_command
 from checks.models import Check, Kind, Result, Rollup, State, Transition
 from checks.scheduling import as_datetime
 from checks.tasks import dispatch_due, probe_batch, prune_results, rollup_recent, sweep_heartbeats
+from statuspage.celery import app
+from statuspage.core.metrics import queue_sizes
 from tests.checks.factories import make_check
 from tests.checks.probe_servers import serving_app
 from tests.checks.worlds import health_app, task_lines
@@ -155,3 +157,46 @@ def test_run_check_explains_refused_requests(service):
     Check.objects.filter(pk=broken.pk).update(config={"url": "ftp://x"})
     with pytest.raises(CommandError, match="invalid definition"):
         call_command("run_check", str(broken.pk))
+
+
+@pytest.mark.django_db
+def test_dispatch_due_queues_nothing_more_on_a_queue_no_worker_takes(
+    service, settings, caplog, django_capture_on_commit_callbacks
+):
+    caplog.set_level(logging.INFO, logger="checks.tasks")
+    settings.DISPATCH_MAX_QUEUED_BATCHES = 2
+    checks = [make_check(service, f"c{i}") for i in range(2)]
+    app.control.purge()
+    try:
+        for _ in range(3):  # batches no worker takes
+            probe_batch.apply_async(([],), queue="probes")
+        Check.objects.filter(pk=checks[0].pk).update(next_due_at=as_datetime(time.time() - 1))
+        with django_capture_on_commit_callbacks(execute=True):
+            assert dispatch_due() == 1
+        line = task_lines(caplog, "checks.dispatch_due")[0]
+        assert "claimed=1 batches=0 resumed=0 dropped=1" in line
+        assert queue_sizes(["probes"]) == {"probes": 3}
+        app.control.purge()
+        Check.objects.filter(pk=checks[1].pk).update(next_due_at=as_datetime(time.time() - 1))
+        with django_capture_on_commit_callbacks(execute=True):
+            assert dispatch_due() == 1
+        line = task_lines(caplog, "checks.dispatch_due")[1]
+        assert "claimed=1 batches=1 resumed=0 dropped=0" in line
+        assert queue_sizes(["probes"]) == {"probes": 1}
+    finally:
+        app.control.purge()
+
+
+@pytest.mark.django_db
+def test_dispatch_due_claims_nothing_while_the_broker_does_not_answer(service, settings, caplog):
+    caplog.set_level(logging.INFO, logger="checks.tasks")
+    check = make_check(service)
+    check.next_due_at = as_datetime(time.time() - 1)
+    check.save()
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    assert dispatch_due() == 0
+    line = task_lines(caplog, "checks.dispatch_due")[0]
+    assert "claimed=0 batches=0 resumed=0 dropped=0" in line
+    assert "event=dispatch.broker_unreachable" in caplog.text
+    check.refresh_from_db()
+    assert check.next_due_at.timestamp() < time.time()  # left for a tick that can queue it

@@ -83,3 +83,37 @@ def celery_worker(
             process.kill()
             process.wait()
         app.control.purge()
+
+
+@contextmanager
+def celery_beat(var_dir: Path, *, env: Mapping[str, str] | None = None) -> Iterator[Path]:
+    """Celery beat on the test database, its state and log (``beat.log``, returned) in
+    ``var_dir``; ``env`` adds to its environment."""
+    env = {**os.environ, **(env or {}), "DATABASE_URL": _database_url(),
+           "STATUSPAGE_VAR_DIR": str(var_dir)}  # fmt: skip
+    path = var_dir / "beat.log"
+    log = path.open("a")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "statuspage", "beat", "-l", "INFO"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        yield path
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def wait_until(predicate, timeout: float, what: str):
+    """``predicate``'s first true value, polled every 0.25 s; fails after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := predicate():
+            return value
+        time.sleep(0.25)
+    raise AssertionError(f"{what}: not reached in {timeout:.0f}s")

@@ -45,8 +45,8 @@ def test_two_beats_at_once_still_claim_each_slot_once(stack):
     second = stack.start_beat("beat-2")
     started = time.time()
     try:
-        wait_until(lambda: "Sending due task dispatch-due" in second.text(), timeout=30,
-                   what="second beat sending ticks")  # fmt: skip
+        wait_until(lambda: "task=checks.dispatch_due" in second.text(), timeout=30,
+                   what="second beat running ticks")  # fmt: skip
         time.sleep(max(0.0, TWO_BEATS_S - (time.time() - started)))
     finally:
         second.stop()
@@ -56,8 +56,11 @@ def test_two_beats_at_once_still_claim_each_slot_once(stack):
     duplicates = batch_duplicates(new_lines)
     assert duplicates, "no batch ran while two beats were running"
     assert sum(duplicates) == 0  # no slot was probed twice
-    sent = second.text().count("Sending due task dispatch-due")
-    assert sent >= TWO_BEATS_S // 2  # the second beat really was dispatching
+    sent = second.text().count("task=checks.dispatch_due")
+    # The second beat really was claiming. How many slots each got depends on the phase
+    # of their ticks within the second (the first to reach a slot's lead takes it): the
+    # second may take all, some or none, and no slot twice.
+    assert sent >= TWO_BEATS_S // 2
     # Each check is probed once per interval, not twice: hits follow the slot count.
     hits = stack.target_hits() - hits_before
     expected = CHECKS * (ended - started) / INTERVAL_S
