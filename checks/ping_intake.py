@@ -15,6 +15,7 @@ and plans it once per connection, not once per ping.
 
 import time
 import uuid
+import weakref
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,55 +23,83 @@ from datetime import datetime
 import psycopg
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from psycopg import pq
 
 from checks.heartbeats import PingInput, pings_apply
 from checks.models import Kind, Ping
 
-# Any threshold but None lets psycopg prepare; prepare=True then prepares at once.
-_PREPARE_NOW = 0
+COMMAND_OK = pq.ExecStatus.COMMAND_OK
+TUPLES_OK = pq.ExecStatus.TUPLES_OK
+SQLSTATE = pq.DiagnosticField.SQLSTATE
+
+# The statement's name on each connection (one of PostgreSQL's named prepared statements).
+_NAME = b"statuspage_ping_insert"
 _COLUMNS = (
     "INSERT INTO checks_ping (check_id, kind, exit_status, received_at, rid, duration_ms, "
     "method, remote_addr, user_agent, body, pending) "
-    "SELECT c.id, %s, %s, %s, %s, NULL, %s, %s, %s, %s, TRUE FROM checks_check AS c"
+    "SELECT c.id, $1, $2::smallint, $3::timestamptz, $4, NULL, $5, $6::inet, $7, $8, TRUE "
+    "FROM checks_check AS c"
 )
-_MATCH = " WHERE c.ping_uuid = %s AND c.kind = %s RETURNING check_id"
-_INSERT = _COLUMNS + _MATCH
-# The same row, committed without waiting for the WAL to reach the disk: set_config(...,
-# true) changes synchronous_commit for this statement's own transaction only, and adds no
-# round trip. PostgreSQL stays consistent; only its own crash can lose such a commit, and
-# only one made in the last moments before it (at most about three wal_writer_delay).
-_INSERT_ASYNC = (
-    _COLUMNS + " CROSS JOIN (SELECT set_config('synchronous_commit', 'off', true)) AS a" + _MATCH
+_MATCH = " WHERE c.ping_uuid = $9 AND c.kind = $10 RETURNING check_id"
+# The row is committed without waiting for the WAL to reach the disk unless
+# PING_SYNCHRONOUS_COMMIT: set_config(..., true) changes synchronous_commit for this
+# statement's own transaction only, and adds no round trip; $11 is 'off', or NULL to keep
+# the session's setting. PostgreSQL stays consistent; only its own crash can lose such a
+# commit, and only one made in the last moments before it (at most about three
+# wal_writer_delay).
+_INSERT = (
+    _COLUMNS + " CROSS JOIN (SELECT set_config('synchronous_commit', "
+    "coalesce($11, current_setting('synchronous_commit')), true)) AS a" + _MATCH
 )
+# psycopg connections whose session has the statement prepared.
+_prepared: weakref.WeakSet = weakref.WeakSet()
+
+
+def _text(value) -> bytes | None:
+    return None if value is None else str(value).encode()
+
+
+def _result(pgconn: pq.PGconn, result: pq.PGresult, expected: pq.ExecStatus) -> pq.PGresult:
+    """``result`` if it has the expected status, else its error as psycopg raises it: an
+    error without SQLSTATE comes from the client (the connection lost), an operational
+    error like psycopg's own, which Django's outage answer recognises."""
+    if result.status == expected:
+        return result
+    if pgconn.status == pq.ConnStatus.BAD or not result.error_field(SQLSTATE):
+        raise psycopg.OperationalError(result.get_error_message() or "the connection is lost")
+    raise psycopg.errors.error_from_result(result, encoding="utf-8")
 
 
 def _insert(ping_uuid: uuid.UUID, ping: PingInput, now: datetime) -> int | None:
     """The row's check id, or None when no heartbeat check has this uuid.
 
     In autocommit the statement commits by itself (no BEGIN/COMMIT round trips); inside
-    a caller's transaction a savepoint keeps a refused row from breaking it. A server-side
-    binding cursor on Django's own connection: the values travel apart from the text,
-    which PostgreSQL then keeps prepared.
+    a caller's transaction a savepoint keeps a refused row from breaking it.
+
+    The statement is prepared once per pooled connection under its own name and then run
+    through libpq directly, its values sent as text: PostgreSQL neither parses nor plans
+    it again, and the client skips the general cursor's per-call work. Django's own
+    queries are not prepared (its connections run with prepare_threshold None).
     """
-    row = (
-        ping.kind, ping.exit_status, now, ping.rid[:64], ping.method[:8],
-        ping.remote_addr, ping.user_agent[:200], ping.body, ping_uuid, Kind.HEARTBEAT.value,
-    )  # fmt: skip
-    sql = _INSERT if settings.PING_SYNCHRONOUS_COMMIT else _INSERT_ASYNC
+    # libpq sends text values as C strings: a NUL would cut one short. The query string and
+    # the body never carry one here (refused, or replaced like any undecodable byte).
+    agent = ping.user_agent[:200].replace("\x00", "\ufffd")
+    values = [
+        ping.kind.encode(), _text(ping.exit_status), now.isoformat().encode(),
+        ping.rid[:64].encode(), ping.method[:8].encode(), _text(ping.remote_addr),
+        agent.encode(), ping.body.encode(), str(ping_uuid).encode(), Kind.HEARTBEAT.value.encode(),
+        None if settings.PING_SYNCHRONOUS_COMMIT else b"off",
+    ]  # fmt: skip
     with transaction.atomic() if connection.in_atomic_block else nullcontext():
         connection.ensure_connection()
         raw = connection.connection
-        with connection.wrap_database_errors, psycopg.Cursor(raw) as cursor:
-            # Django turns psycopg's prepared statements off for the whole connection
-            # (prepare_threshold None); they are allowed for this one statement only, and
-            # psycopg remembers the name it prepared under for the connection's next ping.
-            raw.prepare_threshold = _PREPARE_NOW
-            try:
-                cursor.execute(sql, row, prepare=True)
-            finally:
-                raw.prepare_threshold = None
-            found = cursor.fetchone()
-    return found[0] if found else None
+        pgconn = raw.pgconn
+        with connection.wrap_database_errors:
+            if raw not in _prepared:
+                _result(pgconn, pgconn.prepare(_NAME, _INSERT.encode()), COMMAND_OK)
+                _prepared.add(raw)
+            found = _result(pgconn, pgconn.exec_prepared(_NAME, values), TUPLES_OK)
+    return int(found.get_value(0, 0)) if found.ntuples else None
 
 
 def ping_accept(*, ping_uuid: uuid.UUID, ping: PingInput, now: datetime) -> int | None:

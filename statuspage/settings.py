@@ -197,6 +197,19 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
+# Heartbeat pings (/ping/...) run through MIDDLEWARE less these (statuspage/wsgi.py): they
+# serve pages, sessions and signed-in users, which no ping view reads. Everything else
+# (security headers, hostile input, the database outage 503, ALLOWED_HOSTS through
+# CommonMiddleware) applies to pings as to any request, including middleware added later.
+PING_MIDDLEWARE_SKIPPED = [
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files only
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",  # the ping views are csrf_exempt
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "statuspage.web.middleware.UserTimeZoneMiddleware",  # pings store UTC times
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",  # names the user of admin edits
+]
 
 ROOT_URLCONF = "statuspage.urls"
 WSGI_APPLICATION = "statuspage.wsgi.application"

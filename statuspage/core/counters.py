@@ -9,14 +9,16 @@ process (a client spread over N processes gets up to N times the limit); when Re
 back, counting continues there.
 """
 
+import hashlib
 import logging
 import math
+import os
 import threading
 import time
 
 from django.conf import settings
 from django.core.cache import caches
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 
 log = logging.getLogger(__name__)
 
@@ -184,20 +186,60 @@ end
 return counts
 """
 
-_scripts: dict[int, tuple[object, object]] = {}  # id(store) -> (store, its counting script)
+_COUNT_SHA = hashlib.sha1(_COUNT_SCRIPT.encode()).hexdigest().encode()  # noqa: S324 (Redis' name)
 
 
-def _count_script(store):
-    """The counting script on the Redis client of a Redis cache, kept per store (building a
-    client per call, as the cache does for each command, costs more than the round trip),
-    or None when the store is not a Redis cache."""
-    kept = _scripts.get(id(store))
-    if kept is not None and kept[0] is store:
-        return kept[1]
-    client_of = getattr(getattr(store, "_cache", None), "get_client", None)
-    script = client_of(write=True).register_script(_COUNT_SCRIPT) if client_of else None
-    _scripts[id(store)] = (store, script)
-    return script
+class _Held(threading.local):
+    """Each thread's own connection to the counters' Redis, taken from the cache's pool
+    once and kept: the call below is one request and one reply on it, without the pool
+    and command layers of redis-py around each call."""
+
+    connection = None
+    store = None
+    pid = 0
+
+
+_held = _Held()
+
+
+def _is_redis(store) -> bool:
+    return callable(getattr(getattr(store, "_cache", None), "get_client", None))
+
+
+def _redis_connection(store):
+    """This thread's connection to the Redis cache ``store``."""
+    if _held.connection is not None and _held.store is store and _held.pid == os.getpid():
+        return _held.connection
+    _redis_drop()
+    _held.connection = store._cache.get_client(write=True).connection_pool.get_connection()
+    _held.store, _held.pid = store, os.getpid()
+    return _held.connection
+
+
+def _redis_drop() -> None:
+    """Forget this thread's connection (after an error: the next call takes a new one)."""
+    held, _held.connection = _held.connection, None
+    if held is not None:
+        held.disconnect()
+
+
+def _command(*parts: bytes) -> bytes:
+    """One command in Redis' wire format."""
+    return b"".join(
+        [b"*%d\r\n" % len(parts), *(b"$%d\r\n%s\r\n" % (len(part), part) for part in parts)]
+    )
+
+
+def _redis_count(connection, keys: list[str], ttl: int) -> list[int]:
+    """Run the counting script on ``connection``: by its digest, or by its text when this
+    Redis does not know it yet (a restart empties its script cache)."""
+    tail = [str(len(keys)).encode(), *(key.encode() for key in keys), str(ttl).encode()]
+    try:
+        connection.send_packed_command([_command(b"EVALSHA", _COUNT_SHA, *tail)], False)
+        return connection.read_response()
+    except NoScriptError:
+        connection.send_packed_command([_command(b"EVAL", _COUNT_SCRIPT.encode(), *tail)], False)
+        return connection.read_response()
 
 
 def rates_exceeded(*, limits: list[tuple[str, int]], window_s: int = 60) -> int | None:
@@ -207,19 +249,18 @@ def rates_exceeded(*, limits: list[tuple[str, int]], window_s: int = 60) -> int 
     Every key is counted, even after one is found over its limit (they travel together).
     """
     store = _store()
-    script = _count_script(store)
-    if script is None or not _cache_usable():
+    if not _cache_usable() or not _is_redis(store):
         waits = [rate_exceeded(key=key, limit=limit, window_s=window_s) for key, limit in limits]
         return next((wait for wait in waits if wait is not None), None)
     now = time.time()
     window = int(now // window_s)
     keys = [f"rate:{key}:{window}" for key, _ in limits]
+    # The same stored keys as _cache_hit's: a fixed window's count, whichever path.
+    stored = [store.make_and_validate_key(key) for key in keys]
     try:
-        # The same stored keys as _cache_hit's: a fixed window's count, whichever path.
-        counts = script(
-            keys=[store.make_and_validate_key(key) for key in keys], args=[window_s * 2]
-        )
+        counts = _redis_count(_redis_connection(store), stored, window_s * 2)
     except (RedisError, OSError) as exc:
+        _redis_drop()
         _cache_failed(exc)
         counts = [_local_add(key, (window + 1) * window_s - now, now)[0] for key in keys]
     if any(count > limit for count, (_, limit) in zip(counts, limits, strict=True)):
