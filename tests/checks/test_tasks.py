@@ -166,6 +166,8 @@ def test_dispatch_due_queues_nothing_more_on_a_queue_no_worker_takes(
     caplog.set_level(logging.INFO, logger="checks.tasks")
     settings.DISPATCH_MAX_QUEUED_BATCHES = 2
     checks = [make_check(service, f"c{i}") for i in range(2)]
+    later = as_datetime(time.time() + 3600)  # each is made due below, when the test says
+    Check.objects.filter(pk__in=[c.pk for c in checks]).update(next_due_at=later)
     app.control.purge()
     try:
         for _ in range(3):  # batches no worker takes
