@@ -38,6 +38,13 @@ def day_start(moment: datetime) -> datetime:
     return days.day_start(days.day_of(moment))
 
 
+def _summed(prefix: str = "") -> tuple[str, str, str]:
+    """The summed columns, their SUM()s and the ON CONFLICT assignments, for upserts."""
+    columns = ", ".join(SUMMED_FIELDS)
+    updates = ", ".join(f"{name} = excluded.{name}" for name in SUMMED_FIELDS)
+    return columns, sums(SUMMED_FIELDS, prefix), updates
+
+
 def _hour_upsert_sql() -> str:
     """One statement that aggregates the raw results of one hour per check, in the database,
     and writes them as that hour's check rollups.
@@ -94,8 +101,7 @@ def _hour_upsert_sql() -> str:
             for index, name in enumerate(HISTOGRAM_FIELDS)
         },
     }
-    columns = ", ".join(SUMMED_FIELDS)
-    updates = ", ".join(f"{name} = excluded.{name}" for name in SUMMED_FIELDS)
+    columns, _, updates = _summed()
     old = ", ".join(f"checks_rollup.{name}" for name in SUMMED_FIELDS)
     new = ", ".join(f"excluded.{name}" for name in SUMMED_FIELDS)
     return (
@@ -135,13 +141,6 @@ def rollup_hour_compute(*, start: datetime) -> int:
         written = cursor.rowcount
     _service_rollups_compute(Rollup.Period.HOUR, start)
     return written
-
-
-def _summed(prefix: str = "") -> tuple[str, str, str]:
-    """The summed columns, their SUM()s and the ON CONFLICT assignments, for upserts."""
-    columns = ", ".join(SUMMED_FIELDS)
-    updates = ", ".join(f"{name} = excluded.{name}" for name in SUMMED_FIELDS)
-    return columns, sums(SUMMED_FIELDS, prefix), updates
 
 
 def service_rollups_sql(where: str) -> str:

@@ -1,7 +1,6 @@
 """A real gunicorn serving the app on the test database, for tests across real sockets."""
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -10,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.checks.worker import _database_url
+from tests.checks.worker import _database_url, process_stop
 from tests.private_redis import free_port
 from tests.reverse_proxy import call
 
@@ -53,9 +52,4 @@ def gunicorn(folder: Path, *, workers: int = 1, **env: str) -> Iterator[Gunicorn
             time.sleep(0.1)
         yield server
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        process_stop(process, timeout=15)

@@ -1,7 +1,6 @@
 """A real Celery worker process for integration tests, on the test database and Redis."""
 
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -36,6 +35,16 @@ class WorkerProcess:
     def children(self) -> list[int]:
         path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
         return [int(pid) for pid in path.read_text().split()]
+
+
+def process_stop(process: subprocess.Popen, *, timeout: float) -> None:
+    """SIGTERM, then SIGKILL if the process is still there after ``timeout`` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _database_url() -> str:
@@ -76,12 +85,7 @@ def celery_worker(
         worker.wait_for("ready.", timeout=60)
         yield worker
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        process_stop(process, timeout=20)
         app.control.purge()
 
 
@@ -100,12 +104,7 @@ def celery_beat(var_dir: Path, *, env: Mapping[str, str] | None = None) -> Itera
     try:
         yield path
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        process_stop(process, timeout=20)
         log.close()
 
 

@@ -19,6 +19,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from tests.checks.worker import process_stop
+
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 BASE_DIR = Path(settings.BASE_DIR)
 
@@ -144,12 +146,7 @@ def gunicorn(env: dict[str, str], log: Path, workers: int = 2):
             time.sleep(0.1)
         yield base
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        process_stop(process, timeout=10)
 
 
 def load_json(text: str) -> dict:
