@@ -13,15 +13,16 @@ applies it; on SQLite ``ping_record`` does both at once.
 
 import math
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from checks.cron import cron_next
-from checks.models import Check, Kind, Outcome, Ping, PingKind
-from checks.services import Observation, RecordSummary, results_record
+from checks.models import Check, Kind, Outcome, Ping, PingInbox, PingKind
+from checks.services import LastPing, Observation, RecordSummary, results_record
 from statuspage.core.dbtime import db_datetime
 from statuspage.core.sql import id_in
 
@@ -43,7 +44,20 @@ class PingInput:
     body: str
 
 
-def ping_row(*, check_id: int, ping: PingInput, now: datetime, pending: bool) -> Ping:
+@dataclass(frozen=True)
+class AcceptedPing:
+    """A ping moved out of the inbox (``checks.ping_intake``): what ``pings_apply``
+    reads of a ``Ping``."""
+
+    pk: int
+    check_ref_id: int
+    kind: str
+    exit_status: int | None
+    received_at: datetime
+    rid: str
+
+
+def ping_row(*, check_id: int, ping: PingInput, now: datetime) -> Ping:
     """The Ping row of a request, its text fields cut to their columns."""
     return Ping(
         check_ref_id=check_id,
@@ -55,7 +69,6 @@ def ping_row(*, check_id: int, ping: PingInput, now: datetime, pending: bool) ->
         remote_addr=ping.remote_addr,
         user_agent=ping.user_agent[:200],
         body=ping.body,
-        pending=pending,
     )
 
 
@@ -108,7 +121,7 @@ def ping_record(*, ping_uuid: uuid.UUID, ping: PingInput, now: datetime) -> Chec
     if check is None:
         return None
     with transaction.atomic():
-        row = ping_row(check_id=check.pk, ping=ping, now=now, pending=False)
+        row = ping_row(check_id=check.pk, ping=ping, now=now)
         row.save(force_insert=True)
         pings_apply([row])
     return check
@@ -130,13 +143,18 @@ def _with_starts(pings: list[Ping]) -> set[int]:
         return {row[0] for row in cursor.fetchall()}
 
 
-def pings_apply(pings: list[Ping]) -> RecordSummary:
+def pings_apply(pings: Sequence[Ping | AcceptedPing]) -> RecordSummary:
     """Apply stored pings (of any checks) to their checks, inside the caller's transaction.
 
+    The pings are rows of ``checks_ping`` already, each applied once: ``ping_record``
+    stores and applies its ping in one transaction, the drain moves its pings out of the
+    inbox in the transaction that applies them.
+
     1. Pair each finish with its start (only for checks with a recent start) and keep
-       the run's duration on the ping; mark the pings applied.
+       the run's duration on the ping.
     2. Move each check's ``last_ping_at`` forward to its newest ping, and its next
-       deadline (``late_at``) with it.
+       deadline (``late_at``) with it (saved by ``results_record`` with the check's
+       state: one write of each check row).
     3. Each finishing ping becomes a result (slot = the ping's second) driving the state
        machine; a start only records that the run began. A paused or disabled check, or
        one that is no longer a heartbeat, keeps the ping but does not change state.
@@ -152,9 +170,6 @@ def pings_apply(pings: list[Ping]) -> RecordSummary:
         and _outcome(p) is not None
         and (d := _run_duration_ms(p)) is not None
     }
-    applied, params = id_in("id", [p.pk for p in pings])
-    with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE checks_ping SET pending = FALSE WHERE {applied}", params)  # noqa: S608
     if durations:
         with connection.cursor() as cursor:
             cursor.executemany(
@@ -190,38 +205,20 @@ def pings_apply(pings: list[Ping]) -> RecordSummary:
                 detail=_ping_detail(p, duration),
             )
         )
-    _last_pings_save(checks, newest)
-    return results_record(observations=observations)
+    return results_record(observations=observations, last_pings=_last_pings(checks, newest))
 
 
-def _last_pings_save(checks: dict[int, Check], newest: dict[int, datetime]) -> None:
-    """Move ``last_ping_at`` forward (never back: drains may overlap) and the deadline."""
-    rows = []
+def _last_pings(checks: dict[int, Check], newest: dict[int, datetime]) -> dict[int, LastPing]:
+    """Each check's newest ping where it moves ``last_ping_at`` forward (never back:
+    drains may overlap), with the deadline that follows it."""
+    moves = {}
     for check_id, at in newest.items():
         check = checks[check_id]
         if check.last_ping_at is not None and check.last_ping_at >= at:
             continue
         check.last_ping_at = at
-        rows.append((check_id, at, deadline_after(check, since=at)))
-    if not rows:
-        return
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # One statement for the whole drain, its rows as three array parameters.
-            ids, ats, lates = zip(*rows, strict=True)
-            cursor.execute(
-                "UPDATE checks_check AS c SET last_ping_at = v.at, late_at = v.late "
-                "FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[]) "
-                "AS v(id, at, late) "
-                "WHERE c.id = v.id AND (c.last_ping_at IS NULL OR c.last_ping_at < v.at)",
-                [list(ids), list(ats), list(lates)],
-            )
-            return
-        cursor.executemany(
-            "UPDATE checks_check SET last_ping_at = %s, late_at = %s "
-            "WHERE id = %s AND (last_ping_at IS NULL OR last_ping_at < %s)",
-            [(db_datetime(at), db_datetime(late), i, db_datetime(at)) for i, at, late in rows],
-        )
+        moves[check_id] = LastPing(at, deadline_after(check, since=at))
+    return moves
 
 
 def deadline_after(check: Check, *, since: datetime) -> datetime:
@@ -291,11 +288,10 @@ def _due() -> QuerySet[Check]:
     A check with a ping stored but not yet applied is left for a later sweep: that ping
     may be what keeps it on time (the drain moves its deadline once it applies it).
     """
-    waiting = Ping.objects.filter(check_ref=OuterRef("pk"), pending=True)
     return (
         Check.objects.filter(kind=Kind.HEARTBEAT, is_enabled=True, is_paused=False)
         .exclude(service__is_paused=True)
-        .exclude(Exists(waiting))
+        .exclude(pk__in=PingInbox.objects.values("check_id"))
     )
 
 

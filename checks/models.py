@@ -249,23 +249,44 @@ class Ping(models.Model):
     remote_addr = models.GenericIPAddressField(null=True)
     user_agent = models.CharField(max_length=200, blank=True)
     body = models.TextField(blank=True)
-    # Stored and answered, not yet applied to the check's state by the drain
-    # (checks.heartbeats.pings_drain). A database default, so the one INSERT of the
-    # request path may leave it out on SQLite, where pings are applied at once.
-    pending = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         indexes = [
             # Latest pings of a check, and pairing a finish with its start by run id.
             models.Index(fields=["check_ref", "-received_at"], name="ping_check_time"),
-            # The drain claims pending pings oldest first; the index holds only those.
-            models.Index(fields=["id"], name="ping_pending", condition=models.Q(pending=True)),
             # Retention pruning deletes the oldest pings first.
             models.Index(fields=["received_at"], name="ping_received_at"),
         ]
 
     def __str__(self) -> str:
         return f"{self.kind} ping at {self.received_at:%Y-%m-%d %H:%M:%S}"
+
+
+class PingInbox(models.Model):
+    """A ping answered and not yet applied (PostgreSQL only; checks.ping_intake).
+
+    The request's one write: no foreign key, no index but the key, so taking a ping costs
+    PostgreSQL as little as a row can. The drain moves each row to ``Ping`` (same id, from
+    ``Ping``'s own sequence: the migration makes it this column's default) and applies it.
+    A row whose check was deleted meanwhile is dropped there.
+    """
+
+    id = models.BigIntegerField(primary_key=True)
+    check_id = models.BigIntegerField()
+    kind = models.CharField(max_length=10, choices=PingKind.choices)
+    exit_status = models.PositiveSmallIntegerField(null=True)
+    received_at = models.DateTimeField()
+    rid = models.CharField(max_length=64, blank=True)
+    method = models.CharField(max_length=8)
+    remote_addr = models.GenericIPAddressField(null=True)
+    user_agent = models.CharField(max_length=200, blank=True)
+    body = models.TextField(blank=True)
+
+    class Meta:
+        db_table = "checks_pinginbox"
+
+    def __str__(self) -> str:
+        return f"{self.kind} ping at {self.received_at:%Y-%m-%d %H:%M:%S}, not yet applied"
 
 
 class RollupPeriod(models.TextChoices):

@@ -1,32 +1,36 @@
 """Ping intake on PostgreSQL: the request stores the ping, a drain applies it in bulk.
 
-What a 200 promises: the ping is committed to the database (``checks_ping``, marked
-pending) before the answer is sent, so it survives the web process, the worker or the
-whole machine dying right after. Its effect on the check (result, state, notifications,
-``last_ping_at``) follows when ``checks.drain_pings`` applies it, every ``PING_DRAIN_S``
-while a worker runs; pings that wait longer (no worker) are applied in order when one
-is back. On SQLite pings are applied during the request (``ping_record``).
+What a 200 promises: the ping is committed to the database (a row of the inbox,
+``checks_pinginbox``) before the answer is sent, so it survives the web process, the
+worker or the whole machine dying right after. Its effect on the check (result, state,
+notifications, ``last_ping_at``) follows when ``checks.drain_pings`` applies it, every
+``PING_DRAIN_S`` while a worker runs; pings that wait longer (no worker) are applied in
+order when one is back. On SQLite pings are applied during the request (``ping_record``).
 
 The request path is one statement: it finds the heartbeat check by its ping uuid and
-inserts the row in the same ``INSERT ... SELECT``, committing on its own, outside any
-transaction. It is a prepared statement of the pooled connection, so PostgreSQL parses
-and plans it once per connection, not once per ping.
+inserts the inbox row in the same ``INSERT ... SELECT``, committing on its own, outside
+any transaction, on a connection the web thread keeps for pings. It is a prepared
+statement of that connection, so PostgreSQL parses and plans it once per connection, not
+once per ping. The inbox has no foreign key and no index but its key: a ping costs the
+request one small row. The drain moves rows from the inbox to ``checks_ping`` many at a
+time, where the indexes and the check's foreign key are paid in bulk.
 """
 
+import os
+import threading
 import time
 import uuid
 import weakref
-from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 
 import psycopg
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, connection, transaction
 from psycopg import pq
 
-from checks.heartbeats import PingInput, pings_apply
-from checks.models import Kind, Ping
+from checks.heartbeats import AcceptedPing, PingInput, pings_apply
+from checks.models import Kind
 
 COMMAND_OK = pq.ExecStatus.COMMAND_OK
 TUPLES_OK = pq.ExecStatus.TUPLES_OK
@@ -35,9 +39,9 @@ SQLSTATE = pq.DiagnosticField.SQLSTATE
 # The statement's name on each connection (one of PostgreSQL's named prepared statements).
 _NAME = b"statuspage_ping_insert"
 _COLUMNS = (
-    "INSERT INTO checks_ping (check_id, kind, exit_status, received_at, rid, duration_ms, "
-    "method, remote_addr, user_agent, body, pending) "
-    "SELECT c.id, $1, $2::smallint, $3::timestamptz, $4, NULL, $5, $6::inet, $7, $8, TRUE "
+    "INSERT INTO checks_pinginbox (check_id, kind, exit_status, received_at, rid, method, "
+    "remote_addr, user_agent, body) "
+    "SELECT c.id, $1, $2::smallint, $3::timestamptz, $4, $5, $6::inet, $7, $8 "
     "FROM checks_check AS c"
 )
 _MATCH = " WHERE c.ping_uuid = $9 AND c.kind = $10 RETURNING check_id"
@@ -76,7 +80,10 @@ def _insert(ping_uuid: uuid.UUID, ping: PingInput, now: datetime) -> int | None:
     In autocommit the statement commits by itself (no BEGIN/COMMIT round trips); inside
     a caller's transaction a savepoint keeps a refused row from breaking it.
 
-    The statement is prepared once per pooled connection under its own name and then run
+    In a request (no transaction) it runs on this thread's held connection
+    (``_held_connection``); inside a caller's transaction, on Django's connection.
+
+    The statement is prepared once per connection under its own name and then run
     through libpq directly, its values sent as text: PostgreSQL neither parses nor plans
     it again, and the client skips the general cursor's per-call work. Django's own
     queries are not prepared (its connections run with prepare_threshold None).
@@ -90,16 +97,70 @@ def _insert(ping_uuid: uuid.UUID, ping: PingInput, now: datetime) -> int | None:
         agent.encode(), ping.body.encode(), str(ping_uuid).encode(), Kind.HEARTBEAT.value.encode(),
         None if settings.PING_SYNCHRONOUS_COMMIT else b"off",
     ]  # fmt: skip
-    with transaction.atomic() if connection.in_atomic_block else nullcontext():
-        connection.ensure_connection()
-        raw = connection.connection
-        pgconn = raw.pgconn
-        with connection.wrap_database_errors:
-            if raw not in _prepared:
-                _result(pgconn, pgconn.prepare(_NAME, _INSERT.encode()), COMMAND_OK)
-                _prepared.add(raw)
-            found = _result(pgconn, pgconn.exec_prepared(_NAME, values), TUPLES_OK)
+    if connection.in_atomic_block:
+        with transaction.atomic():
+            connection.ensure_connection()
+            found = _run(connection.connection, values)
+    else:
+        held = _held_connection()
+        try:
+            found = _run(held, values)
+        except DatabaseError:
+            if held.pgconn.status == pq.ConnStatus.BAD:
+                _held_drop()
+            raise
     return int(found.get_value(0, 0)) if found.ntuples else None
+
+
+def _run(raw: psycopg.Connection, values: list) -> pq.PGresult:
+    pgconn = raw.pgconn
+    with connection.wrap_database_errors:
+        if raw not in _prepared:
+            _result(pgconn, pgconn.prepare(_NAME, _INSERT.encode()), COMMAND_OK)
+            _prepared.add(raw)
+        return _result(pgconn, pgconn.exec_prepared(_NAME, values), TUPLES_OK)
+
+
+class _Held(threading.local):
+    raw = None
+    pid = 0
+
+
+_held = _Held()
+# Every thread's held connection, so that held_close_all can close them.
+_all_held: weakref.WeakSet = weakref.WeakSet()
+
+
+def _held_connection() -> psycopg.Connection:
+    """This thread's own connection for pings, opened at its first ping and kept.
+
+    A request otherwise takes a connection from the pool and gives it back (Django's
+    per-request connect and close), which costs a ping as much as its statement. The held
+    connection is outside the pool, in autocommit, and opened under the same fail-fast
+    rule (``statuspage.core.pgbackend``); one that the server dropped is replaced at the
+    next ping.
+    """
+    raw = _held.raw
+    if raw is not None and _held.pid == os.getpid() and raw.pgconn.status == pq.ConnStatus.OK:
+        return raw
+    _held_drop()
+    with connection.wrap_database_errors:
+        raw = connection.direct_connection()
+    _held.raw, _held.pid = raw, os.getpid()
+    _all_held.add(raw)
+    return raw
+
+
+def _held_drop() -> None:
+    raw, _held.raw = _held.raw, None
+    if raw is not None and _held.pid == os.getpid():
+        raw.close()
+
+
+def held_close_all() -> None:
+    """Close every thread's held ping connection (before the database is dropped, in tests)."""
+    for raw in list(_all_held):
+        raw.close()
 
 
 def ping_accept(*, ping_uuid: uuid.UUID, ping: PingInput, now: datetime) -> int | None:
@@ -107,11 +168,7 @@ def ping_accept(*, ping_uuid: uuid.UUID, ping: PingInput, now: datetime) -> int 
 
     Outside a transaction (as in a request) the ping is committed once this returns.
     """
-    try:
-        return _insert(ping_uuid, ping, now)
-    except IntegrityError:
-        # The check was deleted between the lookup and the row's foreign key check.
-        return None
+    return _insert(ping_uuid, ping, now)
 
 
 @dataclass(frozen=True)
@@ -121,30 +178,55 @@ class DrainSummary:
     transitions: int
 
 
-def pings_drain(*, batch: int = 5000, budget_s: float = 20.0) -> DrainSummary:
-    """Apply pending pings, oldest first, in batches of one transaction each.
+# One drain at a time, whichever worker runs it: a second finds this lock taken and leaves
+# the inbox to the first, which drains it all. Two advisory lock keys (int4, int4).
+_DRAIN_LOCK = (0x73747573, 0x7069_6E67)
 
-    Each batch claims its rows with ``FOR UPDATE SKIP LOCKED``, so two drains running at
-    once share the work instead of applying a ping twice; a drain killed mid-batch rolls
-    back and its pings stay pending for the next. Stops when none are left or after
-    ``budget_s``.
+# Moves the oldest rows of the inbox to checks_ping, under the same ids, in one statement;
+# rows of a check deleted since their request are dropped. The first column is how many
+# rows left the inbox (on every row, and on a row of its own when none was kept); the
+# others are what pings_apply reads of each kept ping.
+_MOVE = (
+    "WITH moved AS (DELETE FROM checks_pinginbox WHERE id IN "
+    "(SELECT id FROM checks_pinginbox ORDER BY id LIMIT %s) "
+    "RETURNING id, check_id, kind, exit_status, received_at, rid, method, remote_addr, "
+    "user_agent, body), "
+    "kept AS (INSERT INTO checks_ping (id, check_id, kind, exit_status, received_at, rid, "
+    "method, remote_addr, user_agent, body) "
+    "SELECT m.id, m.check_id, m.kind, m.exit_status, m.received_at, m.rid, m.method, "
+    "m.remote_addr, m.user_agent, m.body FROM moved AS m "
+    "WHERE EXISTS (SELECT 1 FROM checks_check AS c WHERE c.id = m.check_id) "
+    "RETURNING id, check_id, kind, exit_status, received_at, rid) "
+    "SELECT t.n, kept.* FROM (SELECT count(*) AS n FROM moved) AS t LEFT JOIN kept ON TRUE"
+)
+
+
+def pings_drain(*, batch: int = 5000, budget_s: float = 20.0) -> DrainSummary:
+    """Apply the inbox's pings, oldest first, in batches of one transaction each.
+
+    A batch moves its rows from the inbox to ``checks_ping`` and applies them in the same
+    transaction, so a drain killed mid-batch rolls back and its pings wait in the inbox
+    for the next. Only one drain works at a time (an advisory lock); another returns at
+    once. Stops when the inbox is empty or after ``budget_s``.
     """
+    if connection.vendor != "postgresql":
+        return DrainSummary(0, 0, 0)  # SQLite applies each ping in its request
     started = time.monotonic()
     pings = inserted = transitions = 0
     while time.monotonic() - started < budget_s:
         with transaction.atomic():
-            rows = list(
-                Ping.objects.filter(pending=True)
-                .order_by("id")
-                .select_for_update(skip_locked=True, of=("self",))
-                .only("id", "check_ref_id", "kind", "exit_status", "received_at", "rid")[:batch]
-            )
-            if not rows:
-                break
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", _DRAIN_LOCK)
+                if not cursor.fetchone()[0]:
+                    break
+                cursor.execute(_MOVE, [batch])
+                fetched = cursor.fetchall()
+            moved = fetched[0][0]
+            rows = [AcceptedPing(*row[1:]) for row in fetched if row[1] is not None]
             summary = pings_apply(rows)
         pings += len(rows)
         inserted += summary.inserted
         transitions += summary.transitions
-        if len(rows) < batch:
+        if moved < batch:
             break
     return DrainSummary(pings, inserted, transitions)

@@ -5,7 +5,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection, transaction
 
@@ -22,6 +22,13 @@ from statuspage.core.status_version import status_version_bump
 logger = logging.getLogger(__name__)
 
 _INSERT_CHUNK = 500
+
+
+class LastPing(NamedTuple):
+    """A heartbeat check's newest ping and the deadline after it (checks.heartbeats)."""
+
+    at: datetime
+    late: datetime
 
 
 @dataclass(frozen=True)
@@ -112,7 +119,9 @@ def _stored_detail(o: Observation) -> str:
     return o.detail[:500] if o.outcome != Outcome.UP else ""
 
 
-def results_record(*, observations: list[Observation]) -> RecordSummary:
+def results_record(
+    *, observations: list[Observation], last_pings: dict[int, LastPing] | None = None
+) -> RecordSummary:
     """Store observations and move check states, exactly once per (check, slot).
 
     1. Insert all results with ON CONFLICT DO NOTHING; only rows really inserted go on,
@@ -124,17 +133,23 @@ def results_record(*, observations: list[Observation]) -> RecordSummary:
        older than the check's last applied slot is stored but does not move the state.
     3. Save each check's counters and last result, and a Transition row per change
        (itself unique per check and slot).
+
+    ``last_pings`` (from the ping drain) moves heartbeat checks' last ping and deadline
+    forward: on PostgreSQL in the same UPDATE as the check's state, so that each check
+    row is written once; for checks without a new state (and on SQLite) on their own.
     """
-    if not observations:
+    if not observations and not last_pings:
         return RecordSummary(0, 0, 0)
+    unsaved = dict(last_pings or {})
     with transaction.atomic():
-        inserted = _insert_results(observations)
+        inserted = _insert_results(observations) if observations else set()
         fresh = _slot_outcomes(
             [o for o in observations if (o.check_id, o.slot, o.location) in inserted]
         )
         # A gap (skipped slot) is stored but says nothing about the target: no state move.
         fresh = [o for o in fresh if o.outcome != Outcome.SKIPPED]
-        transitions = _apply_states(fresh) if fresh else 0
+        transitions = _apply_states(fresh, unsaved) if fresh else 0
+        _last_pings_save(unsaved)
         if transitions:
             status_version_bump()
     return RecordSummary(len(observations), len(inserted), transitions)
@@ -154,7 +169,8 @@ def _slot_outcomes(fresh: list[Observation]) -> list[Observation]:
     ]
 
 
-def _apply_states(fresh: list[Observation]) -> int:
+def _apply_states(fresh: list[Observation], last_pings: dict[int, LastPing]) -> int:
+    """Move the states; the last pings saved with them leave ``last_pings``."""
     by_check: dict[int, list[Observation]] = defaultdict(list)
     for o in fresh:
         by_check[o.check_id].append(o)
@@ -204,7 +220,7 @@ def _apply_states(fresh: list[Observation]) -> int:
             current, last = step.after, o
         if last is not None:
             updates.append(_CheckUpdate(check_id, current, changed, last))
-    _save_check_updates(updates)
+    _save_check_updates(updates, last_pings)
     if transitions:
         Transition.objects.bulk_create(transitions, ignore_conflicts=True)
         transitions_written(transitions)
@@ -219,11 +235,42 @@ class _CheckUpdate:
     last: Observation
 
 
-def _save_check_updates(updates: list[_CheckUpdate]) -> None:
+# Every check's state in one statement, one array per column.
+_STATE_SET = (
+    "UPDATE checks_check AS c SET state = v.state, state_changed_at = v.state_changed_at, "
+    "consecutive_failures = v.failures, consecutive_successes = v.successes, "
+    "last_slot = v.slot, last_checked_at = to_timestamp(v.checked_at), "
+    "last_outcome = v.outcome, last_latency_ms = v.latency_ms, last_detail = v.detail"
+)
+_STATE_ARRAYS = (
+    "%s::bigint[], %s::varchar[], %s::timestamptz[], %s::integer[], %s::integer[], "
+    "%s::bigint[], %s::float8[], %s::smallint[], %s::float8[], %s::varchar[]"
+)
+_STATE_NAMES = (
+    "id, state, state_changed_at, failures, successes, slot, checked_at, outcome, "
+    "latency_ms, detail"
+)
+_STATE_UPDATE = f"{_STATE_SET} FROM unnest({_STATE_ARRAYS}) AS v({_STATE_NAMES}) WHERE c.id = v.id"
+# The same, also moving a heartbeat check's last ping and deadline forward where the drain
+# has a newer ping (NULL elsewhere: left as they are). Every expression reads the row as
+# it was, so both CASEs compare with the old last ping.
+_STATE_UPDATE_PINGED = (
+    f"{_STATE_SET}, "
+    "last_ping_at = CASE WHEN v.ping_at > coalesce(c.last_ping_at, '-infinity') "
+    "THEN v.ping_at ELSE c.last_ping_at END, "
+    "late_at = CASE WHEN v.ping_at > coalesce(c.last_ping_at, '-infinity') "
+    "THEN v.late ELSE c.late_at END "
+    f"FROM unnest({_STATE_ARRAYS}, %s::timestamptz[], %s::timestamptz[]) "
+    f"AS v({_STATE_NAMES}, ping_at, late) WHERE c.id = v.id"
+)
+
+
+def _save_check_updates(updates: list[_CheckUpdate], last_pings: dict[int, LastPing]) -> None:
     """Store each check's state and last result.
 
     PostgreSQL takes every check in one statement, as one array per column, whatever their
-    number; the embedded SQLite default, with few checks, one statement per check.
+    number; the embedded SQLite default, with few checks, one statement per check. On
+    PostgreSQL the checks' entries of ``last_pings`` go in the same statement and leave it.
     """
     if not updates:
         return
@@ -240,20 +287,13 @@ def _save_check_updates(updates: list[_CheckUpdate]) -> None:
             [_float(u.last.latency_ms) for u in updates],
             [u.last.detail[:500] for u in updates],
         ]
+        sql = _STATE_UPDATE
+        pinged = [last_pings.pop(u.check_id, None) for u in updates]
+        if any(pinged):
+            columns += [[p and p.at for p in pinged], [p and p.late for p in pinged]]
+            sql = _STATE_UPDATE_PINGED
         with connection.cursor() as cursor:
-            cursor.execute(
-                "UPDATE checks_check AS c SET state = v.state, "
-                "state_changed_at = v.state_changed_at, "
-                "consecutive_failures = v.failures, consecutive_successes = v.successes, "
-                "last_slot = v.slot, last_checked_at = to_timestamp(v.checked_at), "
-                "last_outcome = v.outcome, last_latency_ms = v.latency_ms, "
-                "last_detail = v.detail FROM unnest(%s::bigint[], %s::varchar[], "
-                "%s::timestamptz[], %s::integer[], %s::integer[], %s::bigint[], "
-                "%s::float8[], %s::smallint[], %s::float8[], %s::varchar[]) AS v(id, state, "
-                "state_changed_at, failures, successes, slot, checked_at, outcome, "
-                "latency_ms, detail) WHERE c.id = v.id",
-                columns,
-            )
+            cursor.execute(sql, columns)
         return
     rows = [
         (
@@ -277,6 +317,30 @@ def _save_check_updates(updates: list[_CheckUpdate]) -> None:
             "last_checked_at = %s, last_outcome = %s, last_latency_ms = %s, last_detail = %s "
             "WHERE id = %s",
             rows,
+        )
+
+
+def _last_pings_save(last_pings: dict[int, LastPing]) -> None:
+    """Move ``last_ping_at`` forward (never back: drains may overlap) and the deadline."""
+    if not last_pings:
+        return
+    rows = [(check_id, p.at, p.late) for check_id, p in last_pings.items()]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One statement for the whole drain, its rows as three array parameters.
+            ids, ats, lates = zip(*rows, strict=True)
+            cursor.execute(
+                "UPDATE checks_check AS c SET last_ping_at = v.at, late_at = v.late "
+                "FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[]) "
+                "AS v(id, at, late) "
+                "WHERE c.id = v.id AND (c.last_ping_at IS NULL OR c.last_ping_at < v.at)",
+                [list(ids), list(ats), list(lates)],
+            )
+            return
+        cursor.executemany(
+            "UPDATE checks_check SET last_ping_at = %s, late_at = %s "
+            "WHERE id = %s AND (last_ping_at IS NULL OR last_ping_at < %s)",
+            [(db_datetime(at), db_datetime(late), i, db_datetime(at)) for i, at, late in rows],
         )
 
 

@@ -259,7 +259,8 @@ def deployment_verdicts(deployment_ids: list[int] | None = None) -> int:
 @shared_task(name="checks.drain_pings", ignore_result=True, soft_time_limit=30, time_limit=60)
 def drain_pings() -> int:
     """Apply the pings that requests stored (results, state, last ping) in bulk. Two runs
-    at once share the pending rows (SKIP LOCKED); an applied ping is never applied again."""
+    at once: the second finds the first at work (an advisory lock) and leaves the inbox
+    to it; an applied ping is never applied again."""
     from checks.ping_intake import pings_drain
 
     started = time.monotonic()

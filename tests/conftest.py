@@ -40,6 +40,16 @@ def _fast_password_hashing():
 
 
 @pytest.fixture(autouse=True)
+def _held_ping_connections():
+    """Ping requests outside a transaction keep a connection per thread: closed after each
+    test, so none is left open on a test database that is about to be dropped."""
+    yield
+    from checks.ping_intake import held_close_all
+
+    held_close_all()
+
+
+@pytest.fixture(autouse=True)
 def _clean_cache(tmp_path):
     """Each test starts with an empty cache (a dedicated Redis database in `make test`),
     no public page copies or past days in this process, and a snapshot folder of its own.

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from checks.heartbeats import (
@@ -17,7 +17,7 @@ from checks.heartbeats import (
     ping_row,
     pings_apply,
 )
-from checks.models import Check, Kind, Result, State
+from checks.models import Check, Kind, PingInbox, Result, State
 from checks.tasks import refresh_heartbeat_deadlines, sweep_heartbeats, sweep_heartbeats_chunk
 from statuspage.alerts.models import Channel, Notification
 from statuspage.celery import app
@@ -124,10 +124,16 @@ def test_a_ping_stored_before_the_deadline_but_not_yet_applied_keeps_the_job_on_
     (job,) = jobs(service, 1)
     heartbeats_sweep(now=T0)
     with time_machine.travel(T0 + timedelta(seconds=59), tick=False):
-        row = ping_row(check_id=job.pk, ping=SUCCESS, now=timezone.now(), pending=True)
-        row.save()
+        row = ping_row(check_id=job.pk, ping=SUCCESS, now=timezone.now())
+    # Answered, waiting in the inbox (as the request leaves it on PostgreSQL).
+    PingInbox.objects.create(
+        id=10**9, check_id=job.pk, kind=row.kind, received_at=row.received_at, method="GET"
+    )
     assert heartbeats_sweep(now=T0 + timedelta(seconds=61)).inserted == 0
-    with time_machine.travel(T0 + timedelta(seconds=62), tick=False):
+    with time_machine.travel(T0 + timedelta(seconds=62), tick=False), transaction.atomic():
+        # What the drain does: out of the inbox, into the pings, applied.
+        PingInbox.objects.all().delete()
+        row.save()
         pings_apply([row])
     assert heartbeats_sweep(now=T0 + timedelta(seconds=63)).inserted == 0
     job.refresh_from_db()

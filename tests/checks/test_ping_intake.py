@@ -1,4 +1,5 @@
-"""Ping intake on PostgreSQL: a 200 means the ping is committed; the drain applies it.
+"""Ping intake on PostgreSQL: a 200 means the ping is committed to the inbox; the drain
+moves it to the pings and applies it.
 
 Real parts: gunicorn, a Celery worker and PostgreSQL, killed with SIGKILL where a process
 could die at the worst moment.
@@ -18,7 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from checks.heartbeats import PingInput
-from checks.models import Check, Kind, Ping, Result, State
+from checks.models import Check, Kind, Ping, PingInbox, Result, State
 from checks.ping_intake import ping_accept, pings_drain
 from checks.tasks import drain_pings
 from tests.checks.factories import make_check
@@ -68,19 +69,20 @@ def success() -> PingInput:
 
 
 @pytest.mark.django_db
-def test_a_ping_is_stored_pending_and_the_state_follows_after_the_drain(client, service):
+def test_a_ping_waits_in_the_inbox_and_the_state_follows_after_the_drain(client, service):
     job = heartbeat(service)
     assert client.get(f"/ping/{job.ping_uuid}").status_code == 200
-    stored = Ping.objects.get()
-    assert stored.pending
+    waiting = PingInbox.objects.get()
+    assert (waiting.check_id, Ping.objects.count()) == (job.pk, 0)
     job.refresh_from_db()
     assert (job.state, job.last_ping_at) == (State.UNKNOWN, None)
 
     summary = pings_drain()
     assert (summary.pings, summary.inserted, summary.transitions) == (1, 1, 1)
     job.refresh_from_db()
-    stored.refresh_from_db()
-    assert not stored.pending
+    stored = Ping.objects.get()
+    assert (stored.pk, stored.received_at) == (waiting.pk, waiting.received_at)
+    assert not PingInbox.objects.exists()
     assert (job.state, job.last_ping_at) == (State.UP, stored.received_at)
     assert job.late_at == stored.received_at + timedelta(seconds=3600 + 300)
 
@@ -122,7 +124,10 @@ def test_a_check_deleted_after_its_pings_is_a_404_at_once(client, service):
     assert client.get(f"/ping/{job.ping_uuid}").status_code == 200
     Check.objects.filter(pk=job.pk).delete()
     assert client.get(f"/ping/{job.ping_uuid}").status_code == 404
-    assert Ping.objects.count() == 0
+    # The ping answered before the delete leaves the inbox with nothing stored.
+    assert PingInbox.objects.count() == 1
+    assert pings_drain().pings == 0
+    assert (PingInbox.objects.count(), Ping.objects.count()) == (0, 0)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -131,7 +136,7 @@ def test_a_check_changed_to_another_kind_takes_no_more_pings(client, service):
     assert client.get(f"/ping/{job.ping_uuid}").status_code == 200
     Check.objects.filter(pk=job.pk).update(kind=Kind.HTTP)
     assert client.get(f"/ping/{job.ping_uuid}").status_code == 404
-    assert Ping.objects.filter(check_ref=job).count() == 1
+    assert PingInbox.objects.filter(check_id=job.pk).count() == 1
 
 
 @pytest.mark.django_db
@@ -152,10 +157,10 @@ def test_a_connection_prepares_the_statement_once_for_all_its_pings(service):
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
-            ["INSERT INTO checks_ping%"],
+            ["INSERT INTO checks_pinginbox%"],
         )
         assert cursor.fetchone()[0] == 1
-    assert Ping.objects.filter(check_ref=job, pending=True).count() == 3
+    assert PingInbox.objects.filter(check_id=job.pk).count() == 3
 
 
 @pytest.mark.django_db
@@ -164,7 +169,7 @@ def test_both_commit_modes_store_the_ping(service, settings, synchronous):
     settings.PING_SYNCHRONOUS_COMMIT = synchronous
     job = heartbeat(service)
     assert ping_accept(ping_uuid=job.ping_uuid, ping=success(), now=timezone.now()) == job.pk
-    assert Ping.objects.filter(check_ref=job, pending=True).count() == 1
+    assert PingInbox.objects.filter(check_id=job.pk).count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
@@ -177,18 +182,19 @@ def test_a_ping_answered_200_survives_the_web_process_killed_at_once(service, tm
         assert len(processes) == 2  # master and its worker
         for pid in processes:
             os.kill(pid, signal.SIGKILL)
-    stored = Ping.objects.get(check_ref=job)
-    assert (stored.pending, stored.body) == (True, "rows=12")
+    waiting = PingInbox.objects.get(check_id=job.pk)
+    assert waiting.body == "rows=12"
 
     with celery_worker(concurrency=1) as worker:
         drain_pings.delay()
         worker.wait_for("task=checks.drain_pings pings=1 ", timeout=30)
     job.refresh_from_db()
-    assert (job.state, job.last_ping_at) == (State.UP, stored.received_at)
+    assert (job.state, job.last_ping_at) == (State.UP, waiting.received_at)
+    assert Ping.objects.get(check_ref=job).body == "rows=12"
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_drain_killed_mid_batch_leaves_the_pings_pending_for_the_next(client, service):
+def test_a_drain_killed_mid_batch_leaves_the_pings_in_the_inbox_for_the_next(client, service):
     job = heartbeat(service)
     for kind in ("start", "fail"):
         assert client.get(f"/ping/{job.ping_uuid}/{kind}").status_code == 200
@@ -202,21 +208,21 @@ def test_a_drain_killed_mid_batch_leaves_the_pings_pending_for_the_next(client, 
             (child,) = worker.children()
             os.kill(child, signal.SIGKILL)
             worker.wait_for("WorkerLostError", timeout=30)
-            assert Ping.objects.filter(pending=True).count() == 2
+            assert (PingInbox.objects.count(), Ping.objects.count()) == (2, 0)
             blocker.rollback()
             # The killed drain's transaction is rolled back once its server process
             # notices the lost client; a later drain then applies the pings.
             wait_until(lambda: _drained_by(worker), timeout=30)
     finally:
         blocker.close()
-    assert Ping.objects.filter(pending=True).count() == 0
+    assert (PingInbox.objects.count(), Ping.objects.count()) == (0, 2)
     assert Result.objects.filter(check_ref=job).count() == 1
     job.refresh_from_db()
     assert job.state == State.DOWN
 
 
 def _drained_by(worker) -> bool:
-    if Ping.objects.filter(pending=True).exists():
+    if PingInbox.objects.exists():
         drain_pings.delay()
         time.sleep(0.5)
         return False

@@ -14,7 +14,8 @@ back off exponentially, which would delay recovery well past the server's return
 idle connections are dead anyway. The next connect after the window opens a fresh pool.
 Only failures to reach the server count (no SQLSTATE, or classes 08 and 57P such as
 "the database system is starting up"); a wrong password or a missing database is a
-configuration error and stays loud.
+configuration error and stays loud. ``direct_connection`` opens a connection outside
+the pool under the same rule, for the ping intake, which keeps one per web thread.
 """
 
 import logging
@@ -57,6 +58,17 @@ class DatabaseWrapper(PostgresWrapper):
         )
 
     def get_new_connection(self, conn_params):
+        return self._connect(
+            conn_params, lambda: super(DatabaseWrapper, self).get_new_connection(conn_params)
+        )
+
+    def direct_connection(self):
+        """A connection of its own, outside the pool and in autocommit, under the same
+        fail-fast rule: for a caller that keeps it across requests (the ping intake)."""
+        params = self.get_connection_params()
+        return self._connect(params, lambda: self.Database.connect(**params, autocommit=True))
+
+    def _connect(self, conn_params, connect):
         server = self._server()
         with _lock:
             marked = server in _down_until
@@ -75,7 +87,7 @@ class DatabaseWrapper(PostgresWrapper):
                 _down_until.pop(server, None)
             logger.info("event=database.reachable host=%s port=%s", *server)
         try:
-            return super().get_new_connection(conn_params)
+            return connect()
         except PoolTimeout as exc:
             # A busy pool times out too: only a server that refuses a connection of its
             # own is marked down.
