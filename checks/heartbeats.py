@@ -24,9 +24,13 @@ from checks.cron import cron_next
 from checks.models import Check, Kind, Outcome, Ping, PingInbox, PingKind
 from checks.services import LastPing, Observation, RecordSummary, results_record
 from statuspage.core.dbtime import db_datetime
-from statuspage.core.sql import id_in
+from statuspage.core.sql import id_in, in_ids
 
 MAX_RUN_PAIRING = timedelta(hours=24)
+# Fields of a check that pings_apply reads (deadline_after reads a row of these too).
+_APPLY_FIELDS = (
+    "id", "kind", "is_enabled", "is_paused", "interval_s", "grace_s", "cron", "last_ping_at",
+)  # fmt: skip
 # Fields of a check that the deadline and the sweep read.
 DEADLINE_FIELDS = (
     "id", "interval_s", "grace_s", "cron", "last_ping_at", "created_at", "last_slot", "late_at",
@@ -176,11 +180,12 @@ def pings_apply(pings: Sequence[Ping | AcceptedPing]) -> RecordSummary:
                 "UPDATE checks_ping SET duration_ms = %s WHERE id = %s",
                 [(ms, pk) for pk, ms in durations.items()],
             )
+    # Plain rows, not model instances: a drain reads thousands of checks.
     checks = {
-        c.pk: c
-        for c in Check.objects.filter(pk__in={p.check_ref_id for p in pings}).only(
-            *DEADLINE_FIELDS, "kind", "is_enabled", "is_paused"
-        )
+        c.id: c
+        for c in Check.objects.filter(
+            in_ids("pk", sorted({p.check_ref_id for p in pings}))
+        ).values_list(*_APPLY_FIELDS, named=True)
     }
     newest: dict[int, datetime] = {}
     observations = []
@@ -188,7 +193,7 @@ def pings_apply(pings: Sequence[Ping | AcceptedPing]) -> RecordSummary:
         check = checks.get(p.check_ref_id)
         if check is None:
             continue
-        newest[check.pk] = max(p.received_at, newest.get(check.pk, p.received_at))
+        newest[check.id] = max(p.received_at, newest.get(check.id, p.received_at))
         outcome = _outcome(p)
         if outcome is None or check.kind != Kind.HEARTBEAT:
             continue
@@ -197,7 +202,7 @@ def pings_apply(pings: Sequence[Ping | AcceptedPing]) -> RecordSummary:
         duration = durations.get(p.pk)
         observations.append(
             Observation(
-                check_id=check.pk,
+                check_id=check.id,
                 slot=int(p.received_at.timestamp()),
                 checked_at=p.received_at.timestamp(),
                 outcome=outcome,
@@ -208,7 +213,7 @@ def pings_apply(pings: Sequence[Ping | AcceptedPing]) -> RecordSummary:
     return results_record(observations=observations, last_pings=_last_pings(checks, newest))
 
 
-def _last_pings(checks: dict[int, Check], newest: dict[int, datetime]) -> dict[int, LastPing]:
+def _last_pings(checks: dict, newest: dict[int, datetime]) -> dict[int, LastPing]:
     """Each check's newest ping where it moves ``last_ping_at`` forward (never back:
     drains may overlap), with the deadline that follows it."""
     moves = {}
@@ -216,7 +221,6 @@ def _last_pings(checks: dict[int, Check], newest: dict[int, datetime]) -> dict[i
         check = checks[check_id]
         if check.last_ping_at is not None and check.last_ping_at >= at:
             continue
-        check.last_ping_at = at
         moves[check_id] = LastPing(at, deadline_after(check, since=at))
     return moves
 
@@ -332,7 +336,7 @@ def heartbeats_sweep(*, now: datetime, check_ids: list[int] | None = None) -> Re
         since = check.last_ping_at.isoformat(timespec="seconds") if check.last_ping_at else None
         observations.append(
             Observation(
-                check_id=check.pk,
+                check_id=check.id,
                 slot=int(missed.timestamp()),
                 checked_at=missed.timestamp(),
                 outcome=Outcome.DOWN,

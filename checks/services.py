@@ -17,6 +17,7 @@ from checks.scheduling import as_datetime, check_schedule_reset
 from checks.state import CheckState, state_step
 from statuspage.catalog.models import Service
 from statuspage.core.dbtime import db_datetime
+from statuspage.core.sql import array_cursor, in_ids
 from statuspage.core.status_version import status_version_bump
 
 logger = logging.getLogger(__name__)
@@ -77,8 +78,8 @@ def _insert_results(observations: list[Observation]) -> set[tuple[int, int, str]
 
 
 def _insert_results_arrays(observations: list[Observation]) -> set[tuple[int, int, str]]:
-    """PostgreSQL: every result in one statement, one array parameter per column, so the
-    cost of sending and planning it does not grow with the number of rows."""
+    """PostgreSQL: every result in one statement, one array parameter per column (sent in
+    binary), so the cost of sending and planning it does not grow with the number of rows."""
     columns = [
         [o.check_id for o in observations],
         [o.slot for o in observations],
@@ -89,13 +90,13 @@ def _insert_results_arrays(observations: list[Observation]) -> set[tuple[int, in
         [_stored_status_code(o) for o in observations],
         [_stored_detail(o) for o in observations],
     ]
-    with connection.cursor() as cursor:
+    with array_cursor() as cursor:
         cursor.execute(
             "INSERT INTO checks_result (check_id, slot, location, checked_at, outcome, "
             "latency_ms, status_code, detail) SELECT v.check_id, v.slot, v.location, "
             "to_timestamp(v.checked_at), v.outcome, v.latency_ms, v.status_code, v.detail "
-            "FROM unnest(%s::bigint[], %s::bigint[], %s::varchar[], %s::float8[], "
-            "%s::smallint[], %s::float8[], %s::smallint[], %s::varchar[]) AS v(check_id, slot, "
+            "FROM unnest(%b::bigint[], %b::bigint[], %b::varchar[], %b::float8[], "
+            "%b::smallint[], %b::float8[], %b::smallint[], %b::varchar[]) AS v(check_id, slot, "
             "location, checked_at, outcome, latency_ms, status_code, detail) "
             "ON CONFLICT (check_id, slot, location) DO NOTHING "
             "RETURNING check_id, slot, location",
@@ -177,7 +178,7 @@ def _apply_states(fresh: list[Observation], last_pings: dict[int, LastPing]) -> 
     # Plain rows rather than model instances: this runs for every result.
     rows = (
         Check.objects.select_for_update()
-        .filter(id__in=sorted(by_check))
+        .filter(in_ids("id", sorted(by_check)))
         .order_by("id")
         .values_list(
             "id",
@@ -243,8 +244,8 @@ _STATE_SET = (
     "last_outcome = v.outcome, last_latency_ms = v.latency_ms, last_detail = v.detail"
 )
 _STATE_ARRAYS = (
-    "%s::bigint[], %s::varchar[], %s::timestamptz[], %s::integer[], %s::integer[], "
-    "%s::bigint[], %s::float8[], %s::smallint[], %s::float8[], %s::varchar[]"
+    "%b::bigint[], %b::varchar[], %b::timestamptz[], %b::integer[], %b::integer[], "
+    "%b::bigint[], %b::float8[], %b::smallint[], %b::float8[], %b::varchar[]"
 )
 _STATE_NAMES = (
     "id, state, state_changed_at, failures, successes, slot, checked_at, outcome, "
@@ -260,7 +261,7 @@ _STATE_UPDATE_PINGED = (
     "THEN v.ping_at ELSE c.last_ping_at END, "
     "late_at = CASE WHEN v.ping_at > coalesce(c.last_ping_at, '-infinity') "
     "THEN v.late ELSE c.late_at END "
-    f"FROM unnest({_STATE_ARRAYS}, %s::timestamptz[], %s::timestamptz[]) "
+    f"FROM unnest({_STATE_ARRAYS}, %b::timestamptz[], %b::timestamptz[]) "
     f"AS v({_STATE_NAMES}, ping_at, late) WHERE c.id = v.id"
 )
 
@@ -292,7 +293,7 @@ def _save_check_updates(updates: list[_CheckUpdate], last_pings: dict[int, LastP
         if any(pinged):
             columns += [[p and p.at for p in pinged], [p and p.late for p in pinged]]
             sql = _STATE_UPDATE_PINGED
-        with connection.cursor() as cursor:
+        with array_cursor() as cursor:
             cursor.execute(sql, columns)
         return
     rows = [
@@ -325,18 +326,19 @@ def _last_pings_save(last_pings: dict[int, LastPing]) -> None:
     if not last_pings:
         return
     rows = [(check_id, p.at, p.late) for check_id, p in last_pings.items()]
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # One statement for the whole drain, its rows as three array parameters.
-            ids, ats, lates = zip(*rows, strict=True)
+    if connection.vendor == "postgresql":
+        # One statement for the whole drain, its rows as three array parameters.
+        ids, ats, lates = zip(*rows, strict=True)
+        with array_cursor() as cursor:
             cursor.execute(
                 "UPDATE checks_check AS c SET last_ping_at = v.at, late_at = v.late "
-                "FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[]) "
+                "FROM unnest(%b::bigint[], %b::timestamptz[], %b::timestamptz[]) "
                 "AS v(id, at, late) "
                 "WHERE c.id = v.id AND (c.last_ping_at IS NULL OR c.last_ping_at < v.at)",
                 [list(ids), list(ats), list(lates)],
             )
-            return
+        return
+    with connection.cursor() as cursor:
         cursor.executemany(
             "UPDATE checks_check SET last_ping_at = %s, late_at = %s "
             "WHERE id = %s AND (last_ping_at IS NULL OR last_ping_at < %s)",

@@ -6,18 +6,8 @@ a round would otherwise pay that on each of its statements. SQLite (the embedded
 with small volumes) gets the plain forms.
 """
 
-from collections.abc import Sequence
-
 from django.db import connection
-from django.db.models import Case, Q, Value, When
-from django.db.models.expressions import RawSQL
-
-
-def in_ids(field: str, ids: Sequence[int]) -> Q:
-    """``field`` is one of ``ids``."""
-    if connection.vendor == "postgresql":
-        return Q(**{f"{field}__in": RawSQL("SELECT unnest(%s::bigint[])", [list(ids)])})
-    return Q(**{f"{field}__in": list(ids)})
+from django.db.models import Case, Value, When
 
 
 def set_per_row(model, column: str, values: dict[int, object], sql_type: str) -> None:

@@ -29,7 +29,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from statuspage.alerts.bulk import in_ids, set_per_row
+from statuspage.alerts.bulk import set_per_row
 from statuspage.alerts.models import (
     Channel,
     Delivery,
@@ -39,6 +39,7 @@ from statuspage.alerts.models import (
 )
 from statuspage.alerts.senders.base import Retryable
 from statuspage.alerts.sending import Outcome, Outgoing, send_round
+from statuspage.core.sql import in_ids
 
 logger = logging.getLogger(__name__)
 
