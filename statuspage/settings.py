@@ -137,6 +137,9 @@ CHECK_PRIVATE_TARGETS = private_targets(debug=DEBUG)
 # jobs often ping from one host or NAT), and body size.
 PING_RATE_PER_MINUTE = env_int("PING_RATE_PER_MINUTE", 120)
 PING_CLIENT_RATE_PER_MINUTE = env_int("PING_CLIENT_RATE_PER_MINUTE", 3000)
+# Web processes add their ping counts to Redis at most this often (seconds), in one call;
+# 0: on every ping (statuspage/core/counters.py).
+PING_RATE_SHARE_S = env_float("PING_RATE_SHARE_S", 0.2)
 PING_BODY_LIMIT_BYTES = 10_000
 # On PostgreSQL a ping is stored by the request and applied to its check by a drain task
 # this often (checks/ping_intake.py).

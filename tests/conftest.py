@@ -52,17 +52,20 @@ def _held_ping_connections():
 @pytest.fixture(autouse=True)
 def _clean_cache(tmp_path):
     """Each test starts with an empty cache (a dedicated Redis database in `make test`),
-    no public page copies or past days in this process, and a snapshot folder of its own.
-    Not through the ``settings`` fixture: a test's own settings (a cache server made
-    unreachable) must be undone before the cache is cleared."""
+    no public page copies, past days or rate counts in this process, and a snapshot folder
+    of its own. Not through the ``settings`` fixture: a test's own settings (a cache server
+    made unreachable) must be undone before the cache is cleared."""
+    from statuspage.core import counters
     from statuspage.web.public_cache import local_clear
 
     with override_settings(STATUS_SNAPSHOT_DIR=tmp_path / "snapshots"):
         cache.clear()
         local_clear()
+        counters.local_clear()
         yield
         cache.clear()
         local_clear()
+        counters.local_clear()
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """Counters behind rate limits and sign-in throttling: Redis first, this process if not.
 
 Counts live in the shared cache (Redis in production), so every web process sees the same
-numbers. A ping or a sign-in must not fail because Redis is away while PostgreSQL is up,
+numbers (the pings' limits with a short delay: each process adds its counts in batches,
+``rates_exceeded``). A ping or a sign-in must not fail because Redis is away while PostgreSQL is up,
 so when the cache raises, the count is kept in this process instead, and Redis is left
 alone for ``RETRY_S`` so that an outage costs one short timeout per process, not one per
 request. While Redis is away each process counts for itself, so a limit holds per
@@ -74,6 +75,7 @@ def local_clear() -> None:
     global _cache_down_until
     with _lock:
         _local.clear()
+    _shared_clear()
     _cache_down_until = 0.0
 
 
@@ -176,14 +178,15 @@ def rate_exceeded(*, key: str, limit: int, window_s: int = 60) -> int | None:
 
 
 # Each key: start its window's count at 0 unless it exists (expiring after two windows,
-# like _cache_hit's add), then count one. One command for every key, run atomically by Redis.
+# like _cache_hit's add), then add this process's count. One command for every key, run
+# atomically by Redis; it returns each key's total.
 _COUNT_SCRIPT = """
-local counts = {}
+local totals = {}
 for i, key in ipairs(KEYS) do
   redis.call('SET', key, 0, 'EX', ARGV[1], 'NX')
-  counts[i] = redis.call('INCR', key)
+  totals[i] = redis.call('INCRBY', key, ARGV[i + 1])
 end
-return counts
+return totals
 """
 
 _COUNT_SHA = hashlib.sha1(_COUNT_SCRIPT.encode()).hexdigest().encode()  # noqa: S324 (Redis' name)
@@ -230,10 +233,16 @@ def _command(*parts: bytes) -> bytes:
     )
 
 
-def _redis_count(connection, keys: list[str], ttl: int) -> list[int]:
-    """Run the counting script on ``connection``: by its digest, or by its text when this
-    Redis does not know it yet (a restart empties its script cache)."""
-    tail = [str(len(keys)).encode(), *(key.encode() for key in keys), str(ttl).encode()]
+def _redis_count(connection, counts: dict[str, int], ttl: int) -> list[int]:
+    """Add ``counts`` to their keys with the counting script on ``connection``, by its
+    digest, or by its text when this Redis does not know it yet (a restart empties its
+    script cache); return the keys' totals."""
+    tail = [
+        str(len(counts)).encode(),
+        *(key.encode() for key in counts),
+        str(ttl).encode(),
+        *(str(n).encode() for n in counts.values()),
+    ]
     try:
         connection.send_packed_command([_command(b"EVALSHA", _COUNT_SHA, *tail)], False)
         return connection.read_response()
@@ -242,9 +251,62 @@ def _redis_count(connection, keys: list[str], ttl: int) -> list[int]:
         return connection.read_response()
 
 
+# --- rate limits counted here, shared through Redis in batches ------------------------
+#
+# Pings come at machine rate, and a Redis round trip for each would cost a ping about as
+# much CPU as the rest of its request. So ``rates_exceeded`` counts in this process and
+# adds its counts to Redis at most every PING_RATE_SHARE_S seconds, in one script call
+# that returns the totals. In between, a process decides on the totals it last got plus
+# its own counts since: a client spread over N web processes can pass a limit by what it
+# sends within one such interval. PING_RATE_SHARE_S = 0 shares on every call.
+
+_unshared: dict[str, int] = {}  # stored key -> counted here, not yet added in Redis
+_totals: dict[str, tuple[int, int]] = {}  # stored key -> (window, its total at the last share)
+_shared_at = -math.inf  # monotonic; never yet: the first call shares
+_sharing = False
+
+
+def _shared_clear() -> None:
+    global _shared_at, _sharing
+    with _lock:
+        _unshared.clear()
+        _totals.clear()
+        _shared_at, _sharing = -math.inf, False
+
+
+def _share(store, window: int, ttl: int) -> None:
+    """Add this process's counts to Redis and keep the totals it returns (one call)."""
+    global _shared_at, _sharing
+    with _lock:
+        batch = dict(_unshared)
+        _unshared.clear()
+    try:
+        totals = _redis_count(_redis_connection(store), batch, ttl) if batch else []
+    except (RedisError, OSError) as exc:
+        # The batch is dropped: counting goes on in this process until Redis is back.
+        _redis_drop()
+        _cache_failed(exc)
+        return
+    finally:
+        _sharing = False
+    with _lock:
+        for key, total in zip(batch, totals, strict=True):
+            _totals[key] = (window, int(total))
+        for key in [k for k, (w, _) in _totals.items() if w < window]:
+            del _totals[key]
+        _shared_at = time.monotonic()
+
+
+def _count(key: str, window: int) -> int:
+    """The count under a stored key of ``window``: its last total plus what this process
+    counted since. Called with the lock held."""
+    at, total = _totals.get(key, (window, 0))
+    return (total if at == window else 0) + _unshared.get(key, 0)
+
+
 def rates_exceeded(*, limits: list[tuple[str, int]], window_s: int = 60) -> int | None:
-    """``rate_exceeded`` for several keys at once, in one Redis command (a script) when the
-    counters live in Redis: seconds to wait if any key is over its limit, else None.
+    """``rate_exceeded`` for several keys at once: seconds to wait if any key is over its
+    limit, else None. With the counters in Redis, counts are shared in batches (above).
 
     Every key is counted, even after one is found over its limit (they travel together).
     """
@@ -257,12 +319,20 @@ def rates_exceeded(*, limits: list[tuple[str, int]], window_s: int = 60) -> int 
     keys = [f"rate:{key}:{window}" for key, _ in limits]
     # The same stored keys as _cache_hit's: a fixed window's count, whichever path.
     stored = [store.make_and_validate_key(key) for key in keys]
-    try:
-        counts = _redis_count(_redis_connection(store), stored, window_s * 2)
-    except (RedisError, OSError) as exc:
-        _redis_drop()
-        _cache_failed(exc)
+    global _sharing
+    with _lock:
+        for key in stored:
+            _unshared[key] = _unshared.get(key, 0) + 1
+        share = not _sharing and (time.monotonic() - _shared_at >= settings.PING_RATE_SHARE_S)
+        _sharing = _sharing or share
+    if share:
+        _share(store, window, window_s * 2)
+    if not _cache_usable():
+        # Redis just failed: this call's counts go on in this process.
         counts = [_local_add(key, (window + 1) * window_s - now, now)[0] for key in keys]
+    else:
+        with _lock:
+            counts = [_count(key, window) for key in stored]
     if any(count > limit for count, (_, limit) in zip(counts, limits, strict=True)):
         return window_s - int(now) % window_s
     return None
