@@ -2,10 +2,10 @@
 
 Counts live in the shared cache (Redis in production), so every web process sees the same
 numbers (the pings' limits with a short delay: each process adds its counts in batches,
-``rates_exceeded``). A ping or a sign-in must not fail because Redis is away while PostgreSQL is up,
-so when the cache raises, the count is kept in this process instead, and Redis is left
-alone for ``RETRY_S`` so that an outage costs one short timeout per process, not one per
-request. While Redis is away each process counts for itself, so a limit holds per
+``rates_exceeded``). A ping or a sign-in must not fail because Redis is away while
+PostgreSQL is up, so when the cache raises, the count is kept in this process instead, and
+Redis is left alone for ``RETRY_S`` so that an outage costs one short timeout per process,
+not one per request. While Redis is away each process counts for itself, so a limit holds per
 process (a client spread over N processes gets up to N times the limit); when Redis is
 back, counting continues there.
 """
