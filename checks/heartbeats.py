@@ -336,7 +336,7 @@ def heartbeats_sweep(*, now: datetime, check_ids: list[int] | None = None) -> Re
         since = check.last_ping_at.isoformat(timespec="seconds") if check.last_ping_at else None
         observations.append(
             Observation(
-                check_id=check.id,
+                check_id=check.pk,
                 slot=int(missed.timestamp()),
                 checked_at=missed.timestamp(),
                 outcome=Outcome.DOWN,

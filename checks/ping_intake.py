@@ -26,7 +26,7 @@ from datetime import datetime
 
 import psycopg
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import connection, transaction
 from psycopg import pq
 
 from checks.heartbeats import AcceptedPing, PingInput, pings_apply
@@ -77,11 +77,10 @@ def _result(pgconn: pq.PGconn, result: pq.PGresult, expected: pq.ExecStatus) -> 
 def _insert(ping_uuid: uuid.UUID, ping: PingInput, now: datetime) -> int | None:
     """The row's check id, or None when no heartbeat check has this uuid.
 
-    In autocommit the statement commits by itself (no BEGIN/COMMIT round trips); inside
-    a caller's transaction a savepoint keeps a refused row from breaking it.
-
     In a request (no transaction) it runs on this thread's held connection
-    (``_held_connection``); inside a caller's transaction, on Django's connection.
+    (``_held_connection``) and commits by itself (no BEGIN/COMMIT round trips); inside a
+    caller's transaction it runs on Django's connection, in a savepoint that keeps a
+    refused row from breaking the transaction.
 
     The statement is prepared once per connection under its own name and then run
     through libpq directly, its values sent as text: PostgreSQL neither parses nor plans
@@ -102,13 +101,8 @@ def _insert(ping_uuid: uuid.UUID, ping: PingInput, now: datetime) -> int | None:
             connection.ensure_connection()
             found = _run(connection.connection, values)
     else:
-        held = _held_connection()
-        try:
-            found = _run(held, values)
-        except DatabaseError:
-            if held.pgconn.status == pq.ConnStatus.BAD:
-                _held_drop()
-            raise
+        # A connection the server dropped is replaced by the next call of _held_connection.
+        found = _run(_held_connection(), values)
     return int(found.get_value(0, 0)) if found.ntuples else None
 
 

@@ -297,11 +297,10 @@ def _share(store, window: int, ttl: int) -> None:
         _shared_at = time.monotonic()
 
 
-def _count(key: str, window: int) -> int:
-    """The count under a stored key of ``window``: its last total plus what this process
-    counted since. Called with the lock held."""
-    at, total = _totals.get(key, (window, 0))
-    return (total if at == window else 0) + _unshared.get(key, 0)
+def _count(key: str) -> int:
+    """The count under a stored key (its window in its name): its last total plus what
+    this process counted since. Called with the lock held."""
+    return _totals.get(key, (0, 0))[1] + _unshared.get(key, 0)
 
 
 def rates_exceeded(*, limits: list[tuple[str, int]], window_s: int = 60) -> int | None:
@@ -332,7 +331,7 @@ def rates_exceeded(*, limits: list[tuple[str, int]], window_s: int = 60) -> int 
         counts = [_local_add(key, (window + 1) * window_s - now, now)[0] for key in keys]
     else:
         with _lock:
-            counts = [_count(key, window) for key in stored]
+            counts = [_count(key) for key in stored]
     if any(count > limit for count, (_, limit) in zip(counts, limits, strict=True)):
         return window_s - int(now) % window_s
     return None
