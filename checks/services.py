@@ -223,9 +223,32 @@ def _apply_states(fresh: list[Observation], last_pings: dict[int, LastPing]) -> 
             updates.append(_CheckUpdate(check_id, current, changed, last))
     _save_check_updates(updates, last_pings)
     if transitions:
-        Transition.objects.bulk_create(transitions, ignore_conflicts=True)
+        _insert_transitions(transitions)
         transitions_written(transitions)
     return len(transitions)
+
+
+def _insert_transitions(transitions: list[Transition]) -> None:
+    """Store the transitions, ignoring slots stored already (a batch processed twice).
+    PostgreSQL takes them in one statement, one binary array per column (as results)."""
+    if connection.vendor != "postgresql":
+        Transition.objects.bulk_create(transitions, ignore_conflicts=True)
+        return
+    columns = [
+        [t.check_ref_id for t in transitions],
+        [t.from_state for t in transitions],
+        [t.to_state for t in transitions],
+        [t.at for t in transitions],
+        [t.slot for t in transitions],
+        [t.reason[:500] for t in transitions],
+    ]
+    with array_cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO checks_transition (check_id, from_state, to_state, at, slot, reason) "
+            "SELECT * FROM unnest(%b::bigint[], %b::varchar[], %b::varchar[], "
+            "%b::timestamptz[], %b::bigint[], %b::varchar[]) ON CONFLICT DO NOTHING",
+            columns,
+        )
 
 
 @dataclass(frozen=True)

@@ -24,13 +24,13 @@ from statuspage.alerts.models import Channel, EventKind
 from statuspage.alerts.routing import candidates
 
 
-def _kind_of(transition: Transition, check: Check, last: Announced | None) -> str | None:
+def _kind_of(transition: Transition, check_kind: str, last: Announced | None) -> str | None:
     """What a transition means to the channels (module docstring), None for nothing."""
     was_down = last is not None and last.is_down
     if transition.to_state == State.DOWN:
         if was_down:
             return None
-        late = check.kind == Kind.HEARTBEAT and transition.reason.split(": ", 1)[-1].startswith(
+        late = check_kind == Kind.HEARTBEAT and transition.reason.split(": ", 1)[-1].startswith(
             "late"
         )
         return EventKind.HEARTBEAT_LATE if late else EventKind.DOWN
@@ -60,16 +60,39 @@ def _state_context(service_part: dict, check: Check, transition: Transition, las
     return context
 
 
+@dataclass(frozen=True)
+class _CheckRow:
+    """What deciding on a check's transitions needs of it."""
+
+    kind: str
+    service_id: int
+    paused: bool
+
+
+@dataclass(frozen=True)
+class _Decision:
+    """A transition the channels are told of, and what its message needs."""
+
+    transition: Transition
+    kind: str
+    key: str
+    last: Announced | None  # the check's last announced state before this transition
+    note: str | None = None
+
+
 @dataclass
 class _Batch:
-    """What one batch of transitions needs, read once for all of them."""
+    """What deciding on one batch of transitions needs, read once for all of them.
 
-    checks: dict[int, Check]
+    Most transitions tell the channels nothing (a new check's first result, a recovery
+    nobody was told the outage of): the checks, services and channels of the messages are
+    read afterwards, for the transitions that make one (``_messages``).
+    """
+
+    checks: dict[int, _CheckRow]
     announced: dict[int, Announced]
-    services: dict[int, dict]
     maintenance: dict[int, list[tuple[datetime, datetime | None]]]
     flaps: FlapBook
-    channels: dict[int, list[Channel]]
 
     def in_maintenance(self, service_id: int, at: datetime) -> bool:
         return any(
@@ -90,16 +113,18 @@ def _windows(service_ids: set[int], earliest: datetime, latest: datetime) -> dic
 
 def _batch(transitions: list[Transition]) -> _Batch:
     check_ids = {t.check_ref_id for t in transitions}
-    checks = {c.pk: c for c in Check.objects.select_related("service").filter(pk__in=check_ids)}
-    services = {c.service_id: c.service for c in checks.values()}
+    checks = {
+        pk: _CheckRow(kind, service_id, check_paused or service_paused)
+        for pk, kind, service_id, check_paused, service_paused in Check.objects.filter(
+            pk__in=check_ids
+        ).values_list("pk", "kind", "service_id", "is_paused", "service__is_paused")
+    }
     earliest, latest = min(t.at for t in transitions), max(t.at for t in transitions)
     return _Batch(
         checks=checks,
         announced=last_announced(check_ids),
-        services=services_context(services),
-        maintenance=_windows(set(services), earliest, latest),
+        maintenance=_windows({c.service_id for c in checks.values()}, earliest, latest),
         flaps=FlapBook(check_ids, earliest=earliest, latest=latest),
-        channels=candidates(services.values()),
     )
 
 
@@ -109,45 +134,76 @@ def transitions_notify(transitions: list[Transition]) -> int:
     if not transitions:
         return 0
     batch = _batch(transitions)
-    pending: list[Pending] = []
+    decisions: list[_Decision] = []
     recovered: set[int] = set()
     for transition in sorted(transitions, key=lambda t: (t.at, t.check_ref_id)):
         check = batch.checks.get(transition.check_ref_id)
-        if check is None or check.is_paused or check.service.is_paused:
+        if check is None or check.paused:
             continue
-        item = _pending(transition, check, batch)
-        if item is None:
+        decision = _decide(transition, check, batch)
+        if decision is None:
             continue
-        pending.append(item)
-        if item.kind in STATE_KINDS:
-            batch.announced[check.pk] = Announced(item.kind, None, transition.at)
-        if item.kind == EventKind.UP:
+        decisions.append(decision)
+        if decision.kind in STATE_KINDS:
+            batch.announced[transition.check_ref_id] = Announced(decision.kind, None, transition.at)
+        if decision.kind == EventKind.UP:
             recovered.add(check.service_id)
-    recorded = events_record_many(pending, candidates=batch.channels)
+    if not decisions:
+        return 0
+    pending, channels = _messages(decisions)
+    recorded = events_record_many(pending, candidates=channels)
     if recovered:
         acks_end_recovered(service_ids=recovered, at=max(t.at for t in transitions))
     return recorded
 
 
-def _pending(transition: Transition, check: Check, batch: _Batch) -> Pending | None:
-    last = batch.announced.get(check.pk)
-    step, count = batch.flaps.observe(check.pk, transition.at)
+def _decide(transition: Transition, check: _CheckRow, batch: _Batch) -> _Decision | None:
+    last = batch.announced.get(transition.check_ref_id)
+    step, count = batch.flaps.observe(transition.check_ref_id, transition.at)
     if step is FlapStep.QUIET:
         return None
-    context = _state_context(batch.services[check.service_id], check, transition, last)
     key = _transition_key(transition)
+    note = None
     if step is FlapStep.STARTED:
         minutes = int(batch.flaps.window.total_seconds() // 60)
-        context["note"] = (
+        note = (
             f"{count} state changes in {minutes} min. No further alerts for this check "
             f"until it keeps one state for {minutes} min."
         )
         kind, key = EventKind.FLAPPING, key.replace("transition:", "flapping:", 1)
     else:
-        kind = _kind_of(transition, check, last)
+        kind = _kind_of(transition, check.kind, last)
         if kind is None:
             return None
     # Maintenance hides outages and flapping; a recovery is told if its outage was.
     if kind != EventKind.UP and batch.in_maintenance(check.service_id, transition.at):
         return None
-    return Pending(kind, key, transition.at, context, check.service, check)
+    return _Decision(transition, kind, key, last, note)
+
+
+def _messages(decisions: list[_Decision]) -> tuple[list[Pending], dict[int, list[Channel]]]:
+    """The events of the decided transitions, and their services' candidate channels."""
+    checks = {
+        c.pk: c
+        for c in Check.objects.select_related("service").filter(
+            pk__in={d.transition.check_ref_id for d in decisions}
+        )
+    }
+    services = {c.service_id: c.service for c in checks.values()}
+    contexts = services_context(services)
+    pending = []
+    for decision in decisions:
+        check = checks.get(decision.transition.check_ref_id)
+        if check is None:  # deleted since the transition was written
+            continue
+        context = _state_context(
+            contexts[check.service_id], check, decision.transition, decision.last
+        )
+        if decision.note is not None:
+            context["note"] = decision.note
+        pending.append(
+            Pending(
+                decision.kind, decision.key, decision.transition.at, context, check.service, check
+            )
+        )
+    return pending, candidates(services.values())

@@ -3,10 +3,13 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from checks.deploys import deployment_judge
 from checks.heartbeats import heartbeats_sweep
-from checks.models import Kind, Outcome, Result
+from checks.models import Kind, Outcome, Result, State, Transition
+from checks.services import Observation, results_record
 from statuspage.alerts.models import Event, EventKind, Notification
 from statuspage.catalog.models import Deployment
 from tests.alerts.eventkit import T0, at, down, kinds, make_channel, observe, quick_check, up
@@ -57,6 +60,42 @@ def test_a_first_success_is_not_news_but_a_first_failure_is(service, team):
     other = quick_check(service, name="GET /ready")
     down(other, at(1))
     assert kinds(channel) == [EventKind.DOWN]
+
+
+def _first_results(checks, when, outcome=Outcome.UP) -> None:
+    second = int(when.timestamp())
+    results_record(
+        observations=[
+            Observation(check_id=c.pk, slot=second, checked_at=float(second), outcome=outcome,
+                        latency_ms=12.0, detail="HTTP 200")
+            for c in checks
+        ]
+    )  # fmt: skip
+
+
+def test_a_batch_that_tells_nobody_reads_no_channels(service, team):
+    make_channel(team)
+    checks = [quick_check(service, name=f"GET /n{i}") for i in range(30)]
+    with CaptureQueriesContext(connection) as queries:
+        _first_results(checks, at(0))
+    assert Transition.objects.filter(from_state=State.UNKNOWN, to_state=State.UP).count() == 30
+    assert not Event.objects.exists()
+    # Their first successes are news to no one: what a message needs is not read.
+    read = " ".join(q["sql"] for q in queries.captured_queries)
+    assert "alerts_channel" not in read
+    assert "catalog_team" not in read
+
+
+def test_in_a_batch_of_first_results_the_failures_are_told(service, team):
+    channel = make_channel(team)
+    quiet = [quick_check(service, name=f"GET /n{i}") for i in range(5)]
+    failing = quick_check(service, name="GET /broken")
+    _first_results(quiet, at(0))
+    _first_results([*quiet, failing], at(1), Outcome.DOWN)
+    assert kinds(channel) == [EventKind.DOWN] * 6
+    assert set(Event.objects.values_list("check_ref", flat=True)) == {
+        c.pk for c in [*quiet, failing]
+    }
 
 
 def test_slower_than_its_threshold_is_degraded_and_back_says_nothing(service, team):
