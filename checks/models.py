@@ -37,7 +37,11 @@ class Outcome(models.IntegerChoices):
 
 
 class Check(models.Model):
-    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="checks")
+    # No index of its own: check_unique_name (service, name) leads with it. Every claim
+    # moves next_due_at, an indexed column, so each index here is written at every slot.
+    service = models.ForeignKey(
+        Service, on_delete=models.CASCADE, related_name="checks", db_index=False
+    )
     name = models.CharField(max_length=120)
     # Choices read from the registry when asked (checks.kinds), so a new kind needs no
     # migration; definition_errors rejects a kind the registry does not know.
