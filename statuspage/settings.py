@@ -363,8 +363,13 @@ DISPATCH_LEAD_S = env_float("DISPATCH_LEAD_S", DISPATCH_TICK_S + 1)
 # they fell far behind) gets no more until it drains: its slots become gaps, and Redis does
 # not fill up while a location's workers are away.
 DISPATCH_MAX_QUEUED_BATCHES = env_int("DISPATCH_MAX_QUEUED_BATCHES", 1000)
-PROBE_BATCH_SIZE = env_int("PROBE_BATCH_SIZE", 200)
-PROBE_CONCURRENCY = env_int("PROBE_CONCURRENCY", 100)
+# Checks per probe task, and probes in flight per worker process. Each batch costs a task,
+# a transaction and a few statements whatever its size: at 100,000 checks a minute batches
+# of 500 took 0.54 ms of CPU a check where batches of 200 took 0.62. A batch whose targets
+# all time out takes PROBE_BATCH_SIZE / PROBE_CONCURRENCY timeouts (2 by default) before
+# the next one starts.
+PROBE_BATCH_SIZE = env_int("PROBE_BATCH_SIZE", 500)
+PROBE_CONCURRENCY = env_int("PROBE_CONCURRENCY", 250)
 # A batch that starts later than this after its slot records the slot as skipped (a gap)
 # instead of measuring now and filing it under the old slot.
 PROBE_MAX_LATENESS_S = env_int("PROBE_MAX_LATENESS_S", 120)
