@@ -24,6 +24,7 @@ from checks.scheduling import Claim
 from checks.screening import Allowlist
 from checks.services import Observation, RecordSummary, results_record
 from statuspage.core.metrics import schedule_lag_observe
+from statuspage.core.sql import in_ids
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +105,7 @@ def jobs_for(claims: Iterable[Claim]) -> list[Job]:
     """Turn claims into jobs, dropping checks that were deleted, disabled or paused since."""
     by_id = {c.check_id: c for c in claims}
     rows = Check.objects.filter(
-        id__in=list(by_id), is_enabled=True, is_paused=False, service__is_paused=False
+        in_ids("id", list(by_id)), is_enabled=True, is_paused=False, service__is_paused=False
     ).values_list("id", "kind", "config", "timeout_s", "degraded_ms")
     jobs = []
     for check_id, kind, config, timeout_s, degraded_ms in rows:

@@ -30,6 +30,7 @@ from statuspage.alerts.models import Channel, Event, EventKind, Notification
 from statuspage.alerts.outbox import deliveries_queue, event_record, outbox_enqueue
 from statuspage.alerts.routing import channels_for, route
 from statuspage.catalog.models import Deployment, Service
+from statuspage.core.sql import in_ids
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ def last_announced(check_ids) -> dict[int, Announced]:
     """The last state event (down, heartbeat late, up) of each check that has one."""
     found: dict[int, Announced] = {}
     events = (
-        Event.objects.filter(check_ref_id__in=list(check_ids), kind__in=STATE_KINDS)
+        Event.objects.filter(in_ids("check_ref_id", list(check_ids)), kind__in=STATE_KINDS)
         .order_by("check_ref_id", "-occurred_at", "-pk")
         .values_list("check_ref_id", "kind", "pk", "occurred_at")
     )

@@ -16,6 +16,7 @@ from django.conf import settings
 
 from checks.models import Transition
 from statuspage.alerts.ack_models import Flap
+from statuspage.core.sql import in_ids
 
 DEFAULT_TRANSITIONS = 5
 DEFAULT_MINUTES = 10
@@ -45,11 +46,11 @@ class FlapBook:
         self.threshold = flap_threshold()
         self.open = {
             f.check_ref_id: f
-            for f in Flap.objects.filter(check_ref_id__in=ids, ended_at__isnull=True)
+            for f in Flap.objects.filter(in_ids("check_ref_id", ids), ended_at__isnull=True)
         }
         self.times: dict[int, list[datetime]] = defaultdict(list)
         recent = Transition.objects.filter(
-            check_ref_id__in=ids, at__gt=earliest - self.window, at__lte=latest
+            in_ids("check_ref_id", ids), at__gt=earliest - self.window, at__lte=latest
         ).values_list("check_ref_id", "at")
         for check_id, moment in recent:
             self.times[check_id].append(moment)

@@ -22,6 +22,7 @@ from statuspage.alerts.events import (
 from statuspage.alerts.flapping import FlapBook, FlapStep
 from statuspage.alerts.models import Channel, EventKind
 from statuspage.alerts.routing import candidates
+from statuspage.core.sql import in_ids
 
 
 def _kind_of(transition: Transition, check_kind: str, last: Announced | None) -> str | None:
@@ -116,7 +117,7 @@ def _batch(transitions: list[Transition]) -> _Batch:
     checks = {
         pk: _CheckRow(kind, service_id, check_paused or service_paused)
         for pk, kind, service_id, check_paused, service_paused in Check.objects.filter(
-            pk__in=check_ids
+            in_ids("id", list(check_ids))
         ).values_list("pk", "kind", "service_id", "is_paused", "service__is_paused")
     }
     earliest, latest = min(t.at for t in transitions), max(t.at for t in transitions)
