@@ -172,18 +172,15 @@ def raw_results_write(checks: list[tuple[Check, Shape]], now: datetime) -> None:
 
 
 def heartbeat_ping(check: Check, now: datetime) -> None:
-    """The nightly job ran last night: a start and a success ping, 25 minutes apart."""
+    """The nightly job's last finished run: a start and a success ping, 25 minutes apart.
+    While today's run would still be going (02:00-02:25 UTC), that is yesterday's."""
     if not check.cron:
         return
+    run_time = timedelta(minutes=25)
     last_run = day_start(now) + timedelta(hours=2)
-    if last_run > now:
+    if last_run + run_time > now:
         last_run -= timedelta(days=1)
-    for kind, at in (
-        (PingKind.START, last_run),
-        (PingKind.SUCCESS, last_run + timedelta(minutes=25)),
-    ):
-        if at > now:
-            continue
+    for kind, at in ((PingKind.START, last_run), (PingKind.SUCCESS, last_run + run_time)):
         ping = PingInput(kind, None, "demo", "POST", "127.0.0.1", "demo", "")
         ping_record(ping_uuid=check.ping_uuid, ping=ping, now=at)
 

@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 from pathlib import Path
 
@@ -10,7 +10,9 @@ from checks.models import Check, Kind, Result, Rollup, ServiceRollup, State, Ver
 from checks.status import ServiceStatus, service_status
 from statuspage.catalog.demo import DEMO_SERVICES, DEMO_TEAMS
 from statuspage.catalog.models import Deployment, OwnerNote, Service, Team
+from statuspage.demo.history import heartbeat_ping
 from statuspage.incidents.models import Incident, IncidentStatus
+from tests.checks.factories import make_check
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "catalog.yaml"
 
@@ -172,3 +174,18 @@ def test_seed_demo_refuses_zero_services_and_a_bad_port():
     with pytest.raises(CommandError, match="not a port"):
         run("seed_demo", "--port", "70000")
     assert Service.objects.count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("hour, minute", [(1, 59), (2, 10), (2, 25), (12, 0)])
+def test_the_demo_nightly_job_shows_a_finished_run_at_any_hour(service, hour, minute):
+    """Between 02:00 and 02:25 UTC today's run would still be going: yesterday's counts."""
+    now = datetime(2026, 12, 5, hour, minute, tzinfo=UTC)
+    check = make_check(
+        service, name="nightly run", kind=Kind.HEARTBEAT, config={}, interval_s=86400,
+        cron="0 2 * * *", grace_s=1800, failures_before_down=1,
+    )  # fmt: skip
+    heartbeat_ping(check, now)
+    check.refresh_from_db()
+    assert check.state == State.UP
+    assert now - timedelta(days=1) < check.last_ping_at <= now
