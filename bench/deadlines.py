@@ -15,6 +15,11 @@ This process polls the database every 0.1 s and notes when each check is first s
 The last line is key=value pairs:
 overdue= marked_down= notifications= p99_s= p50_s= max_s=
 (times: first seen down minus the deadline, in seconds; polling adds up to 0.1 s).
+
+On a server with autovacuum off, the bench does autovacuum's work (``AutovacuumStandIn``):
+each run replaces the last one's team, and the deleted checks, events and notifications
+would otherwise pile up as dead rows under stale statistics (p99 5.4 s in such a run,
+2.9 s after a VACUUM ANALYZE).
 """
 
 import argparse
@@ -29,6 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import (
+    AutovacuumStandIn,
     bench_environment,
     ensure_database,
     python,
@@ -151,6 +157,8 @@ def main() -> None:
     began = time.perf_counter()
     check_ids = catalog_create(args.checks, deadline, receiver.server_address[1])
     print(f"created {args.checks} heartbeat checks in {time.perf_counter() - began:.1f}s")
+    autovacuum = AutovacuumStandIn(env["DATABASE_URL"])
+    autovacuum.start()
 
     from statuspage.celery import app
 
@@ -171,6 +179,7 @@ def main() -> None:
         time.sleep(1)  # notifications are written in the transaction of the change
         written = notifications()
     finally:
+        autovacuum.stop()
         stop(beat)
         stop(worker)
         receiver.shutdown()
