@@ -194,9 +194,8 @@ def _messages(decisions: list[_Decision]) -> tuple[list[Pending], dict[int, list
     contexts = services_context(services)
     pending = []
     for decision in decisions:
-        check = checks.get(decision.transition.check_ref_id)
-        if check is None:  # deleted since the transition was written
-            continue
+        # Found: _batch read it in this transaction, and the engine holds its row lock.
+        check = checks[decision.transition.check_ref_id]
         context = _state_context(
             contexts[check.service_id], check, decision.transition, decision.last
         )
