@@ -21,16 +21,17 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from checks.models import Check, DeploymentImpact, State, Verdict
 from statuspage.alerts.acks import acks_end
 from statuspage.alerts.context import check_context, iso, service_context, services_context
-from statuspage.alerts.models import Channel, Event, EventKind, Notification
+from statuspage.alerts.models import Channel, Event, EventKind, Notification, NotificationState
 from statuspage.alerts.outbox import deliveries_queue, event_record, outbox_enqueue
 from statuspage.alerts.routing import channels_for, route
 from statuspage.catalog.models import Deployment, Service
-from statuspage.core.sql import in_ids
+from statuspage.core.sql import array_cursor, in_ids
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +109,65 @@ def events_record_many(pending: list[Pending], *, candidates: dict[int, list[Cha
     filtering (routing.candidates). Keys recorded already are skipped. Events recorded."""
     if not pending:
         return 0
+    if connection.vendor == "postgresql":
+        recorded = _insert_events(pending)
+    else:
+        recorded = _create_events(pending)
+        if recorded is None:
+            # A racing writer recorded one of them meanwhile: one by one, each once.
+            announced = [
+                event_announce(kind=p.kind, key=p.key, occurred_at=p.occurred_at,
+                               context=p.context, service=p.service, check=p.check)
+                for p in pending
+            ]  # fmt: skip
+            return sum(event is not None for event in announced)
+    notifications = [
+        (event_id, channel.pk)
+        for event_id, p in recorded
+        for channel in route(candidates.get(p.service.pk, []), service=p.service, kind=p.kind)
+    ]
+    _insert_notifications(notifications)
+    if notifications:
+        # The outbox's own after-commit queueing: each channel's task once per transaction.
+        deliveries_queue(sorted({channel_id for _, channel_id in notifications}))
+    for _, p in recorded:
+        logger.info("event=alert.event kind=%s key=%s", p.kind, p.key)
+    return len(recorded)
+
+
+# PostgreSQL: the events in one statement, one binary array per column; a key recorded
+# already (earlier, or by a racing writer) is skipped by the insert itself.
+_EVENTS_INSERT = (
+    "INSERT INTO alerts_event (kind, key, occurred_at, context, service_id, check_id, "
+    "created_at) SELECT v.*, %b FROM unnest(%b::varchar[], %b::varchar[], "
+    "%b::timestamptz[], %b::jsonb[], %b::bigint[], %b::bigint[]) AS v "
+    "ON CONFLICT (key) DO NOTHING RETURNING id, key"
+)
+
+
+def _insert_events(pending: list[Pending]) -> list[tuple[int, Pending]]:
+    """Each event recorded now, with its id; PostgreSQL only."""
+    from psycopg.types.json import Jsonb
+
+    columns = [
+        timezone.now(),
+        [p.kind for p in pending],
+        [p.key for p in pending],
+        [p.occurred_at for p in pending],
+        [Jsonb(p.context) for p in pending],
+        [p.service.pk for p in pending],
+        [p.check.pk if p.check is not None else None for p in pending],
+    ]
+    with array_cursor() as cursor:
+        cursor.execute(_EVENTS_INSERT, columns)
+        ids = {key: event_id for event_id, key in cursor.fetchall()}
+    # pop: a key given twice is recorded once.
+    return [(ids.pop(p.key), p) for p in pending if p.key in ids]
+
+
+def _create_events(pending: list[Pending]) -> list[tuple[int, Pending]] | None:
+    """The same through the ORM (the embedded SQLite default); None when a key was
+    recorded meanwhile and nothing was written."""
     known = set(
         Event.objects.filter(key__in=[p.key for p in pending]).values_list("key", flat=True)
     )
@@ -121,25 +181,31 @@ def events_record_many(pending: list[Pending], *, candidates: dict[int, list[Cha
         with transaction.atomic():
             events = Event.objects.bulk_create(rows)
     except IntegrityError:
-        # A racing writer recorded one of them meanwhile: one by one, each once.
-        recorded = [
-            event_announce(kind=p.kind, key=p.key, occurred_at=p.occurred_at,
-                           context=p.context, service=p.service, check=p.check)
-            for p in fresh
-        ]  # fmt: skip
-        return sum(event is not None for event in recorded)
-    notifications = [
-        Notification(event=event, channel=channel)
-        for event, p in zip(events, fresh, strict=True)
-        for channel in route(candidates.get(p.service.pk, []), service=p.service, kind=p.kind)
-    ]
-    Notification.objects.bulk_create(notifications, ignore_conflicts=True)
-    if notifications:
-        # The outbox's own after-commit queueing: each channel's task once per transaction.
-        deliveries_queue(sorted({n.channel_id for n in notifications}))
-    for event in events:
-        logger.info("event=alert.event kind=%s key=%s", event.kind, event.key)
-    return len(events)
+        return None
+    return [(event.pk, p) for event, p in zip(events, fresh, strict=True)]
+
+
+def _insert_notifications(rows: list[tuple[int, int]]) -> None:
+    """The outbox rows (event id, channel id), pending; rows that exist are kept."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        Notification.objects.bulk_create(
+            [
+                Notification(event_id=event_id, channel_id=channel_id)
+                for event_id, channel_id in rows
+            ],
+            ignore_conflicts=True,
+        )
+        return
+    with array_cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO alerts_notification (event_id, channel_id, state, created_at) "
+            "SELECT v.*, %b, %b FROM unnest(%b::bigint[], %b::bigint[]) AS v "
+            "ON CONFLICT DO NOTHING",
+            [NotificationState.PENDING.value, timezone.now(),
+             [event_id for event_id, _ in rows], [channel_id for _, channel_id in rows]],
+        )  # fmt: skip
 
 
 def acks_end_recovered(*, service_ids: set[int], at: datetime) -> None:

@@ -3,14 +3,16 @@
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from checks.deploys import deployment_judge
 from checks.heartbeats import heartbeats_sweep
 from checks.models import Kind, Outcome, Result, State, Transition
 from checks.services import Observation, results_record
-from statuspage.alerts.models import Event, EventKind, Notification
+from statuspage.alerts.events import Pending, events_record_many
+from statuspage.alerts.models import Event, EventKind, Notification, NotificationState
+from statuspage.alerts.routing import candidates
 from statuspage.catalog.models import Deployment
 from tests.alerts.eventkit import T0, at, down, kinds, make_channel, observe, quick_check, up
 from tests.checks.factories import make_check
@@ -246,3 +248,32 @@ def test_a_failing_listener_never_costs_the_engine_its_results(service, team, mo
     assert check.state == State.DOWN
     assert Result.objects.filter(check_ref=check).count() == 1
     assert Event.objects.count() == 0
+
+
+def test_a_key_recorded_meanwhile_is_skipped_and_the_rest_recorded(service, team):
+    channel = make_channel(team)
+    taken, fresh = quick_check(service), quick_check(service, name="GET /ready")
+    # Another writer (a sweep in another process) recorded the first key already.
+    Event.objects.create(kind=EventKind.DOWN, key="k-taken", occurred_at=at(1), service=service)
+    pending = [
+        Pending(EventKind.DOWN, "k-taken", at(1), {"n": 1}, service, taken),
+        Pending(
+            EventKind.DOWN, "k-fresh", at(1), {"n": 2, "when": at(1).isoformat()}, service, fresh
+        ),
+        # The same key twice in one batch is recorded once.
+        Pending(EventKind.DOWN, "k-fresh", at(1), {"n": 3}, service, fresh),
+    ]
+    with transaction.atomic():
+        recorded = events_record_many(pending, candidates=candidates([service]))
+    assert recorded == 1
+    event = Event.objects.get(key="k-fresh")
+    assert (event.kind, event.check_ref, event.service) == (EventKind.DOWN, fresh, service)
+    assert event.context == {"n": 2, "when": at(1).isoformat()}
+    assert event.created_at is not None
+    outbox = Notification.objects.get()
+    assert (outbox.event, outbox.channel, outbox.state) == (
+        event,
+        channel,
+        NotificationState.PENDING,
+    )
+    assert outbox.delivery is None and outbox.created_at is not None
