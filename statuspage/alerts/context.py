@@ -17,6 +17,7 @@ from django.urls import reverse
 
 from checks.models import Check, DeploymentImpact, Kind, Transition
 from statuspage.catalog.models import Deployment, OwnerNote, Service, Team
+from statuspage.core.sql import in_ids
 
 # Snapshotted texts are cut here: an alert is a pointer to the page, not a copy of it.
 TEXT_MAX = 2000
@@ -158,18 +159,19 @@ def services_context(service_ids: Iterable[int]) -> dict[int, dict]:
     )
     services = list(
         Service.objects.select_related("team")
-        .filter(pk__in=ids)
+        .filter(in_ids("pk", ids))
         .annotate(last_deployment_id=Subquery(latest))
     )
-    notes = {n.service_id: n for n in OwnerNote.objects.filter(service_id__in=ids)}
+    notes = {n.service_id: n for n in OwnerNote.objects.filter(in_ids("service_id", ids))}
     deployments = {
         d.pk: d
         for d in Deployment.objects.filter(
-            pk__in=[s.last_deployment_id for s in services if s.last_deployment_id]
+            in_ids("pk", [s.last_deployment_id for s in services if s.last_deployment_id])
         )
     }
     impacts = {
-        i.deployment_id: i for i in DeploymentImpact.objects.filter(deployment_id__in=deployments)
+        i.deployment_id: i
+        for i in DeploymentImpact.objects.filter(in_ids("deployment_id", list(deployments)))
     }
     found = {}
     for service in services:

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from statuspage.alerts.models import Channel, EventKind, ServiceChannel
 from statuspage.catalog.models import TIER_RANK, Service
+from statuspage.core.sql import in_ids
 
 _FILTER_AS = {
     EventKind.FLAPPING: EventKind.DOWN,
@@ -42,7 +43,9 @@ def candidates(services: Iterable[Service]) -> dict[int, list[Channel]]:
     """Each service's channels before filtering (step 1), in two queries for them all."""
     services = list(services)
     own: dict[int, list[ServiceChannel]] = {}
-    rows = ServiceChannel.objects.filter(service__in=services).select_related("channel")
+    rows = ServiceChannel.objects.filter(
+        in_ids("service_id", [s.pk for s in services])
+    ).select_related("channel")
     for row in rows.order_by("channel_id"):
         own.setdefault(row.service_id, []).append(row)
     by_team: dict[int, list[Channel]] = {}

@@ -105,7 +105,7 @@ class _Batch:
 def _windows(service_ids: set[int], earliest: datetime, latest: datetime) -> dict[int, list]:
     windows: dict[int, list] = {}
     rows = MaintenanceWindow.objects.filter(
-        service_id__in=service_ids, starts_at__lte=latest
+        in_ids("service_id", list(service_ids)), starts_at__lte=latest
     ).exclude(ends_at__lte=earliest)
     for row in rows:
         windows.setdefault(row.service_id, []).append((row.starts_at, row.ends_at))
@@ -187,7 +187,7 @@ def _messages(decisions: list[_Decision]) -> tuple[list[Pending], dict[int, list
     checks = {
         c.pk: c
         for c in Check.objects.select_related("service").filter(
-            pk__in={d.transition.check_ref_id for d in decisions}
+            in_ids("pk", list({d.transition.check_ref_id for d in decisions}))
         )
     }
     services = {c.service_id: c.service for c in checks.values()}
