@@ -178,10 +178,12 @@ class OpenAlert:
 def open_alerts(
     *, user: AbstractBaseUser, service_id: int | None = None, team_slug: str = ""
 ) -> list[OpenAlert]:
-    """Services with a check down now (live ones only), longest down first, with their
-    open acknowledgement and whether the viewer may acknowledge it. One query, however
-    many are down."""
-    down = Check.objects.filter(state=State.DOWN, is_paused=False, service__is_paused=False)
+    """Services with a check down now (live ones only: a disabled or paused check is not
+    watched), longest down first, with their open acknowledgement and whether the viewer
+    may acknowledge it. One query, however many are down."""
+    down = Check.objects.filter(
+        state=State.DOWN, is_enabled=True, is_paused=False, service__is_paused=False
+    )
     if service_id is not None:
         down = down.filter(service_id=service_id)
     if team_slug:

@@ -39,10 +39,11 @@ def escalate_after_s() -> int | None:
 
 
 def open_outages() -> list[tuple[Check, Event]]:
-    """Each down check of a live service with the event that announced its outage."""
+    """Each down check of a live service with the event that announced its outage. A check
+    disabled while down is no longer watched: nobody is reminded of it."""
     checks = list(
         Check.objects.select_related("service__team").filter(
-            state=State.DOWN, is_paused=False, service__is_paused=False
+            state=State.DOWN, is_enabled=True, is_paused=False, service__is_paused=False
         )
     )
     announced = last_announced(c.pk for c in checks)

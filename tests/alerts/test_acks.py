@@ -143,3 +143,12 @@ def test_open_alerts_name_who_acknowledged_and_how_long_ago(outage, service, tea
         [after] = acks.open_alerts(user=outsider, team_slug=team.slug)
         assert (after.ack_by, after.ack_ago_text) == ("dana", "3 min ago")
     assert acks.open_alerts(user=member, team_slug="search") == []
+
+
+def test_a_check_disabled_while_down_leaves_the_open_alerts(outage, service):
+    viewer = make_user("dana")
+    assert [alert.slug for alert in acks.open_alerts(user=viewer)] == ["checkout-api"]
+    check = outage.check_ref
+    check.is_enabled = False
+    check.save(update_fields=["is_enabled"])
+    assert acks.open_alerts(user=viewer) == []

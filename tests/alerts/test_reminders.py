@@ -101,6 +101,23 @@ def test_a_paused_service_is_not_reminded(service, channels):
     assert kinds(channels["pager"]) == []
 
 
+def test_a_check_disabled_while_down_is_neither_reminded_nor_escalated(service, channels):
+    check = quick_check(service)
+    watched = quick_check(service, name="GET /ready")
+    down(check, at(1))
+    down(watched, at(1))
+    check.is_enabled = False
+    check.save(update_fields=["is_enabled"])
+    sweep(11, 31)
+    reminded = Event.objects.filter(kind__in=[EventKind.REMINDER, EventKind.ESCALATION])
+    # The check still watched is reminded (at 11 and 31 min) and escalated; the other is not.
+    assert set(reminded.values_list("check_ref", flat=True)) == {watched.pk}
+    assert set(reminded.values_list("kind", flat=True)) == {
+        EventKind.REMINDER,
+        EventKind.ESCALATION,
+    }
+
+
 def test_without_an_escalation_delay_nothing_escalates(service, channels, settings):
     settings.ALERTS_ESCALATE_AFTER_S = 0
     down(quick_check(service), at(1))
