@@ -7,6 +7,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -188,8 +190,8 @@ def http_checks_replace(
     """Replace the team's bench checks with ``count`` HTTP checks of the local target on
     ``port``, parked far in the future until ``checks_schedule_from`` puts them on their grid.
 
-    Stops with a message when other probed checks are enabled in the database: the stack
-    would run them too, and their probes would count in the bench's figures."""
+    Stops with a message when other teams' checks are enabled in the database: the stack
+    would probe or sweep them too, and that work would count in the bench's figures."""
     from django.db.models import Count
 
     from checks.models import Check, Kind
@@ -198,7 +200,6 @@ def http_checks_replace(
 
     others = (
         Check.objects.filter(is_enabled=True, is_paused=False, service__is_paused=False)
-        .exclude(kind=Kind.HEARTBEAT)
         .exclude(service__team__slug=team)
         .values("service__team__slug")
         .annotate(n=Count("id"))
@@ -206,8 +207,9 @@ def http_checks_replace(
     if others:
         found = ", ".join(f"{row['service__team__slug']}: {row['n']}" for row in others)
         raise SystemExit(
-            f"the database holds enabled probed checks of other teams ({found}); they would "
-            "run during the bench and count in its figures: disable them (bench_checks_park "
+            f"the database holds enabled checks of other teams ({found}); they would be "
+            "probed or swept during the bench and count in its figures: disable them "
+            "(bench_checks_park "
             "in bench/common.py) or give the bench a DATABASE_URL of its own"
         )
     Check.objects.filter(service__team__slug=team).delete()
@@ -239,6 +241,21 @@ def bench_checks_park(team: str) -> int:
     from checks.models import Check
 
     return Check.objects.filter(service__team__slug=team).update(is_enabled=False)
+
+
+@contextmanager
+def team_checks_enabled(team: str) -> Iterator[None]:
+    """A bench's own checks enabled while it measures, parked afterwards. The page and
+    metrics benches' checks are never probed (their next slot is decades away), but left
+    enabled an engine bench on the same database would refuse to start beside them, and
+    the gap sweep of any stack run there would record their slots."""
+    from checks.models import Check
+
+    Check.objects.filter(service__team__slug=team).update(is_enabled=True)
+    try:
+        yield
+    finally:
+        bench_checks_park(team)
 
 
 def checks_schedule_from(check_ids: list[int], interval: int, first_after: float) -> dict[int, int]:

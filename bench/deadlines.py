@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import (
     AutovacuumStandIn,
+    bench_checks_park,
     bench_environment,
     ensure_database,
     python,
@@ -183,6 +184,8 @@ def main() -> None:
         stop(beat)
         stop(worker)
         receiver.shutdown()
+        # Down and overdue, they would be swept and reminded of in later benches' stacks.
+        bench_checks_park(TEAM)
     delays = [at - deadline_ts for at in seen.values()]
     print(f"logs: {work}")
     print(

@@ -36,6 +36,7 @@ from bench.common import (
     quantile,
     start,
     stop,
+    team_checks_enabled,
     wait_for_port,
 )
 
@@ -154,7 +155,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     from statuspage.core.status_version import status_version_bump
 
     port = free_port()
-    with tempfile.TemporaryDirectory(prefix="bench-metrics-") as tmp:
+    with team_checks_enabled(TEAM), tempfile.TemporaryDirectory(prefix="bench-metrics-") as tmp:
         senv = {
             **env, "METRICS_TOKEN": TOKEN, "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING",
             "PROMETHEUS_MULTIPROC_DIR": str(Path(tmp) / "metrics"),

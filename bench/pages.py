@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import bench_environment, ensure_database, quantile
+from bench.common import bench_environment, ensure_database, quantile, team_checks_enabled
 
 TEAM = "bench-pages"
 VIEWER = "bench-pages-viewer"
@@ -301,58 +301,65 @@ def main() -> None:
             f"days daily rollups) in {time.perf_counter() - began:.1f}s"
         )
 
-    client = Client(HTTP_HOST="localhost")
-    client.force_login(User.objects.get(username=VIEWER))
-    slugs = Service.objects.filter(team__slug=TEAM).order_by("slug").values_list("slug", flat=True)
-    # The fourth service is down: its page shows the notes first and an incident link.
-    pages = {"team": f"/?team={TEAM}", "service": f"/services/{slugs[3]}/", "bare": "/health"}
-    # The team page again with every sparkline drawn afresh, as on the first refresh after
-    # the rollups were recomputed (the drawings are otherwise kept per process).
-    cold = {**pages, "team_redrawn": f"/?team={TEAM}&redrawn=1"}
-    for path in pages.values():
-        response = client.get(path)
-        if response.status_code != 200:
-            sys.exit(f"{path} answered {response.status_code}")
-    rows = client.get(pages["team"]).content.decode().count('<a id="svc-')
-    if rows != min(args.services, PAGE_SIZE):
-        sys.exit(f"the team page listed {rows} services, expected {min(args.services, PAGE_SIZE)}")
-    team_queries = queries_of(lambda: client.get(pages["team"]))
-    service_queries = queries_of(lambda: client.get(pages["service"]))
-
-    load_before = os.getloadavg()[0]
-
-    def get(path: str) -> object:
-        if path.endswith("&redrawn=1"):
-            charts.sparkline_drawings_forget()
-        return client.get(path)
-
-    wall, cpu = measure(get, cold, runs=args.runs)
-    load_after = os.getloadavg()[0]
-    figures = {name: (statistics.median(v), quantile(v, 0.95)) for name, v in wall.items()}
-    print(f"\n== {args.runs} requests per page, in-process Django client (server time, ms) ==")
-    for name, (p50, p95) in figures.items():
-        low, own = min(wall[name]), statistics.median(cpu[name])
-        print(
-            f"  {name:<12} {cold[name]:<42} p50 {p50:7.2f}  p95 {p95:7.2f}  min {low:7.2f}  "
-            f"cpu p50 {own:6.2f}"
+    with team_checks_enabled(TEAM):
+        client = Client(HTTP_HOST="localhost")
+        client.force_login(User.objects.get(username=VIEWER))
+        slugs = (
+            Service.objects.filter(team__slug=TEAM).order_by("slug").values_list("slug", flat=True)
         )
-    print(
-        f"  queries: team page {len(team_queries)}, service page {len(service_queries)}; "
-        f"team page / bare view: {figures['team'][0] / figures['bare'][0]:.0f}x"
-    )
-    print(
-        f"  load average {load_before:.2f} before and {load_after:.2f} after the timed "
-        f"requests, on {os.cpu_count()} CPUs"
-    )
-    for name, target in [("team", TARGET_TEAM_MS), ("service", TARGET_SERVICE_MS)]:
-        state = "PASS" if figures[name][0] < target else "FAIL"
-        print(f"  {state}: {name} page median {figures[name][0]:.1f} ms (goal under {target} ms)")
-    print(
-        f"services={args.services} team_ms_p50={figures['team'][0]:.1f} "
-        f"team_ms_p95={figures['team'][1]:.1f} service_ms_p50={figures['service'][0]:.1f} "
-        f"service_ms_p95={figures['service'][1]:.1f} bare_ms_p50={figures['bare'][0]:.2f} "
-        f"team_queries={len(team_queries)} team_redrawn_ms_p50={figures['team_redrawn'][0]:.1f}"
-    )
+        # The fourth service is down: its page shows the notes first and an incident link.
+        pages = {"team": f"/?team={TEAM}", "service": f"/services/{slugs[3]}/", "bare": "/health"}
+        # The team page again with every sparkline drawn afresh, as on the first refresh after
+        # the rollups were recomputed (the drawings are otherwise kept per process).
+        cold = {**pages, "team_redrawn": f"/?team={TEAM}&redrawn=1"}
+        for path in pages.values():
+            response = client.get(path)
+            if response.status_code != 200:
+                sys.exit(f"{path} answered {response.status_code}")
+        rows = client.get(pages["team"]).content.decode().count('<a id="svc-')
+        if rows != min(args.services, PAGE_SIZE):
+            sys.exit(
+                f"the team page listed {rows} services, expected {min(args.services, PAGE_SIZE)}"
+            )
+        team_queries = queries_of(lambda: client.get(pages["team"]))
+        service_queries = queries_of(lambda: client.get(pages["service"]))
+
+        load_before = os.getloadavg()[0]
+
+        def get(path: str) -> object:
+            if path.endswith("&redrawn=1"):
+                charts.sparkline_drawings_forget()
+            return client.get(path)
+
+        wall, cpu = measure(get, cold, runs=args.runs)
+        load_after = os.getloadavg()[0]
+        figures = {name: (statistics.median(v), quantile(v, 0.95)) for name, v in wall.items()}
+        print(f"\n== {args.runs} requests per page, in-process Django client (server time, ms) ==")
+        for name, (p50, p95) in figures.items():
+            low, own = min(wall[name]), statistics.median(cpu[name])
+            print(
+                f"  {name:<12} {cold[name]:<42} p50 {p50:7.2f}  p95 {p95:7.2f}  min {low:7.2f}  "
+                f"cpu p50 {own:6.2f}"
+            )
+        print(
+            f"  queries: team page {len(team_queries)}, service page {len(service_queries)}; "
+            f"team page / bare view: {figures['team'][0] / figures['bare'][0]:.0f}x"
+        )
+        print(
+            f"  load average {load_before:.2f} before and {load_after:.2f} after the timed "
+            f"requests, on {os.cpu_count()} CPUs"
+        )
+        for name, target in [("team", TARGET_TEAM_MS), ("service", TARGET_SERVICE_MS)]:
+            state = "PASS" if figures[name][0] < target else "FAIL"
+            print(
+                f"  {state}: {name} page median {figures[name][0]:.1f} ms (goal under {target} ms)"
+            )
+        print(
+            f"services={args.services} team_ms_p50={figures['team'][0]:.1f} "
+            f"team_ms_p95={figures['team'][1]:.1f} service_ms_p50={figures['service'][0]:.1f} "
+            f"service_ms_p95={figures['service'][1]:.1f} bare_ms_p50={figures['bare'][0]:.2f} "
+            f"team_queries={len(team_queries)} team_redrawn_ms_p50={figures['team_redrawn'][0]:.1f}"
+        )
 
 
 if __name__ == "__main__":

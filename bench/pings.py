@@ -44,6 +44,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import (
+    bench_checks_park,
     bench_environment,
     ensure_database,
     free_port,
@@ -259,6 +260,8 @@ def main() -> None:
     finally:
         for process in (web, beat, worker):
             stop(process)
+        # Their deadlines pass: later benches' stacks would sweep them.
+        bench_checks_park(TEAM)
     applied, stored = stored_and_applied()
     # The warm-up's pings were applied before the rounds began: counted out again.
     applied -= before
