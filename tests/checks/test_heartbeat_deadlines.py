@@ -1,15 +1,18 @@
 """Heartbeat deadlines: kept in an indexed column, found by a frequent sweep, recomputed
 after edits, and many overdue checks shared out in chunks."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from checks.heartbeats import (
     PingInput,
+    _due,
     _late_at_save,
     heartbeat_deadlines_refresh,
     heartbeats_due,
@@ -77,6 +80,35 @@ def test_the_overdue_query_uses_the_deadline_index(service):
         cursor.execute("SET LOCAL enable_seqscan = off")
         plan = query.explain()
     assert "check_heartbeat_late" in plan
+
+
+def _scan_rows(plan: dict, table: str) -> list[float]:
+    """The planner's row estimates of every scan of ``table`` in a JSON plan."""
+    found = [plan["Plan Rows"]] if plan.get("Relation Name") == table else []
+    for child in plan.get("Plans", []):
+        found += _scan_rows(child, table)
+    return found
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_planner_knows_disabled_heartbeat_checks_are_not_due(service):
+    # Many enabled HTTP checks beside disabled heartbeat checks: taken as independent
+    # columns, kind and is_enabled would look like hundreds of due heartbeat checks, and the
+    # sweep (every second) would scan the table rather than the empty deadline index.
+    Check.objects.bulk_create(
+        [Check(service=service, name=f"http-{n}", kind=Kind.HTTP, interval_s=60,
+               config={"url": "http://127.0.0.1:9/"}) for n in range(3000)]
+        + [Check(service=service, name=f"job-{n}", kind=Kind.HEARTBEAT, interval_s=60,
+                 is_enabled=False, late_at=T0) for n in range(1000)]
+    )  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE checks_check")
+    now = T0 + timedelta(minutes=5)
+    query = _due().filter(Q(late_at__lte=now) | Q(late_at__isnull=True)).values_list("id")
+    [document] = json.loads(query.explain(format="json"))
+    estimates = _scan_rows(document["Plan"], "checks_check")
+    assert estimates and max(estimates) < 20, estimates
 
 
 @pytest.mark.django_db
