@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import connection
 
 from checks.models import Transition
 from statuspage.alerts.ack_models import Flap
@@ -49,10 +50,7 @@ class FlapBook:
             for f in Flap.objects.filter(in_ids("check_ref_id", ids), ended_at__isnull=True)
         }
         self.times: dict[int, list[datetime]] = defaultdict(list)
-        recent = Transition.objects.filter(
-            in_ids("check_ref_id", ids), at__gt=earliest - self.window, at__lte=latest
-        ).values_list("check_ref_id", "at")
-        for check_id, moment in recent:
+        for check_id, moment in _recent_transitions(ids, earliest - self.window, latest):
             self.times[check_id].append(moment)
 
     def observe(self, check_id: int, at: datetime) -> tuple[FlapStep, int]:
@@ -76,6 +74,31 @@ class FlapBook:
             )
             return FlapStep.STARTED, count
         return FlapStep.NORMAL, count
+
+
+# PostgreSQL: each check's transitions through the (check, time) index, one index probe
+# per check, whatever the table's statistics say. After many checks are created at once,
+# the transitions table grows by one row per check within the first minute, before
+# ANALYZE has seen it: joined as a set, it was read whole for every batch of results.
+# OFFSET 0 keeps the per-check subquery from being merged into such a join.
+_RECENT = (
+    "SELECT v.id, t.at FROM unnest(%s::bigint[]) AS v(id) CROSS JOIN LATERAL "
+    "(SELECT at FROM checks_transition WHERE check_id = v.id AND at > %s AND at <= %s "
+    "OFFSET 0) AS t"
+)
+
+
+def _recent_transitions(
+    check_ids: list[int], after: datetime, until: datetime
+) -> Iterable[tuple[int, datetime]]:
+    """(check id, time) of the checks' transitions in (after, until]."""
+    if connection.vendor != "postgresql":
+        return Transition.objects.filter(
+            in_ids("check_ref_id", check_ids), at__gt=after, at__lte=until
+        ).values_list("check_ref_id", "at")
+    with connection.cursor() as cursor:
+        cursor.execute(_RECENT, [sorted(set(check_ids)), after, until])
+        return cursor.fetchall()
 
 
 def flaps_settled(*, now: datetime) -> list[Flap]:

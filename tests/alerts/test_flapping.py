@@ -1,7 +1,11 @@
 """A check that keeps changing sends one "flapping" message, then quiet until it settles."""
 
 import pytest
+from django.db import connection
 
+from checks.models import Check, Kind, State, Transition
+from statuspage.alerts import flapping
+from statuspage.alerts.flapping import FlapBook
 from statuspage.alerts.models import Event, EventKind, Flap
 from statuspage.alerts.reminders import alerts_sweep
 from tests.alerts.eventkit import at, down, kinds, make_channel, quick_check, up
@@ -84,3 +88,30 @@ def test_a_change_after_a_quiet_window_is_news_again(service, team):
     last = flap(check, 1, 10)
     down(check, at(last + 15))
     assert kinds(channel) == [EventKind.DOWN, EventKind.UP, EventKind.FLAPPING, EventKind.DOWN]
+
+
+@pytest.mark.postgres
+def test_recent_transitions_are_read_by_index_before_the_table_is_analyzed(service):
+    # Many checks created at once: their first results fill an empty transitions table in
+    # the first minute, before ANALYZE sees it. Each batch still reads only its checks'
+    # rows through the (check, time) index, not the whole table.
+    checks = Check.objects.bulk_create(
+        [Check(service=service, name=f"GET /n{n}", kind=Kind.HTTP, interval_s=60,
+               config={"url": "http://127.0.0.1:9/"}) for n in range(3000)]
+    )  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE checks_transition")  # empty: the planner's last word
+    Transition.objects.bulk_create(
+        Transition(check_ref=c, from_state=State.UNKNOWN, to_state=State.UP, at=at(0),
+                   slot=int(at(0).timestamp()), reason="first result") for c in checks
+    )  # fmt: skip
+    batch = [c.pk for c in checks[:500]]
+    book = FlapBook(batch, earliest=at(0), latest=at(0))
+    assert sorted(book.times) == sorted(batch)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "EXPLAIN " + flapping._RECENT, [batch, at(0) - book.window, at(0)]
+        )  # fmt: skip
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Seq Scan on checks_transition" not in plan, plan
+    assert "transition_check_time" in plan, plan
