@@ -209,8 +209,7 @@ def http_checks_replace(
         raise SystemExit(
             f"the database holds enabled checks of other teams ({found}); they would be "
             "probed or swept during the bench and count in its figures: disable them "
-            "(bench_checks_park "
-            "in bench/common.py) or give the bench a DATABASE_URL of its own"
+            "(bench_checks_park in bench/common.py) or give the bench a DATABASE_URL of its own"
         )
     Check.objects.filter(service__team__slug=team).delete()
     Service.objects.filter(team__slug=team).delete()
