@@ -147,6 +147,10 @@ def database_embedded(var_dir: Path) -> dict:
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
         },
+        # Tests run on a file as well, not Django's shared in-memory database: there a
+        # second connection's write fails at once ("database table is locked") instead of
+        # waiting its turn as it does on the file.
+        "TEST": {"NAME": var_dir / "test.sqlite3"},
     }
 
 
