@@ -10,7 +10,8 @@ from checks.deploys import deployment_judge
 from checks.heartbeats import heartbeats_sweep
 from checks.models import Kind, Outcome, Result, State, Transition
 from checks.services import Observation, results_record
-from statuspage.alerts.events import Pending, events_record_many
+from statuspage.alerts import events as events_module
+from statuspage.alerts.events import Announced, Pending, events_record_many, last_announced
 from statuspage.alerts.models import Event, EventKind, Notification, NotificationState
 from statuspage.alerts.routing import candidates
 from statuspage.catalog.models import Deployment
@@ -277,3 +278,54 @@ def test_a_key_recorded_meanwhile_is_skipped_and_the_rest_recorded(service, team
         NotificationState.PENDING,
     )
     assert outbox.delivery is None and outbox.created_at is not None
+
+
+def _event(check, kind: str, minute: float, key: str) -> Event:
+    return Event.objects.create(
+        kind=kind, key=key, occurred_at=at(minute), service=check.service, check_ref=check
+    )
+
+
+def test_last_announced_is_each_checks_newest_state_event(service):
+    recovered, down_now, tied = (quick_check(service, name=f"GET /{n}") for n in "abc")
+    silent = quick_check(service, name="GET /d")
+    _event(recovered, EventKind.DOWN, 1, "r-down")
+    up_event = _event(recovered, EventKind.UP, 2, "r-up")
+    _event(recovered, EventKind.FLAPPING, 3, "r-flap")  # newer, but says no state
+    down_event = _event(down_now, EventKind.HEARTBEAT_LATE, 5, "d-late")
+    _event(tied, EventKind.UP, 4, "t-up")
+    tied_down = _event(tied, EventKind.DOWN, 4, "t-down")  # same time: the later record
+    _event(silent, EventKind.DEGRADED, 1, "s-degraded")
+
+    found = last_announced(c.pk for c in (recovered, down_now, tied, silent, tied))
+
+    assert found == {
+        recovered.pk: Announced(EventKind.UP, up_event.pk, at(2)),
+        down_now.pk: Announced(EventKind.HEARTBEAT_LATE, down_event.pk, at(5)),
+        tied.pk: Announced(EventKind.DOWN, tied_down.pk, at(4)),
+    }
+    assert not found[recovered.pk].is_down and found[down_now.pk].is_down
+    assert last_announced([]) == {}
+
+
+@pytest.mark.postgres
+def test_last_announced_reads_by_index_before_the_table_is_analyzed(service):
+    # Analyzed while nearly empty, the events table was read whole for every batch of
+    # transitions; each check's newest event comes from its own index entries instead.
+    checks = [quick_check(service, name=f"GET /n{n}") for n in range(200)]
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE alerts_event")
+    for number, check in enumerate(checks):
+        for minute in range(10):
+            _event(
+                check, EventKind.DOWN if minute % 2 else EventKind.UP, minute, f"{number}:{minute}"
+            )
+    ids = [c.pk for c in checks[:50]]
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + events_module._LAST_ANNOUNCED, [ids, ["down", "up"]])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Seq Scan on alerts_event" not in plan, plan
+    assert "alerts_event_check_id" in plan, plan
+    found = last_announced(ids)
+    assert {a.kind for a in found.values()} == {EventKind.DOWN} and len(found) == 50
+    assert {a.occurred_at for a in found.values()} == {at(9)}
