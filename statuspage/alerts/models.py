@@ -159,6 +159,7 @@ class Event(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         db_column="check_id",
+        db_index=False,  # alert_event_check_time leads with it
     )
     incident = models.ForeignKey(
         "incidents.Incident", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -179,6 +180,11 @@ class Event(models.Model):
         indexes = [
             # A service's recent events (service page, acknowledgement, flapping).
             models.Index(fields=["service", "-occurred_at"], name="alert_event_service_time"),
+            # A check's newest state event (statuspage.alerts.events.last_announced): the
+            # first matching entry, however long the check's history.
+            models.Index(
+                fields=["check_ref", "-occurred_at", "-id"], name="alert_event_check_time"
+            ),
         ]
 
     def __str__(self) -> str:
